@@ -1,0 +1,1 @@
+"""Pure domain logic: no Discord, no database, no I/O."""

@@ -1,0 +1,67 @@
+"""Canonical article URLs: the identity of an article."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_URL_LENGTH = 2048
+_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+class InvalidURLError(ValueError):
+    """The text is not an absolute http(s) URL."""
+
+
+def canonical_url(url: str) -> str:
+    """Normalise an article URL so that equal articles get equal identities.
+
+    Scheme and host are lower-cased, a default port is dropped, the fragment and
+    every ``utm_*`` query parameter are removed. Everything else (path, the
+    order and spelling of the other parameters) is kept exactly as written.
+    Raises :class:`InvalidURLError` for anything that is not an absolute
+    http(s) URL with a host.
+    """
+    text = url.strip()
+    if not text:
+        raise InvalidURLError("empty URL")
+    if len(text) > MAX_URL_LENGTH:
+        raise InvalidURLError(f"URL longer than {MAX_URL_LENGTH} characters")
+    if _FORBIDDEN.search(text):
+        raise InvalidURLError("URL contains whitespace or control characters")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidURLError(str(exc)) from exc
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise InvalidURLError(f"not an http(s) URL: {text[:80]!r}")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise InvalidURLError(f"URL has no host: {text[:80]!r}")
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host
+    if parts.username is not None or parts.password is not None:
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@{host}"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    query = "&".join(
+        p for p in parts.query.split("&") if p and not p.split("=", 1)[0].lower().startswith("utm_")
+    )
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def is_http_url(url: object) -> bool:
+    """True when ``url`` is a string Discord accepts as an http(s) link."""
+    if not isinstance(url, str):
+        return False
+    try:
+        canonical_url(url)
+    except InvalidURLError:
+        return False
+    return True

@@ -1,0 +1,72 @@
+"""Logging, configured once at start-up: plain text or JSON lines, to one stream."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import IO, Any
+
+_QUIET = {
+    "discord.http": logging.WARNING,
+    "discord.gateway": logging.WARNING,
+    "discord.client": logging.WARNING,
+    "apscheduler.executors": logging.WARNING,
+    "apscheduler.scheduler": logging.WARNING,
+    "aiosqlite": logging.WARNING,
+    "asyncio": logging.WARNING,
+}
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; ``extra=`` fields (guild_id, channel_id, ...) become keys."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                out[key] = (
+                    value if isinstance(value, int | float | str | bool | None) else str(value)
+                )
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+class PlainFormatter(logging.Formatter):
+    """``time LEVEL logger: message key=value ...`` with the ``extra=`` fields appended."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        extras = [
+            f"{k}={v}"
+            for k, v in vars(record).items()
+            if k not in _RESERVED and not k.startswith("_")
+        ]
+        if extras:
+            first, sep, rest = text.partition("\n")
+            text = f"{first} [{' '.join(extras)}]{sep}{rest}"
+        return text
+
+
+def setup_logging(level: str = "INFO", stream: IO[str] | None = None, fmt: str = "plain") -> None:
+    """Send every log record to ``stream`` (stderr by default) in the chosen format."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else PlainFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name, quiet in _QUIET.items():
+        logging.getLogger(name).setLevel(max(quiet, logging.getLevelName(level)))

@@ -1,0 +1,1 @@
+"""Storage: SQLite through aiosqlite. All SQL lives in this package."""

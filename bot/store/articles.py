@@ -1,0 +1,314 @@
+"""ArticleStore: the article archive (articles, topics, related coverage, source-file cache)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+import aiosqlite
+
+from bot.domain.models import Article
+from bot.store.db import Database, db_time, utcnow
+from bot.store.rows import ArticleRows, article_from_rows
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["new", "updated", "unchanged"]
+
+# SQLite allows 32766 host parameters; stay far below for IN (...) lists.
+_IN_CHUNK = 500
+
+# Column lists follow bot.store.rows.ARTICLE_COLUMNS (a test checks they agree).
+_INSERT_ARTICLE = """
+INSERT INTO articles (
+    id, url, web_url, original_url, title, excerpt, published_at, type, quality, heat,
+    source_published, provider_name, provider_domain, provider_json, images_json,
+    featured_content, body, extra_json, topics_text,
+    content_hash, source_path, ingested_at, updated_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_UPDATE_ARTICLE = """
+UPDATE articles SET
+    url = ?, web_url = ?, original_url = ?, title = ?, excerpt = ?, published_at = ?, type = ?,
+    quality = ?, heat = ?, source_published = ?, provider_name = ?, provider_domain = ?,
+    provider_json = ?, images_json = ?, featured_content = ?, body = ?, extra_json = ?,
+    topics_text = ?, content_hash = ?, source_path = ?, updated_at = ?
+WHERE id = ?
+"""
+_INSERT_TOPIC_LINK = (
+    "INSERT INTO article_topics (article_id, topic_id, position, label, quality, published_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_RELATED = (
+    "INSERT INTO related (article_id, position, url, title, provider_name, published_at, "
+    "quality, data_json, linked_article_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM articles WHERE url = ?))"
+)
+_UPSERT_FILE = (
+    "INSERT INTO source_files (path, size, mtime_ns, inode, ctime_ns, urls, rejections_json, "
+    "scanned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
+    "inode = excluded.inode, ctime_ns = excluded.ctime_ns, urls = excluded.urls, "
+    "rejections_json = excluded.rejections_json, scanned_at = excluded.scanned_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """What a source file looked like when it was last read."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+    ctime_ns: int
+    urls: tuple[str, ...] = ()
+    rejections: tuple[dict[str, Any], ...] = ()
+
+
+class StoredFile(NamedTuple):
+    """A source file as remembered: its stat, the URLs it carried, why it was rejected."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+    ctime_ns: int
+    urls_text: str  # one canonical URL per line
+    rejections_json: str | None
+
+    def urls(self) -> list[str]:
+        return self.urls_text.split("\n") if self.urls_text else []
+
+    def rejections(self) -> list[dict[str, Any]]:
+        return list(json.loads(self.rejections_json)) if self.rejections_json else []
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class ArticleStore:
+    """Explicit SQL for the archive. Returns domain objects, never rows."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._topic_ids: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ ingest
+
+    async def apply_batch(
+        self, batch: Sequence[ArticleRows], files: Sequence[FileState] = ()
+    ) -> dict[str, Outcome]:
+        """Store a batch of parsed articles and the state of the files they came from.
+
+        One transaction: either the whole batch (articles, topics, related, file states) is
+        stored or none of it. Within the batch the last article of a URL wins. Unchanged
+        articles (same content hash) are not written at all.
+        """
+        latest: dict[str, ArticleRows] = {}
+        for rows in batch:
+            latest.pop(rows.url, None)
+            latest[rows.url] = rows
+        outcomes: dict[str, Outcome] = {}
+        new_topic_ids: dict[str, int] = {}
+        now = db_time(utcnow())
+        async with self.db.transaction() as conn:
+            existing: dict[str, tuple[int, str]] = {}
+            urls = list(latest)
+            for chunk in _chunks(urls):
+                found = await conn.execute_fetchall(
+                    "SELECT id, url, content_hash FROM articles "
+                    "WHERE url IN (SELECT value FROM json_each(?))",
+                    (json.dumps(chunk),),
+                )
+                for row in found:
+                    existing[row[1]] = (row[0], row[2])
+            inserts: list[tuple[int, ArticleRows]] = []
+            updates: list[tuple[int, ArticleRows]] = []
+            next_id = 0
+            if len(existing) < len(latest):
+                top = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM articles")
+                next_id = int(next(iter(top))[0]) + 1
+            for url, rows in latest.items():
+                if url not in existing:
+                    inserts.append((next_id, rows))
+                    outcomes[url] = "new"
+                    next_id += 1
+                elif existing[url][1] != rows.content_hash:
+                    updates.append((existing[url][0], rows))
+                    outcomes[url] = "updated"
+                else:
+                    outcomes[url] = "unchanged"
+            counts: Counter[int] = Counter()
+            if updates:
+                await conn.executemany(
+                    _UPDATE_ARTICLE,
+                    [(*r.values, r.content_hash, r.source_path, now, i) for i, r in updates],
+                )
+                for chunk in _chunks([i for i, _ in updates]):
+                    for row in await conn.execute_fetchall(
+                        "SELECT topic_id, count(*) FROM article_topics "
+                        "WHERE article_id IN (SELECT value FROM json_each(?)) GROUP BY topic_id",
+                        (json.dumps(chunk),),
+                    ):
+                        counts[row[0]] -= row[1]
+                ids = [(i,) for i, _ in updates]
+                await conn.executemany("DELETE FROM article_topics WHERE article_id = ?", ids)
+                await conn.executemany("DELETE FROM related WHERE article_id = ?", ids)
+            if inserts:
+                await conn.executemany(
+                    _INSERT_ARTICLE,
+                    [(i, *r.values, r.content_hash, r.source_path, now, now) for i, r in inserts],
+                )
+            written = inserts + updates
+            if written:
+                topic_ids = await self._ensure_topics(conn, written, new_topic_ids)
+                links = [
+                    (i, topic_ids[key], pos, label, r.quality, r.published_at)
+                    for i, r in written
+                    for pos, (key, label) in enumerate(r.topics)
+                ]
+                await conn.executemany(_INSERT_TOPIC_LINK, links)
+                counts.update(link[1] for link in links)
+                await conn.executemany(
+                    _INSERT_RELATED, [(i, *rel, rel[1]) for i, r in written for rel in r.related]
+                )
+            if any(counts.values()):
+                await conn.executemany(
+                    "UPDATE topics SET article_count = article_count + ? WHERE id = ?",
+                    [(delta, topic_id) for topic_id, delta in counts.items() if delta],
+                )
+            if files:
+                await conn.executemany(
+                    _UPSERT_FILE,
+                    [
+                        (
+                            f.path,
+                            f.size,
+                            f.mtime_ns,
+                            f.inode,
+                            f.ctime_ns,
+                            "\n".join(f.urls),
+                            json.dumps(list(f.rejections)) if f.rejections else None,
+                            now,
+                        )
+                        for f in files
+                    ],
+                )
+        self._topic_ids.update(new_topic_ids)  # only once committed
+        return outcomes
+
+    async def _ensure_topics(
+        self,
+        conn: aiosqlite.Connection,
+        written: Sequence[tuple[int, ArticleRows]],
+        new_topic_ids: dict[str, int],
+    ) -> dict[str, int]:
+        wanted: dict[str, str] = {}
+        for _, rows in written:
+            for key, label in rows.topics:
+                wanted.setdefault(key, label)
+        ids = {k: self._topic_ids[k] for k in wanted if k in self._topic_ids}
+        missing = [k for k in wanted if k not in ids]
+        if missing:
+            await conn.executemany(
+                "INSERT INTO topics (key, name) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                [(k, wanted[k]) for k in missing],
+            )
+            for chunk in _chunks(missing):
+                for row in await conn.execute_fetchall(
+                    "SELECT key, id FROM topics WHERE key IN (SELECT value FROM json_each(?))",
+                    (json.dumps(chunk),),
+                ):
+                    ids[row[0]] = row[1]
+                    new_topic_ids[row[0]] = row[1]
+        return ids
+
+    async def file_states(self, paths: Sequence[str]) -> dict[str, StoredFile]:
+        """What the store remembers about these source files (absent: never seen)."""
+        rows = await self.db.fetch(
+            "SELECT path, size, mtime_ns, inode, ctime_ns, urls, rejections_json "
+            "FROM source_files WHERE path IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(paths)),),
+        )
+        return {r[0]: StoredFile(r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows}
+
+    async def analyze(self) -> None:
+        """Refresh the planner's statistics (after a bulk load)."""
+        async with self.db.transaction() as conn:
+            await conn.execute("PRAGMA analysis_limit = 1000")
+            await conn.execute("ANALYZE")
+
+    # ------------------------------------------------------------------ reads
+
+    async def count(self) -> int:
+        row = await self.db.fetch_one("SELECT count(*) FROM articles")
+        return int(row[0])
+
+    async def get(self, article_id: int) -> Article | None:
+        found = await self._load("id", (article_id,))
+        return found[0][0] if found else None
+
+    async def get_by_url(self, url: str) -> Article | None:
+        found = await self._load("url", (url,))
+        return found[0][0] if found else None
+
+    async def iter_all(self, page: int = 500) -> AsyncIterator[tuple[Article, bool]]:
+        """Every article in id order with whether it was posted anywhere, a page at a time."""
+        last = 0
+        while True:
+            found = await self._load("page", (last, page))
+            if not found:
+                return
+            for article, posted in found:
+                yield article, posted
+            last = found[-1][0].id or last
+
+    async def _load(self, where: str, params: Sequence[Any]) -> list[tuple[Article, bool]]:
+        """Articles matching one of the fixed WHERE clauses below, with topics and related."""
+        rows = await self.db.fetch(_SELECT_ARTICLES[where], params)
+        if not rows:
+            return []
+        ids = json.dumps([r["id"] for r in rows])
+        topics: dict[int, list[str]] = {}
+        related: dict[int, list[Any]] = {}
+        for t in await self.db.fetch(_SELECT_TOPIC_LABELS, (ids,)):
+            topics.setdefault(t[0], []).append(t[1])
+        for rel in await self.db.fetch(_SELECT_RELATED, (ids,)):
+            related.setdefault(rel["article_id"], []).append(rel)
+        return [
+            (
+                article_from_rows(r, topics.get(r["id"], ()), related.get(r["id"], ())),
+                bool(r["posted"]),
+            )
+            for r in rows
+        ]
+
+
+_ARTICLE_WITH_POSTED = """
+SELECT a.*, EXISTS (
+    SELECT 1 FROM deliveries d
+    WHERE d.article_id = a.id AND d.state IN ('sent', 'pending', 'unconfirmed')
+) AS posted
+FROM articles a
+"""
+_SELECT_ARTICLES = {
+    "id": _ARTICLE_WITH_POSTED + "WHERE a.id = ?",
+    "url": _ARTICLE_WITH_POSTED + "WHERE a.url = ?",
+    "page": _ARTICLE_WITH_POSTED + "WHERE a.id > ? ORDER BY a.id LIMIT ?",
+}
+_SELECT_TOPIC_LABELS = """
+SELECT article_id, label FROM article_topics
+WHERE article_id IN (SELECT value FROM json_each(?))
+ORDER BY article_id, position
+"""
+_SELECT_RELATED = """
+SELECT * FROM related
+WHERE article_id IN (SELECT value FROM json_each(?))
+ORDER BY article_id, position
+"""

@@ -1,0 +1,215 @@
+"""The SQLite database: connections, the one-writer discipline, and migrations.
+
+Two aiosqlite connections to one WAL database:
+
+* the **writer** carries every write. Each write unit runs inside :meth:`Database.transaction`,
+  which holds one ``asyncio.Lock`` (shared by every store) around ``BEGIN IMMEDIATE`` ...
+  ``COMMIT``, so two coroutines can never commit each other's half-done work, and another
+  process (a CLI ``ingest`` next to the running bot) waits on ``busy_timeout`` instead of failing;
+* the **reader** answers queries. aiosqlite serialises all calls of one connection on its
+  thread, so a long ingest on the writer never queues a slash command's read behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.errors import DatabaseError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: Traversable = resources.files("bot.store") / "migrations"
+BUSY_TIMEOUT_MS = 5000
+
+
+def db_time(moment: datetime) -> str:
+    """A timestamp as stored: UTC, fixed width, so text order is time order."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_db_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def migration_files(directory: Traversable = MIGRATIONS) -> list[tuple[int, Traversable]]:
+    files = sorted(
+        (f for f in directory.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name
+    )
+    numbered: list[tuple[int, Traversable]] = []
+    for f in files:
+        head = f.name.split("_", 1)[0]
+        if not head.isdigit():
+            raise DatabaseError(f"migration {f.name} does not start with its number")
+        numbered.append((int(head), f))
+    if [n for n, _ in numbered] != list(range(1, len(numbered) + 1)):
+        raise DatabaseError(
+            "migrations must be numbered 1..N without gaps: " + ", ".join(f.name for f in files)
+        )
+    return numbered
+
+
+async def schema_version(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(conn: aiosqlite.Connection, directory: Traversable = MIGRATIONS) -> int:
+    """Bring the schema up to the newest migration; return the version reached.
+
+    Each migration runs in its own transaction together with the ``user_version`` bump, so a
+    failing migration leaves the database at the previous version.
+    """
+    files = migration_files(directory)
+    current = await schema_version(conn)
+    if current > len(files):
+        raise DatabaseError(
+            f"the database is at schema version {current}, but this Newsdesk only knows "
+            f"versions up to {len(files)}: it was written by a newer Newsdesk. Upgrade "
+            "Newsdesk, or restore a backup taken before the upgrade."
+        )
+    for version, f in files:
+        if version <= current:
+            continue
+        script = f.read_text(encoding="utf-8")
+        try:
+            await conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
+            )
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            raise DatabaseError(f"migration {f.name} failed: {exc}") from exc
+        log.info("applied migration %s", f.name)
+    return len(files)
+
+
+async def _connect(path: Path, *, readonly: bool) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        if readonly:
+            await conn.execute("PRAGMA query_only = ON")
+        else:
+            async with conn.execute("PRAGMA journal_mode = WAL") as cur:
+                row = await cur.fetchone()
+            if row is None or str(row[0]).lower() != "wal":
+                log.warning("could not switch %s to WAL mode (got %s)", path, row and row[0])
+            await conn.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+class Database:
+    """One writer and one reader connection, and the lock that makes writes atomic units."""
+
+    def __init__(
+        self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection
+    ) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: Path, *, migrate_schema: bool = True) -> Database:
+        """Open (creating if needed) and migrate the database at ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            writer = await _connect(path, readonly=False)
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot open the database {path}: {exc}") from exc
+        try:
+            if migrate_schema:
+                await migrate(writer)
+            reader = await _connect(path, readonly=True)
+        except sqlite3.DatabaseError as exc:
+            await writer.close()
+            raise DatabaseError(f"cannot use the database {path}: {exc}") from exc
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        async with self._lock:
+            try:
+                await self._writer.execute("PRAGMA optimize")
+            except sqlite3.Error:
+                log.debug("PRAGMA optimize failed", exc_info=True)
+            await self._writer.close()
+        await self._reader.close()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One atomic write unit: ``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on error."""
+        async with self._lock:
+            conn = self._writer
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")
+
+    async def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        """Run one query on the reader connection; one thread hop."""
+        return list(await self._reader.execute_fetchall(sql, params))
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        rows = await self._reader.execute_fetchall(sql, params)
+        for row in rows:
+            return row
+        return None
+
+    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> None:
+        """A single-statement write in its own transaction."""
+        async with self.transaction() as conn:
+            await conn.execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
+
+    async def checkpoint(self) -> None:
+        async with self._lock:
+            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @property
+    def writer(self) -> aiosqlite.Connection:
+        """The writer connection, for code that must run outside a transaction (backup)."""
+        return self._writer

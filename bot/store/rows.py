@@ -1,0 +1,161 @@
+"""Pure conversion between domain articles and table rows (no I/O).
+
+Ingest workers call :func:`article_rows` in their own process, so the main process only ships
+ready-made rows to SQLite. :func:`article_from_rows` is the way back, for export and display.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.domain.models import Article, Provider, RelatedItem
+from bot.domain.parse import topic_key
+from bot.store.db import db_time, parse_db_time
+
+# Column order of ArticleRows.values, as in the articles table.
+ARTICLE_COLUMNS = (
+    "url",
+    "web_url",
+    "original_url",
+    "title",
+    "excerpt",
+    "published_at",
+    "type",
+    "quality",
+    "heat",
+    "source_published",
+    "provider_name",
+    "provider_domain",
+    "provider_json",
+    "images_json",
+    "featured_content",
+    "body",
+    "extra_json",
+    "topics_text",
+)
+TOPIC_SEPARATOR = " | "
+
+
+def _json(value: Any) -> str | None:
+    if value is None or value == {} or value == []:
+        return None
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRows:
+    """Everything the store writes for one article."""
+
+    url: str
+    values: tuple[Any, ...]  # ARTICLE_COLUMNS order
+    topics: tuple[tuple[str, str], ...]  # (key, label) in the article's order
+    related: tuple[
+        tuple[Any, ...], ...
+    ]  # (position, url, title, provider, published_at, quality, data)
+    content_hash: str
+    source_path: str | None
+
+    @property
+    def published_at(self) -> str:
+        return str(self.values[5])
+
+    @property
+    def quality(self) -> Any:
+        return self.values[7]
+
+
+def article_rows(article: Article, source_path: str | None = None) -> ArticleRows:
+    provider = article.provider
+    values = (
+        article.url,
+        article.web_url,
+        article.original_url,
+        article.title,
+        article.excerpt,
+        db_time(article.published_at),
+        article.type,
+        article.quality,
+        article.heat,
+        1 if article.published else 0,
+        provider.name if provider else None,
+        provider.domain if provider else None,
+        json.dumps(provider.extra, ensure_ascii=False, separators=(",", ":")) if provider else None,
+        _json(list(article.images)),
+        article.featured_content,
+        article.body,
+        _json(article.extra),
+        TOPIC_SEPARATOR.join(article.topics),
+    )
+    topics = tuple((topic_key(label), label) for label in article.topics)
+    related = tuple(
+        (
+            position,
+            item.url,
+            item.title,
+            item.provider_name,
+            db_time(item.published_at) if item.published_at else None,
+            item.quality,
+            json.dumps(item.data, ensure_ascii=False, separators=(",", ":")),
+        )
+        for position, item in enumerate(article.related)
+    )
+    digest = hashlib.blake2b(
+        json.dumps([values, topics, related], ensure_ascii=False, default=str).encode("utf-8"),
+        digest_size=16,
+    ).hexdigest()
+    return ArticleRows(article.url, values, topics, related, digest, source_path)
+
+
+def article_from_rows(
+    row: Any,
+    topics: Sequence[str] = (),
+    related: Sequence[Any] = (),
+) -> Article:
+    """Rebuild an Article from an ``articles`` row, its topic labels and its related rows."""
+    provider: Provider | None = None
+    if row["provider_json"] is not None:
+        provider = Provider(
+            name=row["provider_name"],
+            domain=row["provider_domain"],
+            extra=json.loads(row["provider_json"]),
+        )
+    return Article(
+        id=row["id"],
+        url=row["url"],
+        title=row["title"],
+        published_at=parse_db_time(row["published_at"]),
+        excerpt=row["excerpt"],
+        web_url=row["web_url"],
+        original_url=row["original_url"],
+        type=row["type"],
+        quality=row["quality"],
+        heat=row["heat"],
+        published=bool(row["source_published"]),
+        provider=provider,
+        topics=tuple(topics),
+        images=tuple(json.loads(row["images_json"])) if row["images_json"] else (),
+        related=tuple(related_from_row(r) for r in related),
+        featured_content=row["featured_content"],
+        body=row["body"],
+        extra=json.loads(row["extra_json"]) if row["extra_json"] else {},
+    )
+
+
+def related_from_row(row: Any) -> RelatedItem:
+    published: datetime | None = parse_db_time(row["published_at"]) if row["published_at"] else None
+    data = json.loads(row["data_json"])
+    excerpt = data.get("excerpt")
+    return RelatedItem(
+        url=row["url"],
+        title=row["title"],
+        excerpt=excerpt if isinstance(excerpt, str) else None,
+        published_at=published,
+        provider_name=row["provider_name"],
+        quality=row["quality"],
+        data=data,
+    )
