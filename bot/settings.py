@@ -420,7 +420,7 @@ def parse_subscription(
         s.problem("cron", "give either interval or cron, not both")
     if cron is not None:
         interval = None
-    if cron is None and interval is None:
+    if cron is None and interval is None and data.get("cron") is None:
         s.problem("interval", "give an interval (such as 30m) or a cron expression")
     sub = SubscriptionConfig(
         channel_id=channel_id,

@@ -8,6 +8,11 @@ from urllib.parse import urlsplit, urlunsplit
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_URL_LENGTH = 2048
 _FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
+# Already canonical: lower-case http(s) scheme and host, no port, no user, a path, no fragment.
+_CANONICAL = re.compile(
+    r"https?://[a-z0-9][a-z0-9.-]*/[^\s?#\x00-\x1f\x7f@]*"
+    r"(?:\?[^\s#&\x00-\x1f\x7f]+(?:&[^\s#&\x00-\x1f\x7f]+)*)?\Z"
+)
 
 
 class InvalidURLError(ValueError):
@@ -24,6 +29,19 @@ def canonical_url(url: str) -> str:
     http(s) URL with a host.
     """
     text = url.strip()
+    if (
+        _CANONICAL.match(text)
+        and len(text) <= MAX_URL_LENGTH
+        and "utm_" not in text.lower()
+        and "%" not in text[: text.find("/", 8)]
+    ):
+        return text  # the common case, without the cost of urlsplit
+    return normalise_url(text)
+
+
+def normalise_url(text: str) -> str:
+    """The full normalisation behind :func:`canonical_url` (which short-cuts canonical input)."""
+    text = text.strip()
     if not text:
         raise InvalidURLError("empty URL")
     if len(text) > MAX_URL_LENGTH:

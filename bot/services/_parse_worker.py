@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.domain.parse import MARKDOWN_SUFFIXES, Rejection, parse_file, suffix_of, too_large
 from bot.store.rows import ArticleRows, article_rows
 
 
-@dataclass(frozen=True, slots=True)
-class ParseTask:
+class ParseTask(NamedTuple):
     display: str  # the path as the user sees it
     key: str  # absolute path: the file's identity in the store
 
 
-@dataclass(frozen=True, slots=True)
-class FileResult:
+class FileResult(NamedTuple):
     key: str
     rows: tuple[ArticleRows, ...]
     rejections: tuple[Rejection, ...]

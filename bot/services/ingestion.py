@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -35,7 +36,8 @@ from bot.store.rows import ArticleRows
 log = logging.getLogger(__name__)
 
 POOL_THRESHOLD = 400  # fewer files than this to parse: a thread is cheaper than a pool
-CHUNK_FILES = 250  # files per task sent to a worker process
+CHUNK_FILES = 100  # files per task sent to a worker process
+CHUNKS_IN_FLIGHT = 8  # per worker: enough queued work to cover one batch write
 STATE_CHUNK = 1000  # files whose remembered state is looked up in one query
 BATCH_ARTICLES = 1000  # articles per write transaction
 _RANK: dict[str, int] = {"unchanged": 1, "updated": 2, "new": 3}
@@ -218,46 +220,63 @@ class Ingestor:
         rejections: list[Rejection] = []
         pending_rows: list[ArticleRows] = []
         pending_files: list[FileState] = []
+        writing: asyncio.Task[None] | None = None
 
-        async def flush() -> None:
-            if not pending_rows and not pending_files:
-                return
-            result = await self.store.apply_batch(pending_rows, pending_files)
+        async def write(rows: list[ArticleRows], states: list[FileState]) -> None:
+            result = await self.store.apply_batch(rows, states)
             for url, outcome in result.items():
                 h = hash(url)
                 rank = _RANK[outcome]
                 if rank > outcomes.get(h, 0):
                     outcomes[h] = rank
-            pending_rows.clear()
-            pending_files.clear()
+
+        async def flush() -> None:
+            """Store the pending batch in the background while parsing goes on.
+
+            Batches are stored strictly in order: the previous one must be done first.
+            """
+            nonlocal writing, pending_rows, pending_files
+            if writing is not None:
+                await writing
+                writing = None
+            if pending_rows or pending_files:
+                writing = asyncio.create_task(write(pending_rows, pending_files))
+                pending_rows, pending_files = [], []
 
         done = 0
-        async for source, result in self._parse(to_parse):
-            urls: list[str] = []
-            for rows in result.rows:
-                urls.append(rows.url)
-                later = owner.get(rows.url)
-                if later is not None and later > source.display:
-                    continue  # a later, unchanged file carries this URL: it wins
-                pending_rows.append(rows)
-            rejections.extend(result.rejections)
-            pending_files.append(
-                FileState(
-                    result.key,
-                    source.size,
-                    source.mtime_ns,
-                    source.inode,
-                    source.ctime_ns,
-                    tuple(dict.fromkeys(urls)),
-                    tuple(r.as_dict() for r in result.rejections),
+        try:
+            async for source, result in self._parse(to_parse):
+                urls: list[str] = []
+                for rows in result.rows:
+                    urls.append(rows.url)
+                    later = owner.get(rows.url)
+                    if later is not None and later > source.display:
+                        continue  # a later, unchanged file carries this URL: it wins
+                    pending_rows.append(rows)
+                rejections.extend(result.rejections)
+                pending_files.append(
+                    FileState(
+                        result.key,
+                        source.size,
+                        source.mtime_ns,
+                        source.inode,
+                        source.ctime_ns,
+                        tuple(dict.fromkeys(urls)),
+                        tuple(r.as_dict() for r in result.rejections),
+                    )
                 )
-            )
-            done += 1
-            if len(pending_rows) >= BATCH_ARTICLES or len(pending_files) >= BATCH_ARTICLES:
-                await flush()
-            if progress is not None:
-                progress(done, len(to_parse))
-        await flush()
+                done += 1
+                if len(pending_rows) >= BATCH_ARTICLES or len(pending_files) >= BATCH_ARTICLES:
+                    await flush()
+                if progress is not None:
+                    progress(done, len(to_parse))
+            await flush()
+            await flush()  # the last batch, started by the call above
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writing
 
         counts = Counter(outcomes.values())
         summary.new = counts[_RANK["new"]]
@@ -299,7 +318,7 @@ class Ingestor:
             await asyncio.gather(*(loop.run_in_executor(pool, warm_up) for _ in range(workers)))
             for part, tasks in chunks(CHUNK_FILES):
                 window.append((part, pool.submit(parse_chunk, tasks, cap)))
-                if len(window) >= workers * 2:
+                if len(window) >= workers * CHUNKS_IN_FLIGHT:
                     part, future = window.popleft()
                     for pair in zip(part, await _result(future), strict=True):
                         yield pair

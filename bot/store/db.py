@@ -37,7 +37,7 @@ def db_time(moment: datetime) -> str:
     """A timestamp as stored: UTC, fixed width, so text order is time order."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime given to the store")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def parse_db_time(text: str) -> datetime:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.domain.models import Article, Provider, RelatedItem
 from bot.domain.parse import topic_key
@@ -47,16 +46,18 @@ def _json(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-@dataclass(frozen=True, slots=True)
-class ArticleRows:
-    """Everything the store writes for one article."""
+class ArticleRows(NamedTuple):
+    """Everything the store writes for one article.
+
+    A NamedTuple, not a dataclass: ingest workers send 100,000 of these to the main process,
+    and tuples pickle in C.
+    """
 
     url: str
     values: tuple[Any, ...]  # ARTICLE_COLUMNS order
     topics: tuple[tuple[str, str], ...]  # (key, label) in the article's order
-    related: tuple[
-        tuple[Any, ...], ...
-    ]  # (position, url, title, provider, published_at, quality, data)
+    # (position, url, title, provider name, published_at, quality, data JSON)
+    related: tuple[tuple[Any, ...], ...]
     content_hash: str
     source_path: str | None
 

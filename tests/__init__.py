@@ -1,0 +1,1 @@
+"""Newsdesk tests (a package, so that ``tests.fakediscord`` imports in tests and subprocesses)."""

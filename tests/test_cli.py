@@ -1,0 +1,182 @@
+"""The command line as a user runs it: real processes, real files, stdout kept pure."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import MALFORMED, ROOT, SAMPLES
+from tests.support.articles import article_fields, markdown, write_article
+
+
+def newsdesk(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    environment["PYTHONPATH"] = str(ROOT)
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "config.yaml").write_text("database:\n  path: store/news.db\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_ingest_json_summary_is_all_that_reaches_stdout(workdir: Path) -> None:
+    news = workdir / "news"
+    shutil.copytree(SAMPLES, news)
+    shutil.copy(MALFORMED, news)
+    first = newsdesk("ingest", "news", "--config", "config.yaml", "--json", cwd=workdir)
+    assert first.returncode == 1, first.stderr
+    summary = json.loads(first.stdout)  # nothing else on stdout
+    assert (summary["new"], summary["updated"], summary["unchanged"]) == (59, 0, 0)
+    (rejected,) = summary["rejected"]
+    assert rejected == {
+        "path": f"news/{MALFORMED.name}",
+        "error": rejected["error"],
+        "line": 5,
+        "column": 35,
+    }
+    assert "ingest:" in first.stderr  # logs go to stderr
+
+    second = newsdesk("ingest", "news", "--config", "config.yaml", "--json", cwd=workdir)
+    assert json.loads(second.stdout)["unchanged"] == 59
+    assert second.returncode == 1
+
+
+def test_exit_status_zero_when_nothing_is_rejected(workdir: Path) -> None:
+    write_article(workdir / "news", "a.md", 1)
+    run = newsdesk("ingest", "news", "--config", "config.yaml", cwd=workdir)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "1 new, 0 updated, 0 unchanged, 0 rejected"
+    (workdir / "empty").mkdir()
+    empty = newsdesk("ingest", "empty", "--config", "config.yaml", "--json", cwd=workdir)
+    assert empty.returncode == 0
+    assert json.loads(empty.stdout) == {"new": 0, "updated": 0, "unchanged": 0, "rejected": []}
+
+
+def test_unusable_arguments_or_config_exit_2(workdir: Path) -> None:
+    missing = newsdesk("ingest", "nowhere", "--config", "config.yaml", cwd=workdir)
+    assert missing.returncode == 2
+    assert "nowhere: no such file or directory" in missing.stderr
+    assert missing.stdout == ""
+
+    (workdir / "bad.yaml").write_text(
+        "database: {path: x.db, size: 3}\ningest: {interval: soon}\n", encoding="utf-8"
+    )
+    bad = newsdesk("ingest", "news", "--config", "bad.yaml", cwd=workdir)
+    assert bad.returncode == 2
+    assert "configuration has 2 problems" in bad.stderr
+    assert "database.size: unknown key" in bad.stderr
+    assert "ingest.interval: expected a duration" in bad.stderr
+
+    nofile = newsdesk("export", "--config", "absent.yaml", cwd=workdir)
+    assert nofile.returncode == 2
+    assert "config file not found" in nofile.stderr
+
+    usage = newsdesk("ingest", "--frobnicate", cwd=workdir)
+    assert usage.returncode == 2
+
+
+def test_offline_commands_need_no_token(workdir: Path) -> None:
+    run = newsdesk("migrate", "--config", "config.yaml", cwd=workdir)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().endswith("schema version 1")
+
+
+def test_fresh_checkout_falls_back_to_the_example_config(tmp_path: Path) -> None:
+    shutil.copytree(
+        ROOT / "config", tmp_path / "config", ignore=shutil.ignore_patterns("config.yaml")
+    )
+    run = newsdesk("ingest", "--json", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["new"] == 59
+    assert "using config/config.example.yaml" in run.stderr
+    assert (tmp_path / "data" / "newsdesk.db").exists()
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_export_then_ingest_into_an_empty_store_then_export_again_is_identical(
+    workdir: Path, fmt: str
+) -> None:
+    news = workdir / "news"
+    shutil.copytree(SAMPLES, news)
+    extra = article_fields(
+        900,
+        webUrl=None,
+        originalUrl="https://video.example.com/watch?v=1",
+        type="video",
+        featuredContent='<iframe src="https://www.youtube.com/embed/x"></iframe>',
+        quality=None,
+        heat=-1,
+        provider={"name": "Tube", "images": [{"url": "https://tube.example/icon.png"}]},
+        publishedDateTime="2021-05-01T10:30:15.250000+02:00",
+        customField={"nested": [1, "two", None, True], "when": "2021-01-01"},
+    )
+    (news / "video.md").write_text(markdown(extra) + "A markdown body.\n", encoding="utf-8")
+    assert newsdesk("ingest", "news", "--config", "config.yaml", cwd=workdir).returncode == 0
+    # One article has been posted: its export says published, so a rebuilt store never reposts it.
+    with sqlite3.connect(workdir / "store" / "news.db") as conn:
+        conn.execute(
+            "INSERT INTO deliveries (channel_id, article_id, state, nonce, intent_at) "
+            "SELECT 1, id, 'sent', 'n', '2021-01-01T00:00:00.000000Z' FROM articles "
+            "WHERE url = 'https://video.example.com/watch?v=1'"
+        )
+    conn.close()
+
+    first = newsdesk("export", "--format", fmt, "--config", "config.yaml", cwd=workdir)
+    assert first.returncode == 0, first.stderr
+    dump = workdir / f"export.{fmt}"
+    dump.write_text(first.stdout, encoding="utf-8")
+
+    (workdir / "other.yaml").write_text("database:\n  path: other.db\n", encoding="utf-8")
+    back = newsdesk("ingest", dump.name, "--config", "other.yaml", "--json", cwd=workdir)
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert json.loads(back.stdout)["new"] == 60
+
+    second = newsdesk("export", "--format", fmt, "--config", "other.yaml", cwd=workdir)
+    assert second.stdout == first.stdout
+
+    articles = (
+        json.loads(first.stdout)
+        if fmt == "json"
+        else list(yaml.load_all(first.stdout, Loader=yaml.SafeLoader))
+    )
+    assert len(articles) == 60
+    video = next(
+        a for a in articles if a.get("originalUrl") == "https://video.example.com/watch?v=1"
+    )
+    assert video["published"] is True
+    assert "quality" not in video
+    assert video["heat"] == -1
+    assert video["customField"] == {"nested": [1, "two", None, True], "when": "2021-01-01"}
+    assert video["body"] == "A markdown body.\n"
+    assert video["provider"]["images"] == [{"url": "https://tube.example/icon.png"}]
+    if fmt == "yaml":
+        events = yaml.parse(first.stdout, Loader=yaml.SafeLoader)
+        assert not any(isinstance(e, yaml.AliasEvent) for e in events)
+        assert "publishedDateTime: 2021-05-01T08:30:15.250000Z" in first.stdout
+
+
+def test_export_of_an_empty_store(workdir: Path) -> None:
+    run = newsdesk("export", "--config", "config.yaml", cwd=workdir)
+    assert run.returncode == 0
+    assert json.loads(run.stdout) == []

@@ -1,0 +1,160 @@
+"""Config: loaded once, every problem reported at once, the token only from the environment."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.settings import (
+    load_settings,
+    parse_duration,
+    parse_size,
+    settings_from_mapping,
+)
+from tests.conftest import ROOT
+
+EXAMPLE = ROOT / "config" / "config.example.yaml"
+
+
+def problems_of(raw: object, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        settings_from_mapping(raw, environ or {})
+    return info.value.problems
+
+
+def test_the_example_config_loads_as_is() -> None:
+    settings = load_settings(EXAMPLE, environ={})
+    assert settings.database.path == Path("data/newsdesk.db")
+    assert [s.path for s in settings.sources] == [Path("config/sample-news")]
+    assert settings.ingest.interval == timedelta(minutes=10)
+    assert settings.token is None
+    (sub,) = settings.subscriptions
+    assert sub.topics == ("AI", "Computer Vision")
+    assert sub.max_age is None
+    assert sub.interval == timedelta(minutes=30)
+
+
+def test_minimal_config_is_only_the_database() -> None:
+    settings = settings_from_mapping({"database": {"path": "x.db"}}, {})
+    assert settings.sources == ()
+    assert settings.subscriptions == ()
+    assert settings.http is None
+    assert settings_from_mapping({"database": {"path": "x.db"}, "sources": []}, {}).sources == ()
+
+
+def test_database_is_required() -> None:
+    assert problems_of({}) == ["database: missing (at least database.path is required)"]
+    assert problems_of(None) == ["database: missing (at least database.path is required)"]
+    assert problems_of({"database": {}}) == ["database.path: missing"]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    raw = {
+        "database": {"path": "x.db", "colour": "blue"},
+        "sources": [{"path": "a"}, {"pth": "b"}, 42],
+        "ingest": {"interval": "10 minutes", "workers": 0, "max_article_bytes": "huge"},
+        "subscriptions": [
+            {"channel_id": "abc", "min_quality": -1, "max_per_run": 0, "interval": "0s"},
+            {"topics": "AI"},
+            {"channel_id": 5, "interval": "1m", "cron": "* * * * *"},
+            {"channel_id": 6, "cron": "61 * * * *", "interval": None, "timezone": "Mars/Base"},
+        ],
+        "moderation": {"moderator_role_ids": "123", "log_channel_id": 0},
+        "logging": {"level": "loud"},
+        "surprise": True,
+    }
+    problems = problems_of(raw)
+    expected_prefixes = [
+        "database.colour: unknown key",
+        "sources[1].path: missing",
+        "sources[1].pth: unknown key",
+        "sources[2]: expected {path: ...}",
+        "ingest.interval: expected a duration",
+        "ingest.max_article_bytes: expected a size",
+        "ingest.workers: must be from 1 to 64",
+        "subscriptions[0].channel_id: expected a Discord id",
+        "subscriptions[0].interval: must be at least 1s",
+        "subscriptions[0].min_quality: must not be negative",
+        "subscriptions[0].max_per_run: must be from 1 to 10",
+        "subscriptions[1].channel_id: missing",
+        "subscriptions[1].topics: expected a list such as [AI, Robotics]",
+        "subscriptions[2].cron: give either interval or cron, not both",
+        "subscriptions[3].cron: invalid cron expression",
+        "subscriptions[3].timezone: unknown time zone 'Mars/Base'",
+        "moderation.moderator_role_ids: expected a list of Discord ids",
+        "moderation.log_channel_id: expected a Discord id",
+        "logging.level: expected one of debug, info, warning, error",
+        "surprise: unknown key",
+    ]
+    for prefix in expected_prefixes:
+        assert any(p.startswith(prefix) for p in problems), (prefix, problems)
+    assert len(problems) == len(expected_prefixes), problems
+    message = str(ConfigError(problems))
+    assert message.startswith(f"configuration has {len(problems)} problems:")
+
+
+def test_duplicate_channel_is_refused() -> None:
+    raw = {
+        "database": {"path": "x.db"},
+        "subscriptions": [{"channel_id": 1}, {"channel_id": 1}],
+    }
+    assert problems_of(raw) == [
+        "subscriptions[1].channel_id: channel 1 already has a subscription (subscriptions[0]); "
+        "one subscription per channel"
+    ]
+
+
+def test_token_comes_only_from_the_environment_and_is_never_shown() -> None:
+    settings = settings_from_mapping(
+        {"database": {"path": "x.db"}}, {"DISCORD_TOKEN": "secret.token.value"}
+    )
+    assert settings.token == "secret.token.value"
+    assert "secret" not in repr(settings)
+    problems = problems_of({"database": {"path": "x.db"}, "token": "abc"})
+    assert any("only from the environment" in p for p in problems)
+    assert not any("abc" in p for p in problems)
+
+
+def test_require_token_points_at_dry_run() -> None:
+    settings = settings_from_mapping({"database": {"path": "x.db"}}, {})
+    with pytest.raises(ConfigError, match="--dry-run"):
+        settings.require_token()
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("1s", 1), ("30s", 30), ("10m", 600), ("2h", 7200), ("7d", 604800), ("1h30m", 5400)],
+)
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["0s", "10", "ten minutes", "5 parsecs", "", "-1m", "1.5h"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError, match=r"duration|at least"):
+        parse_duration(text)
+
+
+def test_sizes() -> None:
+    assert parse_size(2048) == 2048
+    assert parse_size("1MiB") == 1024 * 1024
+    assert parse_size("64 KB") == 64000
+    with pytest.raises(ValueError, match="at least"):
+        parse_size(10)
+
+
+def test_config_file_errors_are_readable(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(missing, environ={})
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("database:\n  path: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"invalid YAML at line \d+, column \d+"):
+        load_settings(broken, environ={})
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="expected a mapping of sections"):
+        load_settings(listy, environ={})
