@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from bot.domain.models import QuietHours, SubscriptionSpec
 from bot.errors import ConfigError
 
 T = TypeVar("T")
@@ -97,43 +98,6 @@ def parse_clock(value: object) -> time:
 
 
 @dataclass(frozen=True, slots=True)
-class QuietHours:
-    start: time
-    end: time
-
-    def contains(self, moment: time) -> bool:
-        if self.start <= self.end:
-            return self.start <= moment < self.end
-        return moment >= self.start or moment < self.end  # spans midnight
-
-    def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionConfig:
-    """One subscription as written in the config file (or built by a moderator command)."""
-
-    channel_id: int
-    topics: tuple[str, ...] = ()
-    exclude_topics: tuple[str, ...] = ()
-    min_quality: float = 0
-    max_per_run: int = 3
-    interval: timedelta | None = timedelta(minutes=30)
-    cron: str | None = None
-    timezone: str = "UTC"
-    quiet_hours: QuietHours | None = None
-    max_age: timedelta | None = timedelta(days=7)
-    types: tuple[str, ...] = ()
-    exclude_types: tuple[str, ...] = ()
-    providers: tuple[str, ...] = ()
-    exclude_providers: tuple[str, ...] = ()
-    mention_role_id: int | None = None
-    crosspost: bool = False
-    enabled: bool = True
-
-
-@dataclass(frozen=True, slots=True)
 class DatabaseSettings:
     path: Path
 
@@ -191,7 +155,7 @@ class Settings:
     sources: tuple[SourceSettings, ...] = ()
     ingest: IngestSettings = field(default_factory=IngestSettings)
     publishing: PublishingSettings = field(default_factory=PublishingSettings)
-    subscriptions: tuple[SubscriptionConfig, ...] = ()
+    subscriptions: tuple[SubscriptionSpec, ...] = ()
     moderation: ModerationSettings = field(default_factory=ModerationSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     http: HttpSettings | None = None
@@ -407,10 +371,10 @@ def _path(value: Any) -> Path:
 
 def parse_subscription(
     data: Mapping[str, Any], prefix: str, problems: list[str]
-) -> SubscriptionConfig | None:
+) -> SubscriptionSpec | None:
     s = _Section(data, prefix, problems)
     before = len(problems)
-    default = SubscriptionConfig(channel_id=1)
+    default = SubscriptionSpec(channel_id=1)
     channel_id = s.get("channel_id", snowflake, 0)
     if "channel_id" not in data:
         s.problem("channel_id", "missing (the id of the channel to post in)")
@@ -422,7 +386,7 @@ def parse_subscription(
         interval = None
     if cron is None and interval is None and data.get("cron") is None:
         s.problem("interval", "give an interval (such as 30m) or a cron expression")
-    sub = SubscriptionConfig(
+    sub = SubscriptionSpec(
         channel_id=channel_id,
         topics=s.get("topics", _text_list, ()),
         exclude_topics=s.get("exclude_topics", _text_list, ()),
@@ -507,7 +471,7 @@ def settings_from_mapping(
     )
     p.finish()
 
-    subscriptions: list[SubscriptionConfig] = []
+    subscriptions: list[SubscriptionSpec] = []
     seen_channels: dict[int, int] = {}
     for n, entry in enumerate(top.items("subscriptions")):
         if not isinstance(entry, Mapping):

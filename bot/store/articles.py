@@ -13,7 +13,7 @@ import aiosqlite
 
 from bot.domain.models import Article
 from bot.store.db import Database, db_time, utcnow
-from bot.store.rows import ArticleRows, article_from_rows
+from bot.store.rows import SOURCE_PUBLISHED, ArticleRows, article_from_rows
 
 log = logging.getLogger(__name__)
 
@@ -28,21 +28,21 @@ INSERT INTO articles (
     id, url, web_url, original_url, title, excerpt, published_at, type, quality, heat,
     source_published, provider_name, provider_domain, provider_json, images_json,
     featured_content, body, extra_json, topics_text,
-    content_hash, source_path, ingested_at, updated_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    content_hash, source_path, ingested_at, updated_at, postable
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _UPDATE_ARTICLE = """
 UPDATE articles SET
     url = ?, web_url = ?, original_url = ?, title = ?, excerpt = ?, published_at = ?, type = ?,
     quality = ?, heat = ?, source_published = ?, provider_name = ?, provider_domain = ?,
     provider_json = ?, images_json = ?, featured_content = ?, body = ?, extra_json = ?,
-    topics_text = ?, content_hash = ?, source_path = ?, updated_at = ?
+    topics_text = ?, content_hash = ?, source_path = ?, updated_at = ?, postable = ?
 WHERE id = ?
 """
-_INSERT_TOPIC_LINK = (
-    "INSERT INTO article_topics (article_id, topic_id, position, label, quality, published_at) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
+_INSERT_TOPIC_LINK = """
+INSERT INTO article_topics (article_id, topic_id, position, label, quality, published_at, postable)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
 _INSERT_RELATED = (
     "INSERT INTO related (article_id, position, url, title, provider_name, published_at, "
     "quality, data_json, linked_article_id) "
@@ -95,9 +95,47 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[An
 class ArticleStore:
     """Explicit SQL for the archive. Returns domain objects, never rows."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, trust_published_flag: bool = True) -> None:
         self.db = db
+        self.trust_published_flag = trust_published_flag
         self._topic_ids: dict[str, int] = {}
+
+    def _postable(self, rows: ArticleRows) -> int:
+        """0 when the source says published and we trust it: never auto-posted."""
+        return 0 if self.trust_published_flag and rows.values[SOURCE_PUBLISHED] else 1
+
+    async def apply_published_policy(self) -> int:
+        """Recompute ``postable`` if ``trust_published_flag`` changed since the last run.
+
+        Returns the number of articles whose status changed.
+        """
+        wanted = "1" if self.trust_published_flag else "0"
+        row = await self.db.fetch_one(
+            "SELECT value FROM app_state WHERE key = 'trust_published_flag'"
+        )
+        if row is not None and row[0] == wanted:
+            return 0
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE articles SET postable = CASE WHEN ? AND source_published THEN 0 ELSE 1 END "
+                "WHERE postable != CASE WHEN ? AND source_published THEN 0 ELSE 1 END",
+                (int(self.trust_published_flag), int(self.trust_published_flag)),
+            )
+            changed = cursor.rowcount
+            await conn.execute(
+                "UPDATE article_topics SET postable = "
+                "(SELECT a.postable FROM articles a WHERE a.id = article_topics.article_id) "
+                "WHERE postable != "
+                "(SELECT a.postable FROM articles a WHERE a.id = article_topics.article_id)"
+            )
+            await conn.execute(
+                "INSERT INTO app_state (key, value) VALUES ('trust_published_flag', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (wanted,),
+            )
+        if changed:
+            log.info("trust_published_flag is now %s: %d articles changed", wanted, changed)
+        return changed
 
     # ------------------------------------------------------------------ ingest
 
@@ -148,7 +186,10 @@ class ArticleStore:
             if updates:
                 await conn.executemany(
                     _UPDATE_ARTICLE,
-                    [(*r.values, r.content_hash, r.source_path, now, i) for i, r in updates],
+                    [
+                        (*r.values, r.content_hash, r.source_path, now, self._postable(r), i)
+                        for i, r in updates
+                    ],
                 )
                 for chunk in _chunks([i for i, _ in updates]):
                     for row in await conn.execute_fetchall(
@@ -163,13 +204,16 @@ class ArticleStore:
             if inserts:
                 await conn.executemany(
                     _INSERT_ARTICLE,
-                    [(i, *r.values, r.content_hash, r.source_path, now, now) for i, r in inserts],
+                    [
+                        (i, *r.values, r.content_hash, r.source_path, now, now, self._postable(r))
+                        for i, r in inserts
+                    ],
                 )
             written = inserts + updates
             if written:
                 topic_ids = await self._ensure_topics(conn, written, new_topic_ids)
                 links = [
-                    (i, topic_ids[key], pos, label, r.quality, r.published_at)
+                    (i, topic_ids[key], pos, label, r.quality, r.published_at, self._postable(r))
                     for i, r in written
                     for pos, (key, label) in enumerate(r.topics)
                 ]
@@ -258,6 +302,20 @@ class ArticleStore:
         found = await self._load("url", (url,))
         return found[0][0] if found else None
 
+    async def linking_to(self, article_id: int, limit: int = 50) -> list[Article]:
+        """Stored articles whose related coverage points at this one (the reverse links)."""
+        rows = await self.db.fetch(
+            "SELECT DISTINCT article_id FROM related WHERE linked_article_id = ? LIMIT ?",
+            (article_id, limit),
+        )
+        found = await self._load("ids", (json.dumps([r[0] for r in rows]),))
+        return [article for article, _ in found]
+
+    async def get_many(self, ids: Sequence[int]) -> list[Article]:
+        found = await self._load("ids", (json.dumps(list(ids)),))
+        by_id = {article.id: article for article, _ in found}
+        return [by_id[i] for i in ids if i in by_id]
+
     async def iter_all(self, page: int = 500) -> AsyncIterator[tuple[Article, bool]]:
         """Every article in id order with whether it was posted anywhere, a page at a time."""
         last = 0
@@ -297,9 +355,11 @@ SELECT a.*, EXISTS (
 ) AS posted
 FROM articles a
 """
+# Constant SQL (a shared SELECT plus a fixed WHERE clause); values are bound parameters.
 _SELECT_ARTICLES = {
     "id": _ARTICLE_WITH_POSTED + "WHERE a.id = ?",
     "url": _ARTICLE_WITH_POSTED + "WHERE a.url = ?",
+    "ids": _ARTICLE_WITH_POSTED + "WHERE a.id IN (SELECT value FROM json_each(?))",  # noqa: S608
     "page": _ARTICLE_WITH_POSTED + "WHERE a.id > ? ORDER BY a.id LIMIT ?",
 }
 _SELECT_TOPIC_LABELS = """

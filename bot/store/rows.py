@@ -38,6 +38,9 @@ ARTICLE_COLUMNS = (
     "topics_text",
 )
 TOPIC_SEPARATOR = " | "
+PUBLISHED_AT = ARTICLE_COLUMNS.index("published_at")
+QUALITY = ARTICLE_COLUMNS.index("quality")
+SOURCE_PUBLISHED = ARTICLE_COLUMNS.index("source_published")
 
 
 def _json(value: Any) -> str | None:
@@ -63,11 +66,11 @@ class ArticleRows(NamedTuple):
 
     @property
     def published_at(self) -> str:
-        return str(self.values[5])
+        return str(self.values[PUBLISHED_AT])
 
     @property
     def quality(self) -> Any:
-        return self.values[7]
+        return self.values[QUALITY]
 
 
 def article_rows(article: Article, source_path: str | None = None) -> ArticleRows:

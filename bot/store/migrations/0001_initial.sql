@@ -21,6 +21,7 @@ CREATE TABLE articles (
     quality          NUMERIC,                   -- NULL when the source has none
     heat             NUMERIC,
     source_published INTEGER NOT NULL CHECK (source_published IN (0, 1)),
+    postable         INTEGER NOT NULL CHECK (postable IN (0, 1)),  -- may be auto-posted (see below)
     provider_name    TEXT,
     provider_domain  TEXT,
     provider_json    TEXT,                      -- the provider's other fields (images, ...)
@@ -35,8 +36,11 @@ CREATE TABLE articles (
     updated_at       TEXT    NOT NULL
 );
 
--- Scheduler candidates: articles the source has not marked published, newest first.
-CREATE INDEX articles_unpublished ON articles (published_at) WHERE source_published = 0;
+-- postable = 0 when the source marked the article published and ingest.trust_published_flag
+-- is on; the store recomputes it when that switch changes. Scheduler candidates come from
+-- these partial indexes (for subscriptions without topics; article_topics has the others).
+CREATE INDEX articles_postable_recent ON articles (published_at DESC) WHERE postable = 1;
+CREATE INDEX articles_postable_best ON articles (quality DESC, published_at DESC) WHERE postable = 1;
 CREATE INDEX articles_published_at ON articles (published_at);
 
 CREATE TABLE topics (
@@ -53,11 +57,16 @@ CREATE TABLE article_topics (
     label        TEXT    NOT NULL,              -- spelling used by this article
     quality      NUMERIC,                       -- copied from the article for the indexes below
     published_at TEXT    NOT NULL,
+    postable     INTEGER NOT NULL,
     PRIMARY KEY (article_id, topic_id)
 ) WITHOUT ROWID;
 
 CREATE INDEX article_topics_best ON article_topics (topic_id, quality DESC, published_at DESC);
 CREATE INDEX article_topics_recent ON article_topics (topic_id, published_at DESC);
+CREATE INDEX article_topics_postable_best
+    ON article_topics (topic_id, quality DESC, published_at DESC) WHERE postable = 1;
+CREATE INDEX article_topics_postable_recent
+    ON article_topics (topic_id, published_at DESC) WHERE postable = 1;
 
 CREATE TABLE related (
     article_id        INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
@@ -132,7 +141,7 @@ CREATE TABLE subscriptions (
     channel_id             INTEGER NOT NULL UNIQUE,
     guild_id               INTEGER,             -- learnt from Discord; NULL until then
     origin                 TEXT    NOT NULL CHECK (origin IN ('config', 'command')),
-    config_hash            TEXT,                -- the config entry last applied (origin config)
+    config_json            TEXT,                -- the config entry as last applied (see sync)
     topics_json            TEXT    NOT NULL,    -- display names; matching is case-insensitive
     exclude_topics_json    TEXT    NOT NULL,
     min_quality            NUMERIC NOT NULL,
@@ -151,7 +160,7 @@ CREATE TABLE subscriptions (
     enabled                INTEGER NOT NULL DEFAULT 1,   -- the moderators' switch
     paused_reason          TEXT,                -- set when Discord refused (403/404, left guild)
     paused_at              TEXT,
-    alerted_at             TEXT,                -- when moderators were told about the pause
+    alerted_reason         TEXT,                -- the pause moderators were last told about
     last_run_at            TEXT,
     created_at             TEXT    NOT NULL,
     updated_at             TEXT    NOT NULL
@@ -160,14 +169,14 @@ CREATE TABLE subscriptions (
 -- One row per (channel, article): the outbox that makes delivery exactly-once.
 -- state: pending (intent recorded, outcome unknown), sent, quarantined (Discord rejected the
 -- post as malformed), failed (gave up after bounded retries), unconfirmed (outcome could not be
--- checked; never re-sent).
+-- checked; never re-sent), skipped (same story as an article already posted here).
 CREATE TABLE deliveries (
     channel_id      INTEGER NOT NULL,
     article_id      INTEGER NOT NULL REFERENCES articles (id),
     subscription_id INTEGER REFERENCES subscriptions (id) ON DELETE SET NULL,
     guild_id        INTEGER,
     state           TEXT    NOT NULL
-        CHECK (state IN ('pending', 'sent', 'quarantined', 'failed', 'unconfirmed')),
+        CHECK (state IN ('pending', 'sent', 'quarantined', 'failed', 'unconfirmed', 'skipped')),
     nonce           TEXT    NOT NULL,
     intent_at       TEXT    NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 1,

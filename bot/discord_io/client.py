@@ -1,0 +1,142 @@
+"""NewsBot: the discord.py client. Everything it uses is passed to its constructor."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.discord_io.views import RelatedButton
+from bot.domain.listings import related_embed
+from bot.services.jobs import Jobs
+from bot.services.news import NewsService
+from bot.services.publisher import Publisher
+from bot.settings import Settings
+from bot.store.subscriptions import SubscriptionStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the bot needs, built once in bot.app and passed in."""
+
+    settings: Settings
+    publisher: Publisher
+    jobs: Jobs
+    news: NewsService
+    subscriptions: SubscriptionStore
+
+
+def intents() -> discord.Intents:
+    """Guilds only: the channel and permission cache. No message content, no members."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    return wanted
+
+
+class NewsBot(commands.Bot):
+    """``wire`` builds the services from this client (the Discord-facing poster needs it);
+    bot.app.wire is the one place where dependencies are constructed."""
+
+    def __init__(self, wire: Callable[[discord.Client], Services], **options: Any) -> None:
+        # Newsdesk has no voice: discord.py's documented switches for its start-up warnings.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            **options,
+        )
+        self.services = wire(self)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.started_publishing = asyncio.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(RelatedButton)
+        self.services.jobs.start()
+        self.spawn(self._start_publishing(), name="start publishing")
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        """A background task whose reference is kept and whose failure is logged."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            self._tasks.discard(finished)
+            if not finished.cancelled() and (exc := finished.exception()) is not None:
+                log.error("background task %r failed", name, exc_info=exc)
+
+        task.add_done_callback(done)
+        return task
+
+    async def _start_publishing(self) -> None:
+        """Once connected: settle unfinished deliveries, then (and only then) schedule posts."""
+        await self.wait_until_ready()
+        self._check_channels()
+        await self.services.publisher.recheck_paused()
+        await self.services.publisher.reconcile_all()
+        await self.services.jobs.schedule_publishing()
+        self.started_publishing.set()
+        log.info("publishing started for %d guilds", len(self.guilds))
+
+    def _check_channels(self) -> None:
+        """Warn (don't crash) about configured channels the bot cannot use."""
+        poster = self.services.publisher.poster
+        for spec in self.services.settings.subscriptions:
+            info = poster.channel_info(spec.channel_id)
+            if info is None:
+                log.warning(
+                    "channel %s (from the config) is not visible to the bot: is the bot in that "
+                    "server, and may it view the channel?",
+                    spec.channel_id,
+                )
+            elif info.problem:
+                log.warning("channel %s (%s): %s", spec.channel_id, info.name, info.problem)
+
+    async def close(self) -> None:
+        await self.services.jobs.shutdown()
+        for task in list(self._tasks):
+            task.cancel()
+        await super().close()
+
+    # ------------------------------------------------------------------ events
+
+    async def on_ready(self) -> None:
+        log.info(
+            "connected to Discord as %s (%s) in %d guilds",
+            self.user,
+            self.user.id if self.user else "?",
+            len(self.guilds),
+        )
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        log.warning("removed from guild %s (%s)", guild.name, guild.id)
+        await self.services.publisher.pause_guild(guild.id, "the bot left the server")
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        log.info("joined guild %s (%s)", guild.name, guild.id)
+        await self.services.publisher.recheck_paused()
+
+    # ------------------------------------------------------------------ related coverage
+
+    async def show_related(self, interaction: discord.Interaction[Any], article_id: int) -> None:
+        """The private list behind the "Related coverage" button (and /news related)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        coverage = await self.services.news.related(article_id)
+        if coverage is None:
+            await interaction.followup.send(
+                "That article is no longer in the archive.", ephemeral=True
+            )
+            return
+        embed = related_embed(coverage.article.title, coverage.article.url, coverage.items)
+        await interaction.followup.send(embed=discord.Embed.from_dict(embed), ephemeral=True)

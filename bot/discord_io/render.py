@@ -1,0 +1,36 @@
+"""PostSpec (plain data from bot.domain.posts) to discord.py objects."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.discord_io.views import RelatedButton
+from bot.domain.posts import PostSpec
+
+
+def post_embed(post: PostSpec) -> discord.Embed:
+    return discord.Embed.from_dict(post.embed)
+
+
+def post_view(post: PostSpec) -> discord.ui.View:
+    """The buttons under a post: a link to the article and the persistent related button.
+
+    The view is stopped before sending: clicks are routed by the globally registered
+    RelatedButton template (which survives restarts), not by this object, so nothing is kept
+    in memory per message.
+    """
+    view = discord.ui.View(timeout=None)
+    if post.link_button:
+        view.add_item(discord.ui.Button(label=post.link_button.label, url=post.link_button.url))
+    if post.article_id is not None:
+        view.add_item(RelatedButton(post.article_id))
+    view.stop()
+    return view
+
+
+def allowed_mentions(post: PostSpec) -> discord.AllowedMentions:
+    """Nobody is pinged, except the subscription's own role when it has one."""
+    roles: list[discord.abc.Snowflake] | bool = (
+        [discord.Object(post.mention_role_id)] if post.mention_role_id else False
+    )
+    return discord.AllowedMentions(everyone=False, users=False, roles=roles, replied_user=False)

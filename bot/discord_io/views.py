@@ -1,0 +1,57 @@
+"""Persistent components: the "Related coverage" button under every post.
+
+Registered once with ``bot.add_dynamic_items`` in setup_hook; its custom_id carries the article
+id, so a click is answered after any restart, for posts made long before it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Protocol, runtime_checkable
+
+import discord
+
+from bot.domain.posts import RELATED_BUTTON_PREFIX
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class RelatedHandler(Protocol):
+    """What the bot provides to answer a click (NewsBot does)."""
+
+    async def show_related(
+        self, interaction: discord.Interaction[Any], article_id: int
+    ) -> None: ...
+
+
+class RelatedButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=re.escape(RELATED_BUTTON_PREFIX) + r"(?P<article_id>[0-9]{1,19})",
+):
+    def __init__(self, article_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Related coverage",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"{RELATED_BUTTON_PREFIX}{article_id}",
+                emoji="🔗",
+            )
+        )
+        self.article_id = article_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> RelatedButton:
+        return cls(int(match["article_id"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        # Answers privately with the same list as /news related.
+        if isinstance(interaction.client, RelatedHandler):
+            await interaction.client.show_related(interaction, self.article_id)

@@ -1,0 +1,177 @@
+"""The scheduler: APScheduler 3.x AsyncIOScheduler running coroutine jobs in the bot's loop.
+
+* ``ingest``: re-scans the configured sources every ``ingest.interval`` (and once at start-up).
+* ``publish:<id>``: one job per subscription, on its interval or cron (in its time zone).
+* ``recheck-paused``: looks at paused subscriptions every ``publishing.paused_recheck``.
+
+Every job has ``max_instances=1`` (no overlapping runs) and ``coalesce=True`` (missed runs
+collapse into one); the store is in memory, so a restart never replays a backlog of runs: an
+interval job's first run is one interval after the subscription's last run (or right away when
+that is past). The database, not the scheduler, records what was posted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.services.ingestion import Ingestor, SourceError
+from bot.services.publisher import Publisher
+from bot.settings import Settings
+from bot.store.db import utcnow
+from bot.store.subscriptions import Subscription, SubscriptionStore
+
+log = logging.getLogger(__name__)
+
+FIRST_RUN_DELAY = timedelta(seconds=5)
+MISFIRE_GRACE = 60  # seconds a late job may still start; later ones are skipped (coalesced)
+
+
+def trigger_for(sub: Subscription) -> BaseTrigger:
+    spec = sub.spec
+    if spec.cron:
+        return CronTrigger.from_crontab(spec.cron, timezone=spec.timezone)
+    assert spec.interval is not None
+    return IntervalTrigger(seconds=int(spec.interval.total_seconds()), timezone=spec.timezone)
+
+
+class Jobs:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        publisher: Publisher,
+        ingestor: Ingestor,
+        subscriptions: SubscriptionStore,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.publisher = publisher
+        self.ingestor = ingestor
+        self.subscriptions = subscriptions
+        self.clock = clock
+        self.scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": MISFIRE_GRACE,
+            },
+        )
+        self._running: set[asyncio.Task[Any]] = set()
+        self.last_ingest: datetime | None = None
+
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running)
+
+    def start(self) -> None:
+        """Start the scheduler (inside the running loop) with the ingest and recheck jobs."""
+        self.scheduler.start()
+        self.scheduler.add_job(
+            self._tracked(self.ingest),
+            IntervalTrigger(seconds=int(self.settings.ingest.interval.total_seconds())),
+            id="ingest",
+            next_run_time=self.clock(),
+            replace_existing=True,
+        )
+        self.scheduler.add_job(
+            self._tracked(self.publisher.recheck_paused),
+            IntervalTrigger(seconds=int(self.settings.publishing.paused_recheck.total_seconds())),
+            id="recheck-paused",
+            replace_existing=True,
+        )
+
+    async def schedule_publishing(self) -> None:
+        for sub in await self.subscriptions.list():
+            self.schedule(sub)
+
+    def schedule(self, sub: Subscription) -> None:
+        """(Re)schedule one subscription's publishing job after it was created or changed."""
+        trigger = trigger_for(sub)
+        next_run: datetime | None = None
+        now = self.clock()
+        if sub.spec.interval is not None:
+            earliest = now + FIRST_RUN_DELAY
+            due = sub.last_run_at + sub.spec.interval if sub.last_run_at else earliest
+            next_run = max(earliest, due)
+        else:
+            next_run = trigger.get_next_fire_time(None, now)
+        self.scheduler.add_job(
+            self._tracked(self.publisher.run),
+            trigger,
+            args=[sub.id],
+            id=f"publish:{sub.id}",
+            name=f"publish to channel {sub.channel_id}",
+            next_run_time=next_run,
+            replace_existing=True,
+        )
+
+    def unschedule(self, subscription_id: int) -> None:
+        with contextlib.suppress(Exception):
+            self.scheduler.remove_job(f"publish:{subscription_id}")
+
+    def next_run(self, subscription_id: int) -> datetime | None:
+        job = self.scheduler.get_job(f"publish:{subscription_id}")
+        return job.next_run_time if job else None
+
+    async def ingest(self) -> None:
+        paths: list[Path] = [source.path for source in self.settings.sources]
+        if not paths:
+            return
+        existing = [p for p in paths if p.exists()]
+        for missing in sorted(set(paths) - set(existing)):
+            log.warning("source %s does not exist; skipped", missing)
+        try:
+            summary = await self.ingestor.ingest(existing)
+        except SourceError as exc:
+            log.warning("ingest: %s", exc)
+            return
+        self.last_ingest = self.clock()
+        if summary.new or summary.updated or summary.rejected:
+            log.info("ingest: %s", summary.describe())
+        for rejection in summary.rejected:
+            log.debug("rejected: %s", rejection)
+
+    def _tracked(self, job: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[None]]:
+        """Wrap a job: remember the running task (for a clean stop) and log its failures."""
+
+        async def run(*args: Any) -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                await job(*args)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job %s failed", getattr(job, "__name__", job))
+            finally:
+                if task is not None:
+                    self._running.discard(task)
+
+        run.__name__ = getattr(job, "__name__", "job")
+        return run
+
+    async def shutdown(self, grace: float = 5.0) -> None:
+        """Stop scheduling; let an in-flight post finish (up to ``grace`` s), then cancel."""
+        self.publisher.stopping = True
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        running = [t for t in self._running if not t.done()]
+        if running:
+            _, pending = await asyncio.wait(running, timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=grace)

@@ -1,0 +1,369 @@
+"""Subscriptions and per-guild settings: the publishing configuration that lives in the database.
+
+Subscriptions come from the config file and from moderator commands. Which wins when both
+change: the most recent change, field by field. Each config-born subscription remembers the
+config entry it last applied (``config_json``); at start-up only the fields whose value *in the
+config file* changed since then are written, so a moderator's edit survives restarts until
+someone edits that same field in the file. A subscription removed from the file is removed from
+the database (its delivery history stays); subscriptions created by moderators are untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.domain.models import QuietHours, SubscriptionSpec
+from bot.settings import parse_clock
+from bot.store.db import Database, db_time, parse_db_time, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A stored subscription: its spec plus the state publishing keeps about it."""
+
+    id: int
+    spec: SubscriptionSpec
+    guild_id: int | None = None
+    origin: str = "config"
+    paused_reason: str | None = None
+    paused_at: datetime | None = None
+    alerted_reason: str | None = None
+    last_run_at: datetime | None = None
+
+    @property
+    def channel_id(self) -> int:
+        return self.spec.channel_id
+
+    @property
+    def enabled(self) -> bool:
+        return self.spec.enabled
+
+    @property
+    def active(self) -> bool:
+        """Switched on by moderators and not paused by a Discord failure."""
+        return self.spec.enabled and self.paused_reason is None
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """A guild's own settings; None means "the config file's default"."""
+
+    guild_id: int
+    publishing_enabled: bool | None = None
+    log_channel_id: int | None = None
+    moderator_role_ids: tuple[int, ...] | None = None
+
+
+@dataclass(slots=True)
+class SyncReport:
+    added: list[int]
+    updated: list[int]
+    removed: list[int]
+
+
+# --------------------------------------------------------------------------- spec <-> row
+
+_SPEC_COLUMNS = (
+    "channel_id",
+    "topics_json",
+    "exclude_topics_json",
+    "min_quality",
+    "max_per_run",
+    "interval_seconds",
+    "cron",
+    "timezone",
+    "quiet_hours",
+    "max_age_seconds",
+    "types_json",
+    "exclude_types_json",
+    "providers_json",
+    "exclude_providers_json",
+    "mention_role_id",
+    "crosspost",
+    "enabled",
+)
+
+
+def _seconds(value: timedelta | None) -> int | None:
+    return None if value is None else int(value.total_seconds())
+
+
+def spec_values(spec: SubscriptionSpec) -> tuple[Any, ...]:
+    """The spec as column values, in _SPEC_COLUMNS order."""
+    return (
+        spec.channel_id,
+        json.dumps(list(spec.topics)),
+        json.dumps(list(spec.exclude_topics)),
+        spec.min_quality,
+        spec.max_per_run,
+        _seconds(spec.interval),
+        spec.cron,
+        spec.timezone,
+        str(spec.quiet_hours) if spec.quiet_hours else None,
+        _seconds(spec.max_age),
+        json.dumps(list(spec.types)),
+        json.dumps(list(spec.exclude_types)),
+        json.dumps(list(spec.providers)),
+        json.dumps(list(spec.exclude_providers)),
+        spec.mention_role_id,
+        int(spec.crosspost),
+        int(spec.enabled),
+    )
+
+
+def spec_from_row(row: Any) -> SubscriptionSpec:
+    quiet = None
+    if row["quiet_hours"]:
+        start, _, end = row["quiet_hours"].partition("-")
+        quiet = QuietHours(parse_clock(start), parse_clock(end))
+    interval = row["interval_seconds"]
+    max_age = row["max_age_seconds"]
+    return SubscriptionSpec(
+        channel_id=row["channel_id"],
+        topics=tuple(json.loads(row["topics_json"])),
+        exclude_topics=tuple(json.loads(row["exclude_topics_json"])),
+        min_quality=row["min_quality"],
+        max_per_run=row["max_per_run"],
+        interval=None if interval is None else timedelta(seconds=interval),
+        cron=row["cron"],
+        timezone=row["timezone"],
+        quiet_hours=quiet,
+        max_age=None if max_age is None else timedelta(seconds=max_age),
+        types=tuple(json.loads(row["types_json"])),
+        exclude_types=tuple(json.loads(row["exclude_types_json"])),
+        providers=tuple(json.loads(row["providers_json"])),
+        exclude_providers=tuple(json.loads(row["exclude_providers_json"])),
+        mention_role_id=row["mention_role_id"],
+        crosspost=bool(row["crosspost"]),
+        enabled=bool(row["enabled"]),
+    )
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        spec=spec_from_row(row),
+        guild_id=row["guild_id"],
+        origin=row["origin"],
+        paused_reason=row["paused_reason"],
+        paused_at=parse_db_time(row["paused_at"]) if row["paused_at"] else None,
+        alerted_reason=row["alerted_reason"],
+        last_run_at=parse_db_time(row["last_run_at"]) if row["last_run_at"] else None,
+    )
+
+
+def _spec_json(spec: SubscriptionSpec) -> dict[str, Any]:
+    return dict(zip(_SPEC_COLUMNS, spec_values(spec), strict=True))
+
+
+_INSERT = """
+INSERT INTO subscriptions (
+    channel_id, topics_json, exclude_topics_json, min_quality, max_per_run, interval_seconds,
+    cron, timezone, quiet_hours, max_age_seconds, types_json, exclude_types_json,
+    providers_json, exclude_providers_json, mention_role_id, crosspost, enabled,
+    origin, config_json, created_at, updated_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_UPDATE = """
+UPDATE subscriptions SET
+    topics_json = ?, exclude_topics_json = ?, min_quality = ?, max_per_run = ?,
+    interval_seconds = ?, cron = ?, timezone = ?, quiet_hours = ?, max_age_seconds = ?,
+    types_json = ?, exclude_types_json = ?, providers_json = ?, exclude_providers_json = ?,
+    mention_role_id = ?, crosspost = ?, enabled = ?, origin = ?, config_json = ?, updated_at = ?
+WHERE channel_id = ?
+"""
+
+
+class SubscriptionStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # ------------------------------------------------------------------ reads
+
+    async def list(self, guild_id: int | None = None) -> list[Subscription]:
+        if guild_id is None:
+            rows = await self.db.fetch("SELECT * FROM subscriptions ORDER BY id")
+        else:
+            rows = await self.db.fetch(
+                "SELECT * FROM subscriptions WHERE guild_id = ? ORDER BY id", (guild_id,)
+            )
+        return [_subscription(r) for r in rows]
+
+    async def get(self, subscription_id: int) -> Subscription | None:
+        row = await self.db.fetch_one(
+            "SELECT * FROM subscriptions WHERE id = ?", (subscription_id,)
+        )
+        return _subscription(row) if row else None
+
+    async def get_by_channel(self, channel_id: int) -> Subscription | None:
+        row = await self.db.fetch_one(
+            "SELECT * FROM subscriptions WHERE channel_id = ?", (channel_id,)
+        )
+        return _subscription(row) if row else None
+
+    # ------------------------------------------------------------------ config sync
+
+    async def sync_from_config(self, specs: Sequence[SubscriptionSpec]) -> SyncReport:
+        """Apply the config file's subscriptions (see the module docstring for the rules)."""
+        report = SyncReport([], [], [])
+        now = db_time(utcnow())
+        wanted = {spec.channel_id: spec for spec in specs}
+        async with self.db.transaction() as conn:
+            rows = await conn.execute_fetchall("SELECT * FROM subscriptions")
+            existing = {row["channel_id"]: row for row in rows}
+            for channel_id, spec in wanted.items():
+                new_json = _spec_json(spec)
+                row = existing.get(channel_id)
+                if row is None:
+                    await conn.execute(
+                        _INSERT, (*spec_values(spec), "config", json.dumps(new_json), now, now)
+                    )
+                    report.added.append(channel_id)
+                    continue
+                old_json = json.loads(row["config_json"]) if row["config_json"] else {}
+                changed = {k for k, v in new_json.items() if old_json.get(k, object()) != v}
+                if not changed:
+                    continue
+                current = _spec_json(spec_from_row(row))
+                merged = {k: (new_json[k] if k in changed else current[k]) for k in current}
+                values = [merged[c] for c in _SPEC_COLUMNS[1:]]
+                await conn.execute(
+                    _UPDATE, (*values, "config", json.dumps(new_json), now, channel_id)
+                )
+                report.updated.append(channel_id)
+            for channel_id, row in existing.items():
+                if row["origin"] == "config" and channel_id not in wanted:
+                    await conn.execute("DELETE FROM subscriptions WHERE id = ?", (row["id"],))
+                    report.removed.append(channel_id)
+        if report.added or report.updated or report.removed:
+            log.info(
+                "subscriptions from the config: %d added, %d updated, %d removed",
+                len(report.added),
+                len(report.updated),
+                len(report.removed),
+            )
+        return report
+
+    # ------------------------------------------------------------------ writes
+
+    async def create(self, spec: SubscriptionSpec, guild_id: int | None) -> Subscription:
+        now = db_time(utcnow())
+        async with self.db.transaction() as conn:
+            await conn.execute(_INSERT, (*spec_values(spec), "command", None, now, now))
+            await conn.execute(
+                "UPDATE subscriptions SET guild_id = ? WHERE channel_id = ?",
+                (guild_id, spec.channel_id),
+            )
+        created = await self.get_by_channel(spec.channel_id)
+        assert created is not None
+        return created
+
+    async def update_spec(self, channel_id: int, spec: SubscriptionSpec) -> None:
+        """A moderator's edit: the spec's fields as given (origin and config memory kept)."""
+        values = spec_values(spec)[1:]
+        await self.db.execute(
+            "UPDATE subscriptions SET topics_json = ?, exclude_topics_json = ?, min_quality = ?, "
+            "max_per_run = ?, interval_seconds = ?, cron = ?, timezone = ?, quiet_hours = ?, "
+            "max_age_seconds = ?, types_json = ?, exclude_types_json = ?, providers_json = ?, "
+            "exclude_providers_json = ?, mention_role_id = ?, crosspost = ?, enabled = ?, "
+            "updated_at = ? WHERE channel_id = ?",
+            (*values, db_time(utcnow()), channel_id),
+        )
+
+    async def delete(self, channel_id: int) -> bool:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM subscriptions WHERE channel_id = ?", (channel_id,)
+            )
+            return cursor.rowcount > 0
+
+    async def set_enabled(self, subscription_id: int, enabled: bool) -> None:
+        """The moderators' switch. Switching on also lifts a pause (they fixed the channel)."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE subscriptions SET enabled = ?, updated_at = ? WHERE id = ?",
+                (int(enabled), db_time(utcnow()), subscription_id),
+            )
+            if enabled:
+                await conn.execute(
+                    "UPDATE subscriptions SET paused_reason = NULL, paused_at = NULL WHERE id = ?",
+                    (subscription_id,),
+                )
+
+    async def pause(self, subscription_id: int, reason: str) -> None:
+        await self.db.execute(
+            "UPDATE subscriptions SET paused_reason = ?, paused_at = ? WHERE id = ?",
+            (reason, db_time(utcnow()), subscription_id),
+        )
+
+    async def resume(self, subscription_id: int) -> None:
+        await self.db.execute(
+            "UPDATE subscriptions SET paused_reason = NULL, paused_at = NULL WHERE id = ?",
+            (subscription_id,),
+        )
+
+    async def mark_alerted(self, subscription_id: int, reason: str | None) -> None:
+        await self.db.execute(
+            "UPDATE subscriptions SET alerted_reason = ? WHERE id = ?", (reason, subscription_id)
+        )
+
+    async def set_guild(self, subscription_id: int, guild_id: int | None) -> None:
+        await self.db.execute(
+            "UPDATE subscriptions SET guild_id = ? WHERE id = ? AND guild_id IS NOT ?",
+            (guild_id, subscription_id, guild_id),
+        )
+
+    async def mark_run(self, subscription_id: int, when: datetime) -> None:
+        await self.db.execute(
+            "UPDATE subscriptions SET last_run_at = ? WHERE id = ?",
+            (db_time(when), subscription_id),
+        )
+
+
+class GuildStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, guild_id: int) -> GuildSettings:
+        row = await self.db.fetch_one(
+            "SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        )
+        if row is None:
+            return GuildSettings(guild_id)
+        roles = json.loads(row["moderator_role_ids"]) if row["moderator_role_ids"] else None
+        return GuildSettings(
+            guild_id=guild_id,
+            publishing_enabled=None
+            if row["publishing_enabled"] is None
+            else bool(row["publishing_enabled"]),
+            log_channel_id=row["log_channel_id"],
+            moderator_role_ids=None if roles is None else tuple(roles),
+        )
+
+    async def save(self, settings: GuildSettings) -> None:
+        roles = (
+            None
+            if settings.moderator_role_ids is None
+            else json.dumps(list(settings.moderator_role_ids))
+        )
+        enabled = None if settings.publishing_enabled is None else int(settings.publishing_enabled)
+        await self.db.execute(
+            "INSERT INTO guild_settings (guild_id, publishing_enabled, log_channel_id, "
+            "moderator_role_ids, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET "
+            "publishing_enabled = excluded.publishing_enabled, "
+            "log_channel_id = excluded.log_channel_id, "
+            "moderator_role_ids = excluded.moderator_role_ids, updated_at = excluded.updated_at",
+            (settings.guild_id, enabled, settings.log_channel_id, roles, db_time(utcnow())),
+        )
+
+    async def set_publishing(self, guild_id: int, enabled: bool) -> None:
+        current = await self.get(guild_id)
+        await self.save(replace(current, publishing_enabled=enabled))

@@ -1,0 +1,176 @@
+"""Run the real NewsBot (real store, real discord.py) against the fake Discord, in-process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import discord
+
+from bot.app import Stores, open_stores, prepare, wire
+from bot.discord_io.client import NewsBot
+from bot.services.ingestion import Ingestor
+from bot.services.publisher import Publisher, RunReport
+from bot.settings import Settings, settings_from_mapping
+from bot.store.subscriptions import Subscription
+from tests.fakediscord import (
+    EMBED_LINKS,
+    NEWS_CHANNEL,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+    FakeDiscord,
+    patch_discord_py,
+)
+from tests.support.articles import write_article
+
+TOKEN = "fake-token"
+GUILD = 700_000_000_000_000_001
+OTHER_GUILD = 700_000_000_000_000_002
+AI_CHANNEL = 700_000_000_000_000_010
+ROBOTS_CHANNEL = 700_000_000_000_000_011
+ANNOUNCE_CHANNEL = 700_000_000_000_000_012
+LOG_CHANNEL = 700_000_000_000_000_013
+OTHER_CHANNEL = 700_000_000_000_000_020
+MOD_ROLE = 700_000_000_000_000_030
+PING_ROLE = 700_000_000_000_000_031
+ALICE = 700_000_000_000_000_040  # moderator
+BOB = 700_000_000_000_000_041  # member
+BOT_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | READ_MESSAGE_HISTORY
+NEVER = "0 0 1 1 *"  # a cron that does not fire during a test: runs are triggered by hand
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def recent(hours: float) -> str:
+    return (now() - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_fake() -> FakeDiscord:
+    fake = FakeDiscord(heartbeat_interval_ms=1000, token=TOKEN)
+    return fake
+
+
+def populate(fake: FakeDiscord) -> None:
+    from tests.fakediscord import MANAGE_GUILD
+
+    fake.add_guild(GUILD, "News Guild", bot_permissions=BOT_PERMISSIONS)
+    fake.add_role(GUILD, MOD_ROLE, "moderators", MANAGE_GUILD)
+    fake.add_role(GUILD, PING_ROLE, "news pings", 0)
+    fake.add_channel(GUILD, AI_CHANNEL, "ai-news")
+    fake.add_channel(GUILD, ROBOTS_CHANNEL, "robots")
+    fake.add_channel(GUILD, ANNOUNCE_CHANNEL, "announcements", type=NEWS_CHANNEL)
+    fake.add_channel(GUILD, LOG_CHANNEL, "mod-log")
+    fake.add_member(GUILD, ALICE, "alice", roles=[MOD_ROLE])
+    fake.add_member(GUILD, BOB, "bob")
+    fake.add_guild(OTHER_GUILD, "Other Guild", bot_permissions=BOT_PERMISSIONS)
+    fake.add_channel(OTHER_GUILD, OTHER_CHANNEL, "elsewhere")
+
+
+def subscription(channel_id: int, **rules: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"channel_id": channel_id, "cron": NEVER, "interval": None}
+    entry.update(rules)
+    if "interval" in rules and rules["interval"] is not None:
+        entry.pop("cron")
+    return entry
+
+
+def make_settings(
+    tmp_path: Path, subscriptions: Iterable[dict[str, Any]], **sections: Any
+) -> Settings:
+    raw: dict[str, Any] = {
+        "database": {"path": str(tmp_path / "newsdesk.db")},
+        "sources": [{"path": str(tmp_path / "news")}],
+        "ingest": {"interval": "1h"},
+        "publishing": {"pace": "1s", "retry_backoff": "1s", "paused_recheck": "1h"},
+        "subscriptions": list(subscriptions),
+        "moderation": {"log_channel_id": LOG_CHANNEL, "moderator_role_ids": [MOD_ROLE]},
+    }
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    (tmp_path / "news").mkdir(exist_ok=True)
+    return settings_from_mapping(raw, {})
+
+
+def article(tmp_path: Path, n: int, **fields: Any) -> Path:
+    """Write news/<n>.md: by default an AI article of quality 70, published an hour ago."""
+    fields.setdefault("publishedDateTime", recent(1 + n / 100))
+    fields.setdefault("topics", ["AI"])
+    return write_article(tmp_path / "news", f"{n:03d}.md", n, **fields)
+
+
+def url_of(n: int) -> str:
+    return f"https://news.example.com/articles/{n}"
+
+
+@dataclass
+class Running:
+    fake: FakeDiscord
+    bot: NewsBot
+    stores: Stores
+    settings: Settings
+
+    @property
+    def publisher(self) -> Publisher:
+        return self.bot.services.publisher
+
+    async def sub(self, channel_id: int) -> Subscription:
+        found = await self.stores.subscriptions.get_by_channel(channel_id)
+        assert found is not None
+        return found
+
+    async def run(self, channel_id: int) -> RunReport:
+        return await self.publisher.run((await self.sub(channel_id)).id)
+
+    async def ingest(self) -> None:
+        await Ingestor(self.stores.articles, self.settings.ingest).ingest(
+            [s.path for s in self.settings.sources]
+        )
+
+    def posted_urls(self, channel_id: int) -> list[str]:
+        return [
+            m["embeds"][0]["url"]
+            for m in self.fake.messages_in(channel_id)
+            if m.get("embeds") and m["author"]["id"] == str(self.fake.state.bot_id)
+        ]
+
+    def post_requests(self, channel_id: int) -> int:
+        return len(self.fake.calls("POST", f"/channels/{channel_id}/messages"))
+
+
+class FastNewsBot(NewsBot):
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py waits 5 s before re-identifying; the fake needs no such pause."""
+
+
+@asynccontextmanager
+async def running_bot(fake: FakeDiscord, settings: Settings) -> AsyncIterator[Running]:
+    """The bot as ``newsdesk run`` builds it (same wiring), connected to the fake."""
+    stores = await open_stores(settings)
+    try:
+        await prepare(settings, stores)
+        await Ingestor(stores.articles, settings.ingest).ingest([s.path for s in settings.sources])
+        with patch_discord_py(fake):
+            bot = FastNewsBot(
+                lambda client: wire(settings, stores, client), guild_ready_timeout=0.05
+            )
+            task = asyncio.create_task(bot.start(TOKEN))
+            try:
+                await asyncio.wait_for(bot.started_publishing.wait(), timeout=10)
+                yield Running(fake, bot, stores, settings)
+            finally:
+                await bot.close()
+                with suppress(discord.ConnectionClosed, asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=10)
+    finally:
+        await stores.db.close()

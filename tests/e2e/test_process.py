@@ -1,0 +1,180 @@
+"""``newsdesk run`` as a real process against the fake Discord: signals and crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+from tests.e2e.harness import (
+    AI_CHANNEL,
+    LOG_CHANNEL,
+    TOKEN,
+    article,
+    make_fake,
+    populate,
+    url_of,
+)
+from tests.fakediscord import FakeDiscord
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with make_fake() as server:
+        populate(server)
+        yield server
+
+
+def write_config(tmp_path: Path, **subscription: Any) -> Path:
+    config = {
+        "database": {"path": "newsdesk.db"},
+        "sources": [{"path": "news"}],
+        "publishing": {"pace": "1s"},
+        "subscriptions": [{"channel_id": AI_CHANNEL, "interval": "1s", **subscription}],
+        "moderation": {"log_channel_id": LOG_CHANNEL},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+async def start_bot(fake: FakeDiscord, tmp_path: Path) -> asyncio.subprocess.Process:
+    env = {**os.environ, **fake.env(), "DISCORD_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+    return await asyncio.create_subprocess_exec(
+        *fake.launch_command("run", "--config", "config.yaml"),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+
+
+async def stop(process: asyncio.subprocess.Process, sig: int) -> tuple[int, str]:
+    process.send_signal(sig)
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    return process.returncode or 0, output.decode()
+
+
+def urls_in(fake: FakeDiscord, channel_id: int) -> list[str]:
+    return [m["embeds"][0]["url"] for m in fake.messages_in(channel_id) if m.get("embeds")]
+
+
+async def test_sigterm_stops_cleanly_with_exit_status_zero(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1)
+    write_config(tmp_path)
+    process = await start_bot(fake, tmp_path)
+    try:
+        await fake.wait_for_messages(AI_CHANNEL, 1, timeout=30)
+    except BaseException:
+        process.kill()
+        raise
+    status, output = await stop(process, signal.SIGTERM)
+    assert status == 0, output
+    assert "stopped cleanly" in output
+    await fake.wait_for(lambda: len(fake.gateway_disconnects) >= 1, timeout=5)
+    assert fake.gateway_disconnects[-1] is not None  # a close frame, not a dropped socket
+    assert urls_in(fake, AI_CHANNEL) == [url_of(1)]
+
+
+async def test_sigint_also_stops_cleanly(tmp_path: Path, fake: FakeDiscord) -> None:
+    write_config(tmp_path)
+    process = await start_bot(fake, tmp_path)
+    await fake.wait_ready(timeout=30)
+    await asyncio.sleep(0.5)
+    status, output = await stop(process, signal.SIGINT)
+    assert status == 0, output
+
+
+async def test_crash_during_a_send_neither_loses_nor_duplicates(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    """SIGKILL while Discord has created the message but not answered; restart much later."""
+    for n in (1, 2, 3):
+        article(tmp_path, n, quality=90 - n)
+    write_config(tmp_path, max_per_run=3)
+    fake.hang_next_message_create(AI_CHANNEL)
+    process = await start_bot(fake, tmp_path)
+    try:
+        await fake.wait_hung(timeout=30)
+    finally:
+        process.kill()
+        await process.wait()
+    assert urls_in(fake, AI_CHANNEL) == [url_of(1)]  # created, never acknowledged
+    fake.release_hung()
+    fake.expire_nonces()  # the restart comes after Discord forgot the nonce
+
+    process = await start_bot(fake, tmp_path)
+    try:
+        await fake.wait_for_messages(AI_CHANNEL, 3, timeout=30)
+        await asyncio.sleep(2)  # give a duplicate every chance to appear
+    finally:
+        status, output = await stop(process, signal.SIGTERM)
+    assert status == 0, output
+    assert urls_in(fake, AI_CHANNEL) == [url_of(1), url_of(2), url_of(3)]
+    assert "found an unconfirmed post in the channel" in output
+
+
+def test_run_without_a_token_points_at_dry_run(tmp_path: Path) -> None:
+    import subprocess
+
+    write_config(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", "config.yaml"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "DISCORD_TOKEN" in done.stderr
+    assert "--dry-run" in done.stderr
+
+
+def test_dry_run_with_the_bundled_example_shows_real_posts(tmp_path: Path) -> None:
+    import subprocess
+
+    shutil.copytree(
+        ROOT / "config", tmp_path / "config", ignore=shutil.ignore_patterns("config.yaml")
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--dry-run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "→ channel 123456789012345678" in done.stdout
+    assert "3 posts would be made (dry run: nothing sent)" in done.stdout
+    assert "Quality" in done.stdout
+    again = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--dry-run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert again.stdout == done.stdout  # a dry run records nothing

@@ -1,0 +1,380 @@
+"""Publishing end to end: the real bot, store and discord.py against the fake Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.domain.posts import EMBED_TOTAL_LIMIT, embed_length
+from tests.e2e.harness import (
+    AI_CHANNEL,
+    ANNOUNCE_CHANNEL,
+    BOB,
+    GUILD,
+    LOG_CHANNEL,
+    OTHER_CHANNEL,
+    OTHER_GUILD,
+    PING_ROLE,
+    ROBOTS_CHANNEL,
+    article,
+    make_fake,
+    make_settings,
+    populate,
+    recent,
+    running_bot,
+    subscription,
+    url_of,
+)
+from tests.fakediscord import SEND_MESSAGES, FakeDiscord, Overwrite
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with make_fake() as server:
+        populate(server)
+        yield server
+
+
+async def test_right_articles_in_the_right_channels_each_exactly_once(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1, quality=90)
+    article(tmp_path, 2, quality=80)
+    article(tmp_path, 3, quality=70)
+    article(tmp_path, 4, quality=75, topics=["Robotics"])
+    article(tmp_path, 5, quality=20)  # below the minimum
+    article(tmp_path, 6, quality=99, published=True)  # the source says it was published
+    article(tmp_path, 7, quality=95, publishedDateTime=recent(24 * 30))  # too old
+    article(tmp_path, 8, quality=None)  # missing quality counts as 0
+    settings = make_settings(
+        tmp_path,
+        [
+            subscription(AI_CHANNEL, topics=["ai"], min_quality=50, max_per_run=2, max_age="7d"),
+            subscription(ROBOTS_CHANNEL, topics=["ROBOTICS"], min_quality=50),
+        ],
+    )
+    async with running_bot(fake, settings) as run:
+        first = await run.run(AI_CHANNEL)
+        assert first.error is None
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1), url_of(2)]  # best first, max_per_run
+        await run.run(AI_CHANNEL)
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1), url_of(2), url_of(3)]
+        third = await run.run(AI_CHANNEL)
+        assert third.posted == []  # nothing left: nothing is posted twice
+        await run.run(ROBOTS_CHANNEL)
+        await run.run(ROBOTS_CHANNEL)
+        assert run.posted_urls(ROBOTS_CHANNEL) == [url_of(4)]
+        assert run.posted_urls(OTHER_CHANNEL) == []
+
+        message = fake.messages_in(AI_CHANNEL)[0]
+        assert message["nonce"]
+        assert len(message["nonce"]) <= 25
+        assert message["enforce_nonce"] is True
+        assert message["allowed_mentions"]["parse"] == []
+        assert not message["allowed_mentions"].get("roles")
+        embed = message["embeds"][0]
+        assert embed["title"] == "Article number 1 about robots"
+        assert embed["footer"]["text"] == "AI | Quality 90"
+        assert embed["author"]["name"] == "Example News"
+        assert embed["image"]["url"] == "https://img.example.com/1.jpg"
+        assert embed_length(embed) <= EMBED_TOTAL_LIMIT
+        buttons = [c for row in message["components"] for c in row["components"]]
+        assert buttons[0]["url"] == url_of(1)
+        assert buttons[1]["custom_id"].startswith("newsdesk:related:")
+        assert fake.unhandled == []
+
+
+async def test_nonces_differ_per_channel_and_repeat_per_article(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL), subscription(ROBOTS_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        await run.run(AI_CHANNEL)
+        await run.run(ROBOTS_CHANNEL)
+        (a,) = fake.messages_in(AI_CHANNEL)
+        (b,) = fake.messages_in(ROBOTS_CHANNEL)
+        assert a["nonce"] != b["nonce"]
+
+
+async def test_same_story_is_skipped_and_logged(
+    tmp_path: Path, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    article(tmp_path, 1, quality=90, related=[{"title": "Two", "webUrl": url_of(2)}])
+    article(tmp_path, 2, quality=80)  # listed as related coverage of 1: the same story
+    article(tmp_path, 3, quality=70, related=[{"title": "One", "webUrl": url_of(1)}])  # reverse
+    article(tmp_path, 4, quality=60, title="Similar title but another outlet, not linked")
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL, max_per_run=1)])
+    caplog.set_level(logging.INFO, logger="bot.services.publisher")
+    async with running_bot(fake, settings) as run:
+        for _ in range(4):
+            await run.run(AI_CHANNEL)
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1), url_of(4)]
+        skipped = await run.stores.deliveries.list_for_channel(AI_CHANNEL)
+        assert sorted(d.article_id for d in skipped if d.state == "skipped") == [2, 3]
+    assert "same story as an article already posted here" in caplog.text
+
+
+async def test_same_story_within_one_run(tmp_path: Path, fake: FakeDiscord) -> None:
+    article(tmp_path, 1, quality=90, related=[{"title": "Two", "webUrl": url_of(2)}])
+    article(tmp_path, 2, quality=80)
+    article(tmp_path, 3, quality=70)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL, max_per_run=3)])
+    async with running_bot(fake, settings) as run:
+        await run.run(AI_CHANNEL)
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1), url_of(3)]
+
+
+async def test_rate_limit_is_waited_out_and_the_post_lands_once(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        fault = fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 429, retry_after=0.3)
+        report = await run.run(AI_CHANNEL)
+        assert fault.hits == 1
+        assert report.posted == [1]
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1)]
+
+
+async def test_server_errors_are_retried_on_later_runs_with_backoff(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 503)
+        failed = await run.run(AI_CHANNEL)
+        assert failed.posted == []
+        assert failed.error is not None
+        pending = await run.stores.deliveries.open_deliveries(AI_CHANNEL)
+        assert [(d.article_id, d.attempts) for d in pending] == [(1, 1)]
+        requests = run.post_requests(AI_CHANNEL)
+        waiting = await run.run(AI_CHANNEL)  # within the backoff: Discord is left alone
+        assert waiting.not_run == "waiting to retry a failed post"
+        assert run.post_requests(AI_CHANNEL) == requests
+        await asyncio.sleep(1.1)
+        retried = await run.run(AI_CHANNEL)
+        assert retried.posted == [1]
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1)]
+
+
+async def test_a_lost_response_is_found_in_history_not_reposted(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 503, processed=True)
+        await run.run(AI_CHANNEL)  # the message was created, but the bot saw a 503
+        fake.expire_nonces()  # long after: the nonce no longer protects us
+        await asyncio.sleep(1.1)
+        report = await run.run(AI_CHANNEL)
+        assert report.recovered == [1]
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1)]
+        delivery = await run.stores.deliveries.get(AI_CHANNEL, 1)
+        assert delivery is not None
+        assert delivery.state == "sent"
+        assert delivery.message_id == int(fake.messages_in(AI_CHANNEL)[0]["id"])
+
+
+async def test_bounded_retries_then_give_up(tmp_path: Path, fake: FakeDiscord) -> None:
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL)], publishing={"retry_limit": 2})
+    async with running_bot(fake, settings) as run:
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 503, times=5)
+        await run.run(AI_CHANNEL)
+        await asyncio.sleep(1.1)
+        await run.run(AI_CHANNEL)
+        delivery = await run.stores.deliveries.get(AI_CHANNEL, 1)
+        assert delivery is not None
+        assert (delivery.state, delivery.attempts) == ("failed", 2)
+        requests = run.post_requests(AI_CHANNEL)
+        await asyncio.sleep(2.1)
+        await run.run(AI_CHANNEL)
+        assert run.post_requests(AI_CHANNEL) == requests
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(403, 50013), (403, 50001), (404, 10003)], ids=["perms", "access", "gone"]
+)
+async def test_refused_channel_pauses_alerts_once_and_stops_calling(
+    tmp_path: Path, fake: FakeDiscord, status: int, code: int
+) -> None:
+    article(tmp_path, 1)
+    article(tmp_path, 2)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", status, code=code)
+        report = await run.run(AI_CHANNEL)
+        assert report.posted == []
+        sub = await run.sub(AI_CHANNEL)
+        assert sub.paused_reason is not None
+        assert str(code) in sub.paused_reason
+        (alert,) = fake.messages_in(LOG_CHANNEL)
+        assert f"<#{AI_CHANNEL}>" in alert["content"]
+        requests = len(fake.requests)
+        for _ in range(3):
+            assert (await run.run(AI_CHANNEL)).not_run.startswith("paused")
+        assert len(fake.requests) == requests  # never hammer Discord
+        assert len(fake.messages_in(LOG_CHANNEL)) == 1  # alerted once
+        # nothing was lost: a moderator switches it back on and the held articles go out
+        await run.stores.subscriptions.set_enabled(sub.id, True)
+        await run.run(AI_CHANNEL)
+        assert sorted(run.posted_urls(AI_CHANNEL)) == [url_of(1), url_of(2)]
+
+
+async def test_missing_permission_pauses_without_a_request_and_resumes_by_itself(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        bot_role = next(r for r in fake.state.guild(GUILD).roles.values() if r.managed)
+        fake.update_channel(
+            AI_CHANNEL, overwrites=[Overwrite.role(bot_role.id, deny=SEND_MESSAGES)]
+        )
+        await fake.wait_for(
+            lambda: run.publisher.poster.channel_info(AI_CHANNEL).problem is not None,  # type: ignore[union-attr]
+            timeout=5,
+        )
+        report = await run.run(AI_CHANNEL)
+        assert report.not_run == "paused: missing permissions: Send Messages"
+        assert fake.calls("POST", f"/channels/{AI_CHANNEL}/messages") == []
+        fake.update_channel(AI_CHANNEL, overwrites=[])
+        await fake.wait_for(
+            lambda: run.publisher.poster.channel_info(AI_CHANNEL).problem is None,  # type: ignore[union-attr]
+            timeout=5,
+        )
+        assert await run.publisher.recheck_paused() == [(await run.sub(AI_CHANNEL)).id]
+        await run.run(AI_CHANNEL)
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1)]
+
+
+async def test_malformed_post_is_quarantined_and_the_run_goes_on(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1, quality=90)
+    article(tmp_path, 2, quality=80)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 400, code=50035)
+        report = await run.run(AI_CHANNEL)
+        assert report.quarantined == [1]
+        assert report.posted == [2]
+        assert (await run.stores.deliveries.get(AI_CHANNEL, 1)).state == "quarantined"  # type: ignore[union-attr]
+        await run.run(AI_CHANNEL)
+        assert run.posted_urls(AI_CHANNEL) == [url_of(2)]
+
+
+async def test_publishing_off_holds_articles_and_on_releases_them(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        await run.stores.guilds.set_publishing(GUILD, False)
+        report = await run.run(AI_CHANNEL)
+        assert report.not_run == "publishing is switched off for this server"
+        sub = await run.sub(AI_CHANNEL)
+        await run.stores.guilds.set_publishing(GUILD, True)
+        await run.stores.subscriptions.set_enabled(sub.id, False)
+        assert (await run.run(AI_CHANNEL)).not_run == "switched off by a moderator"
+        assert fake.messages_in(AI_CHANNEL) == []
+        await run.stores.subscriptions.set_enabled(sub.id, True)
+        await run.run(AI_CHANNEL)
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1)]
+
+
+async def test_leaving_a_guild_pauses_its_subscriptions(tmp_path: Path, fake: FakeDiscord) -> None:
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(OTHER_CHANNEL), subscription(AI_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        await run.run(OTHER_CHANNEL)
+        fake.remove_guild(OTHER_GUILD)
+        await fake.wait_for(lambda: run.bot.get_guild(OTHER_GUILD) is None, timeout=5)
+        await asyncio.sleep(0.1)
+        assert (await run.sub(OTHER_CHANNEL)).paused_reason == "the bot left the server"
+        assert (await run.sub(AI_CHANNEL)).paused_reason is None
+
+
+async def test_gateway_drop_and_resume_neither_stops_nor_duplicates(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    for n in range(1, 5):
+        article(tmp_path, n, quality=90 - n)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL, max_per_run=1)])
+    async with running_bot(fake, settings) as run:
+        await run.run(AI_CHANNEL)
+        await fake.drop_gateway()
+        await run.run(AI_CHANNEL)  # REST needs no gateway
+        await fake.wait_for(lambda: fake.resume_count == 1, timeout=10)
+        await run.run(AI_CHANNEL)
+        assert fake.identify_count == 1
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1), url_of(2), url_of(3)]
+
+
+async def test_scheduler_posts_on_its_interval_without_duplicates(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    for n in range(1, 4):
+        article(tmp_path, n, quality=90 - n)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL, interval="1s", max_per_run=1)])
+    async with running_bot(fake, settings) as run:
+        await fake.wait_for_messages(AI_CHANNEL, 3, timeout=15)
+        await asyncio.sleep(1.5)
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1), url_of(2), url_of(3)]
+
+
+async def test_role_mention_pings_only_that_role_and_crosspost(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1, title="@everyone look <@&123> at *this*")
+    settings = make_settings(
+        tmp_path,
+        [subscription(ANNOUNCE_CHANNEL, mention_role_id=PING_ROLE, crosspost=True)],
+    )
+    async with running_bot(fake, settings) as run:
+        await run.run(ANNOUNCE_CHANNEL)
+        (message,) = fake.messages_in(ANNOUNCE_CHANNEL)
+        assert message["content"] == f"<@&{PING_ROLE}>"
+        assert [int(r) for r in message["allowed_mentions"]["roles"]] == [PING_ROLE]
+        assert message["allowed_mentions"]["parse"] == []
+        assert message["embeds"][0]["title"] == r"@everyone look \<@&123\> at \*this\*"
+        assert fake.calls(
+            "POST", f"/channels/{ANNOUNCE_CHANNEL}/messages/{message['id']}/crosspost"
+        )
+
+
+async def test_related_coverage_button_answers_privately(tmp_path: Path, fake: FakeDiscord) -> None:
+    article(
+        tmp_path,
+        1,
+        related=[
+            {
+                "title": "Another outlet's take",
+                "webUrl": "https://other.example.org/take",
+                "provider": {"name": "Other Outlet"},
+                "publishedDateTime": "2021-01-02T10:00:00Z",
+            }
+        ],
+    )
+    article(tmp_path, 2, related=[{"title": "One", "webUrl": url_of(1)}])  # covers 1 too
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL, max_per_run=1)])
+    async with running_bot(fake, settings) as run:
+        await run.run(AI_CHANNEL)
+        (message,) = fake.messages_in(AI_CHANNEL)
+        button = message["components"][0]["components"][1]["custom_id"]
+        record = await fake.click(int(message["id"]), button, BOB)
+        assert record.ephemeral
+        text = record.embeds[0]["description"]
+        assert "Another outlet's take" in text
+        assert "Other Outlet" in text
+        assert url_of(2) in text
