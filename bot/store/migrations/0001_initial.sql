@@ -68,7 +68,9 @@ CREATE INDEX article_topics_postable_best
 CREATE INDEX article_topics_postable_recent
     ON article_topics (topic_id, published_at DESC) WHERE postable = 1;
 
+-- A rowid table: its rows (the whole item as JSON) are too large for WITHOUT ROWID to pack well.
 CREATE TABLE related (
+    id                INTEGER PRIMARY KEY,
     article_id        INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
     position          INTEGER NOT NULL,
     url               TEXT,                     -- canonical, when the item has a usable URL
@@ -78,8 +80,8 @@ CREATE TABLE related (
     quality           NUMERIC,
     data_json         TEXT    NOT NULL,         -- the item exactly as the source gave it
     linked_article_id INTEGER REFERENCES articles (id) ON DELETE SET NULL,
-    PRIMARY KEY (article_id, position)
-) WITHOUT ROWID;
+    UNIQUE (article_id, position)
+);
 
 CREATE INDEX related_url ON related (url) WHERE url IS NOT NULL;
 CREATE INDEX related_linked ON related (linked_article_id) WHERE linked_article_id IS NOT NULL;

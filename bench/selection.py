@@ -1,0 +1,154 @@
+"""Benchmark: one subscription's selection at 1,000,000 articles and 1,000 subscriptions.
+
+    python bench/selection.py [-n 1000000] [--subscriptions 1000] [--workdir bench/out]
+
+Uses the store from ``bench/store_1m.py`` (built on first use). Adds 1,000 subscriptions with
+a realistic mix of rules (1-3 Zipf topics or none, min_quality 0-80, max_age 1d/7d/30d/none,
+some type and provider filters) and gives each a history: 20 earlier runs whose picks are
+recorded as sent. Then times what a publishing run asks the database — the candidate query
+through aiosqlite plus the pure selection — for every subscription, three passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from store_1m import ensure  # noqa: E402
+
+from bot.domain.models import SubscriptionSpec  # noqa: E402
+from bot.domain.selection import Policy, select  # noqa: E402
+from bot.store.db import Database, parse_db_time  # noqa: E402
+from bot.store.deliveries import DeliveryStore  # noqa: E402
+from bot.store.subscriptions import SubscriptionStore  # noqa: E402
+
+HISTORY_RUNS = 20
+
+
+def policy_for(spec: SubscriptionSpec) -> Policy:
+    return Policy.build(
+        min_quality=spec.min_quality,
+        max_per_run=spec.max_per_run,
+        max_age=spec.max_age,
+        topics=spec.topics,
+        exclude_topics=spec.exclude_topics,
+        types=spec.types,
+        providers=spec.providers,
+    )
+
+
+async def setup(db: Database, count: int) -> None:
+    done = await db.fetch_one("SELECT value FROM app_state WHERE key = 'bench_subscriptions'")
+    if done is not None and int(done[0]) == count:
+        return
+    print(f"setting up {count} subscriptions with {HISTORY_RUNS} runs of history...", file=sys.stderr)
+    rng = random.Random(7)
+    topics = [r[0] for r in await db.fetch("SELECT name FROM topics ORDER BY article_count DESC")]
+    providers = [
+        r[0]
+        for r in await db.fetch(
+            "SELECT provider_name FROM articles WHERE id % 997 = 0 GROUP BY provider_name"
+        )
+    ]
+    weights = [1 / (i + 1) for i in range(len(topics))]
+    specs = []
+    for i in range(count):
+        chosen = tuple({*rng.choices(topics, weights, k=rng.choice([0, 1, 1, 2, 3]))})
+        specs.append(
+            SubscriptionSpec(
+                channel_id=10_000 + i,
+                topics=chosen,
+                exclude_topics=tuple(rng.sample(topics[:30], 1)) if rng.random() < 0.1 else (),
+                min_quality=rng.choice([0, 40, 60, 60, 70, 80]),
+                max_per_run=rng.choice([1, 3, 3, 5]),
+                max_age=rng.choice([timedelta(days=1), timedelta(days=7), timedelta(days=7),
+                                    timedelta(days=30), None]),
+                types=("article",) if rng.random() < 0.1 else (),
+                providers=tuple(rng.sample(providers, 3)) if rng.random() < 0.05 else (),
+            )
+        )
+    await db.execute("DELETE FROM deliveries")
+    await db.execute("DELETE FROM subscriptions")
+    await SubscriptionStore(db).sync_from_config(specs)
+    deliveries = DeliveryStore(db)
+    now = await bench_now(db)
+    for spec in specs:
+        policy = policy_for(spec)
+        for run in range(HISTORY_RUNS):
+            when = now - timedelta(hours=HISTORY_RUNS - run)
+            candidates = await deliveries.candidates(
+                spec.channel_id, policy, spec.topics, when, policy.max_per_run * 3 + 10
+            )
+            picked = select(candidates, policy, when).chosen
+            async with db.transaction() as conn:
+                await conn.executemany(
+                    "INSERT INTO deliveries (channel_id, article_id, state, nonce, intent_at, "
+                    "attempts, sent_at) VALUES (?, ?, 'sent', 'n', ?, 1, ?)",
+                    [(spec.channel_id, c.article_id, "x", "x") for c in picked],
+                )
+    await db.execute(
+        "INSERT OR REPLACE INTO app_state (key, value) VALUES ('bench_subscriptions', ?)",
+        (str(count),),
+    )
+    async with db.transaction() as conn:
+        await conn.execute("ANALYZE")
+
+
+async def bench_now(db: Database):  # type: ignore[no-untyped-def]
+    row = await db.fetch_one("SELECT max(published_at) FROM articles")
+    return parse_db_time(row[0]) + timedelta(hours=1)
+
+
+async def measure(path: Path, count: int) -> None:
+    db = await Database.open(path)
+    try:
+        await setup(db, count)
+        subs = await SubscriptionStore(db).list()
+        deliveries = DeliveryStore(db)
+        now = await bench_now(db)
+        articles = (await db.fetch_one("SELECT count(*) FROM articles"))[0]
+        sent = (await db.fetch_one("SELECT count(*) FROM deliveries"))[0]
+        print(f"store: {articles:,} articles, {len(subs):,} subscriptions, {sent:,} deliveries")
+        timings: list[float] = []
+        for _ in range(3):
+            for sub in subs:
+                policy = policy_for(sub.spec)
+                started = time.perf_counter()
+                candidates = await deliveries.candidates(
+                    sub.channel_id, policy, sub.spec.topics, now, policy.max_per_run * 3 + 10
+                )
+                select(candidates, policy, now)
+                timings.append((time.perf_counter() - started) * 1000)
+        timings.sort()
+        q = statistics.quantiles(timings, n=100)
+        print(
+            f"selection per subscription (candidates query through aiosqlite + select), "
+            f"{len(timings)} runs: p50 {q[49]:.2f} ms, p95 {q[94]:.2f} ms, p99 {q[98]:.2f} ms, "
+            f"max {timings[-1]:.2f} ms"
+        )
+    finally:
+        await db.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=1_000_000)
+    parser.add_argument("--subscriptions", type=int, default=1000)
+    parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out")
+    args = parser.parse_args()
+    path = ensure(args.workdir, args.n)
+    asyncio.run(measure(path, args.subscriptions))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Subscriptions in the database: config sync rules, moderator edits, guild settings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from bot.app import OfflinePoster, Stores, build_publisher
+from bot.domain.models import QuietHours, SubscriptionSpec
+from bot.services.ingestion import Ingestor
+from bot.store.articles import ArticleStore
+from bot.store.deliveries import DeliveryStore
+from bot.services.jobs import FIRST_RUN_DELAY, Jobs
+from bot.settings import settings_from_mapping
+from bot.store.db import Database
+from bot.store.subscriptions import GuildSettings, GuildStore, SubscriptionStore
+
+
+def spec(channel: int = 1, **kw: object) -> SubscriptionSpec:
+    return replace(SubscriptionSpec(channel_id=channel), **kw)  # type: ignore[arg-type]
+
+
+async def test_a_spec_round_trips_through_the_database(db: Database) -> None:
+    store = SubscriptionStore(db)
+    original = spec(
+        7,
+        topics=("AI", "Computer Vision"),
+        exclude_topics=("Crypto",),
+        min_quality=62.5,
+        max_per_run=4,
+        interval=None,
+        cron="0 9 * * 1-5",
+        timezone="Europe/Berlin",
+        quiet_hours=QuietHours(datetime(2000, 1, 1, 22).time(), datetime(2000, 1, 1, 7).time()),
+        max_age=None,
+        types=("article",),
+        exclude_types=("video",),
+        providers=("Reuters",),
+        exclude_providers=("spam.example",),
+        mention_role_id=99,
+        crosspost=True,
+        enabled=False,
+    )
+    await store.sync_from_config([original])
+    stored = await store.get_by_channel(7)
+    assert stored is not None
+    assert stored.spec == original
+    assert stored.origin == "config"
+
+
+async def test_moderator_edits_survive_restarts_until_the_same_field_changes_in_the_file(
+    db: Database,
+) -> None:
+    store = SubscriptionStore(db)
+    config = spec(1, min_quality=60, max_per_run=3)
+    await store.sync_from_config([config])
+    # a moderator raises the bar
+    await store.update_spec(1, replace(config, min_quality=80))
+    # restart with the same config file: the moderator's value stays
+    report = await store.sync_from_config([config])
+    assert report.updated == []
+    stored = await store.get_by_channel(1)
+    assert stored is not None
+    assert stored.spec.min_quality == 80
+    # someone edits another field in the file: only that field changes
+    await store.sync_from_config([replace(config, max_per_run=5)])
+    stored = await store.get_by_channel(1)
+    assert stored is not None
+    assert (stored.spec.min_quality, stored.spec.max_per_run) == (80, 5)
+    # and editing the same field in the file wins over the moderator
+    await store.sync_from_config([replace(config, max_per_run=5, min_quality=70)])
+    stored = await store.get_by_channel(1)
+    assert stored is not None
+    assert stored.spec.min_quality == 70
+
+
+async def test_removed_from_the_file_is_removed_but_moderator_subscriptions_stay(
+    db: Database,
+) -> None:
+    store = SubscriptionStore(db)
+    await store.sync_from_config([spec(1), spec(2)])
+    await store.create(spec(3), guild_id=10)
+    report = await store.sync_from_config([spec(2)])
+    assert report.removed == [1]
+    assert [s.channel_id for s in await store.list()] == [2, 3]
+    # a config entry for a moderator-made subscription takes it over entirely
+    await store.sync_from_config([spec(2), spec(3, min_quality=90)])
+    taken = await store.get_by_channel(3)
+    assert taken is not None
+    assert (taken.origin, taken.spec.min_quality, taken.guild_id) == ("config", 90, 10)
+
+
+async def test_pause_resume_and_switch(db: Database) -> None:
+    store = SubscriptionStore(db)
+    await store.sync_from_config([spec(1)])
+    sub = await store.get_by_channel(1)
+    assert sub is not None
+    assert sub.active
+    await store.pause(sub.id, "missing permissions: Send Messages")
+    paused = await store.get(sub.id)
+    assert paused is not None
+    assert not paused.active
+    assert paused.paused_reason == "missing permissions: Send Messages"
+    await store.set_enabled(sub.id, False)
+    await store.set_enabled(sub.id, True)  # a moderator switching it on also lifts the pause
+    back = await store.get(sub.id)
+    assert back is not None
+    assert back.active
+
+
+async def test_guild_settings_default_to_the_config(db: Database) -> None:
+    guilds = GuildStore(db)
+    assert await guilds.get(5) == GuildSettings(5)
+    await guilds.set_publishing(5, False)
+    await guilds.save(GuildSettings(5, False, 77, (1, 2)))
+    assert await guilds.get(5) == GuildSettings(5, False, 77, (1, 2))
+
+
+async def test_first_run_respects_the_last_run_and_never_replays(db: Database) -> None:
+    """After downtime an interval job runs once, soon; right after a run it waits its turn."""
+    store = SubscriptionStore(db)
+    await store.sync_from_config([spec(1, interval=timedelta(minutes=30))])
+    sub = await store.get_by_channel(1)
+    assert sub is not None
+    now = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    settings = settings_from_mapping({"database": {"path": "x.db"}}, {})
+    stores = Stores(db, ArticleStore(db), store, DeliveryStore(db), GuildStore(db))
+    jobs = Jobs(
+        settings=settings,
+        publisher=build_publisher(settings, stores, OfflinePoster()),
+        ingestor=Ingestor(stores.articles, settings.ingest),
+        subscriptions=store,
+        clock=lambda: now,
+    )
+    jobs.scheduler.start(paused=True)  # running (so jobs are really replaced) but idle
+    await store.mark_run(sub.id, now - timedelta(days=3))  # three days of downtime
+    jobs.schedule((await store.get(sub.id)))  # type: ignore[arg-type]
+    assert jobs.next_run(sub.id) == now + FIRST_RUN_DELAY
+    await store.mark_run(sub.id, now - timedelta(minutes=10))  # ran ten minutes ago
+    jobs.schedule((await store.get(sub.id)))  # type: ignore[arg-type]
+    assert jobs.next_run(sub.id) == now + timedelta(minutes=20)
+    job = jobs.scheduler.get_job(f"publish:{sub.id}")
+    assert job is not None
+    assert (job.coalesce, job.max_instances) == (True, 1)
+    jobs.scheduler.shutdown(wait=False)
