@@ -51,7 +51,9 @@ async def setup(db: Database, count: int) -> None:
     done = await db.fetch_one("SELECT value FROM app_state WHERE key = 'bench_subscriptions'")
     if done is not None and int(done[0]) == count:
         return
-    print(f"setting up {count} subscriptions with {HISTORY_RUNS} runs of history...", file=sys.stderr)
+    print(
+        f"setting up {count} subscriptions with {HISTORY_RUNS} runs of history...", file=sys.stderr
+    )
     rng = random.Random(7)
     topics = [r[0] for r in await db.fetch("SELECT name FROM topics ORDER BY article_count DESC")]
     providers = [
@@ -71,8 +73,15 @@ async def setup(db: Database, count: int) -> None:
                 exclude_topics=tuple(rng.sample(topics[:30], 1)) if rng.random() < 0.1 else (),
                 min_quality=rng.choice([0, 40, 60, 60, 70, 80]),
                 max_per_run=rng.choice([1, 3, 3, 5]),
-                max_age=rng.choice([timedelta(days=1), timedelta(days=7), timedelta(days=7),
-                                    timedelta(days=30), None]),
+                max_age=rng.choice(
+                    [
+                        timedelta(days=1),
+                        timedelta(days=7),
+                        timedelta(days=7),
+                        timedelta(days=30),
+                        None,
+                    ]
+                ),
                 types=("article",) if rng.random() < 0.1 else (),
                 providers=tuple(rng.sample(providers, 3)) if rng.random() < 0.05 else (),
             )

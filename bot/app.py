@@ -16,7 +16,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO
+from typing import IO, Any
 
 import discord
 
@@ -24,12 +24,15 @@ from bot.discord_io.client import NewsBot, Services
 from bot.discord_io.poster import DiscordPoster
 from bot.domain.posts import PostSpec, render_text
 from bot.errors import ConfigError
+from bot.services.admin import AdminService
 from bot.services.ingestion import Ingestor, SourceError
 from bot.services.jobs import Jobs
 from bot.services.news import NewsService
 from bot.services.publisher import ChannelInfo, Poster, Publisher
 from bot.settings import Settings
 from bot.store.articles import ArticleStore
+from bot.store.audit import AuditStore, StateStore
+from bot.store.browse import BrowseStore
 from bot.store.db import Database
 from bot.store.deliveries import DeliveryStore
 from bot.store.subscriptions import GuildStore, SubscriptionStore
@@ -78,17 +81,31 @@ def wire(settings: Settings, stores: Stores, client: discord.Client) -> Services
     """Every service the running bot uses, built here and nowhere else."""
     publisher = build_publisher(settings, stores, DiscordPoster(client))
     ingestor = Ingestor(stores.articles, settings.ingest)
+    jobs = Jobs(
+        settings=settings,
+        publisher=publisher,
+        ingestor=ingestor,
+        subscriptions=stores.subscriptions,
+    )
+    browse = BrowseStore(stores.db)
     return Services(
         settings=settings,
         publisher=publisher,
-        jobs=Jobs(
-            settings=settings,
+        jobs=jobs,
+        news=NewsService(stores.articles, browse),
+        admin=AdminService(
             publisher=publisher,
-            ingestor=ingestor,
+            jobs=jobs,
             subscriptions=stores.subscriptions,
+            guilds=stores.guilds,
+            deliveries=stores.deliveries,
+            articles=stores.articles,
+            browse=browse,
+            audit=AuditStore(stores.db),
+            sources=settings.sources,
         ),
-        news=NewsService(stores.articles),
         subscriptions=stores.subscriptions,
+        state=StateStore(stores.db),
     )
 
 
@@ -99,7 +116,7 @@ def run_command(settings: Settings, *, dry_run: bool) -> int:
     return asyncio.run(run(settings, token))
 
 
-async def run(settings: Settings, token: str, **bot_options: object) -> int:
+async def run(settings: Settings, token: str, **bot_options: Any) -> int:
     stores = await open_stores(settings)
     try:
         await prepare(settings, stores)

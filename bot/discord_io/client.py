@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -11,12 +13,17 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from bot.cogs.admin import AdminCog
+from bot.cogs.news import NewsCog
+from bot.discord_io.tree import NewsTree
 from bot.discord_io.views import RelatedButton
 from bot.domain.listings import related_embed
+from bot.services.admin import AdminService
 from bot.services.jobs import Jobs
 from bot.services.news import NewsService
 from bot.services.publisher import Publisher
 from bot.settings import Settings
+from bot.store.audit import StateStore
 from bot.store.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -30,7 +37,9 @@ class Services:
     publisher: Publisher
     jobs: Jobs
     news: NewsService
+    admin: AdminService
     subscriptions: SubscriptionStore
+    state: StateStore
 
 
 def intents() -> discord.Intents:
@@ -44,7 +53,13 @@ class NewsBot(commands.Bot):
     """``wire`` builds the services from this client (the Discord-facing poster needs it);
     bot.app.wire is the one place where dependencies are constructed."""
 
-    def __init__(self, wire: Callable[[discord.Client], Services], **options: Any) -> None:
+    def __init__(
+        self,
+        wire: Callable[[discord.Client], Services],
+        *,
+        publish: bool = True,
+        **options: Any,
+    ) -> None:
         # Newsdesk has no voice: discord.py's documented switches for its start-up warnings.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -53,18 +68,56 @@ class NewsBot(commands.Bot):
             intents=intents(),
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            tree_cls=NewsTree,
             **options,
         )
         self.services = wire(self)
+        self.publish = publish  # False for `newsdesk sync`: commands only, no jobs
         self._tasks: set[asyncio.Task[Any]] = set()
         self.started_publishing = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
 
     async def setup_hook(self) -> None:
+        await self.add_cog(NewsCog(self.services.news))
+        await self.add_cog(AdminCog(self.services.admin, self.services.news))
         self.add_dynamic_items(RelatedButton)
+        if not self.publish:
+            return
+        await self.sync_commands()
         self.services.jobs.start()
         self.spawn(self._start_publishing(), name="start publishing")
+
+    def command_tree_hash(self) -> str:
+        payload = sorted(
+            (command.to_dict(self.tree) for command in self.tree.get_commands()),
+            key=lambda c: str(c["name"]),
+        )
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    async def sync_commands(self, *, force: bool = False, guild_id: int | None = None) -> bool:
+        """Sync the slash commands when they changed since the last sync (or when forced).
+
+        Discord allows 200 command creations a day per guild: syncing blindly on every start
+        would burn them. The hash of the synced tree is kept in the database per application
+        and scope. Returns whether a sync happened.
+        """
+        guilds = [guild_id] if guild_id else list(self.services.settings.discord.sync_guild_ids)
+        scopes: list[int | None] = list(guilds) or [None]
+        digest = self.command_tree_hash()
+        synced = False
+        for scope in scopes:
+            key = f"command_tree:{self.application_id}:{scope or 'global'}"
+            if not force and await self.services.state.get(key) == digest:
+                continue
+            target = discord.Object(scope) if scope else None
+            if target is not None:
+                self.tree.copy_global_to(guild=target)
+            commands_synced = await self.tree.sync(guild=target)
+            await self.services.state.set(key, digest)
+            log.info("synced %d slash commands (%s)", len(commands_synced), scope or "global")
+            synced = True
+        return synced
 
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
         """A background task whose reference is kept and whose failure is logged."""

@@ -69,3 +69,37 @@ def related_embed(title: str, url: str | None, items: Sequence[CoverageItem]) ->
         used += len(line) + 1
     embed["description"] = "\n".join(lines) if lines else "No related coverage is known yet."
     return embed
+
+
+def summary_embed(
+    *,
+    title: str,
+    url: str,
+    provider: str | None,
+    published_at: datetime,
+    quality: float | None,
+) -> dict[str, Any]:
+    """A compact embed for one article of a listing: linked title, provider, date, quality."""
+    meta = [escape_markdown(one_line(provider))] if provider else []
+    meta.append(f"{published_at:%Y-%m-%d}")
+    meta.append("unrated" if quality is None else f"quality {quality:g}")
+    embed: dict[str, Any] = {
+        "type": "rich",
+        "color": EMBED_COLOUR,
+        "title": truncate(escape_markdown(one_line(title)) or "Untitled", TITLE_LIMIT),
+        "description": " · ".join(meta),
+    }
+    if safe_url(url):
+        embed["url"] = url
+    return embed
+
+
+def topics_embed(rows: Sequence[tuple[str, int]], number: int, total: int) -> dict[str, Any]:
+    lines = [f"**{escape_markdown(one_line(name))}** — {count:,}" for name, count in rows]
+    return {
+        "type": "rich",
+        "color": EMBED_COLOUR,
+        "title": f"Topics ({total:,})",
+        "description": "\n".join(lines) if lines else "No topics yet.",
+        "footer": {"text": f"Page {number + 1} · articles per topic"},
+    }

@@ -25,7 +25,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.services.ingestion import Ingestor, SourceError
+from bot.services.ingestion import Ingestor, IngestSummary, SourceError
 from bot.services.publisher import Publisher
 from bot.settings import Settings
 from bot.store.db import utcnow
@@ -70,6 +70,7 @@ class Jobs:
         )
         self._running: set[asyncio.Task[Any]] = set()
         self.last_ingest: datetime | None = None
+        self.last_summary: IngestSummary | None = None
 
     @property
     def running(self) -> bool:
@@ -138,6 +139,7 @@ class Jobs:
             log.warning("ingest: %s", exc)
             return
         self.last_ingest = self.clock()
+        self.last_summary = summary
         if summary.new or summary.updated or summary.rejected:
             log.info("ingest: %s", summary.describe())
         for rejection in summary.rejected:

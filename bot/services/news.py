@@ -1,12 +1,49 @@
-"""Reading the archive for people: related coverage (and, with the slash commands, more)."""
+"""Reading the archive for people: topics, pages, search, related coverage, autocomplete."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.domain.listings import CoverageItem
 from bot.domain.models import Article
+from bot.domain.similarity import SAME_STORY_THRESHOLD, title_similarity
+from bot.errors import UserFacingError
 from bot.store.articles import ArticleStore
+from bot.store.browse import ArticleSummary, BrowseStore, Sort, TopicCount, fts_query
+
+PAGE_SIZE = 5
+MAX_PAGES = 50
+SAME_STORY_WINDOW = timedelta(days=3)
+SAME_STORY_SCAN = 600
+MAX_QUERY_LENGTH = 200
+_WORDS = re.compile(r"\w+", re.UNICODE)
+
+
+class UnknownTopicError(UserFacingError):
+    def __init__(self, typed: str) -> None:
+        shown = typed if len(typed) <= 60 else typed[:57] + "..."
+        super().__init__(
+            f"There is no topic called “{shown}”. Start typing and pick one from the list, "
+            "or see them all with `/news topics`."
+        )
+
+
+class UnknownArticleError(UserFacingError):
+    def __init__(self, typed: str) -> None:
+        shown = typed if len(typed) <= 60 else typed[:57] + "..."
+        super().__init__(
+            f"No article matches “{shown}”. Start typing a few words of its title and pick it "
+            "from the list."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[ArticleSummary]
+    number: int  # 0-based
+    has_next: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,11 +53,69 @@ class Coverage:
 
 
 class NewsService:
-    def __init__(self, articles: ArticleStore) -> None:
+    def __init__(self, articles: ArticleStore, browse: BrowseStore) -> None:
         self.articles = articles
+        self.browse = browse
+
+    # ------------------------------------------------------------------ topics
+
+    async def resolve_topic(self, typed: str) -> tuple[int, str]:
+        """(id, display name) for what the user typed or picked; UnknownTopicError otherwise."""
+        found = await self.browse.topic(typed.strip())
+        if found is None:
+            raise UnknownTopicError(typed.strip())
+        return found
+
+    async def topics(self, number: int) -> tuple[list[TopicCount], bool, int]:
+        """One page of topics with their article counts, biggest first; and the total."""
+        size = 20
+        rows = await self.browse.topics(size + 1, number * size)
+        return rows[:size], len(rows) > size, await self.browse.topic_count()
+
+    async def complete_topic(self, typed: str) -> list[TopicCount]:
+        return await self.browse.complete_topic(typed[:100])
+
+    # ------------------------------------------------------------------ pages
+
+    async def topic_page(self, topic_id: int, sort: Sort, number: int) -> Page:
+        rows = await self.browse.topic_page(topic_id, sort, PAGE_SIZE + 1, number * PAGE_SIZE)
+        return _page(rows, number)
+
+    async def latest_page(self, topic_id: int | None, number: int) -> Page:
+        if topic_id is not None:
+            return await self.topic_page(topic_id, "recent", number)
+        return _page(await self.browse.latest(PAGE_SIZE + 1, number * PAGE_SIZE), number)
+
+    async def search_page(self, text: str, topic: tuple[int, str] | None, number: int) -> Page:
+        query = search_query(text, topic[1] if topic else None)
+        rows = await self.browse.search(
+            query, topic[0] if topic else None, PAGE_SIZE + 1, number * PAGE_SIZE
+        )
+        return _page(rows, number)
+
+    # ------------------------------------------------------------------ articles
+
+    async def resolve_article(self, typed: str) -> Article:
+        """The article picked in autocomplete (its id), or the newest whose title matches."""
+        value = typed.strip()
+        if value.isdigit() and len(value) < 19:
+            article = await self.articles.get(int(value))
+            if article is not None:
+                return article
+        matches = await self.browse.complete_article(value, limit=1) if value else []
+        if not matches:
+            raise UnknownArticleError(value)
+        article = await self.articles.get(matches[0].id)
+        if article is None:  # pragma: no cover - removed between two queries
+            raise UnknownArticleError(value)
+        return article
+
+    async def complete_article(self, typed: str) -> list[ArticleSummary]:
+        return await self.browse.complete_article(typed[:100])
 
     async def related(self, article_id: int) -> Coverage | None:
-        """The source's related items plus stored articles that cover the same story."""
+        """The source's related items, stored articles linked by related coverage, and stored
+        articles on the same story (a shared topic, a similar title, within a few days)."""
         article = await self.articles.get(article_id)
         if article is None:
             return None
@@ -30,28 +125,65 @@ class NewsService:
                 items.setdefault(
                     item.url,
                     CoverageItem(
-                        title=item.title or item.url,
-                        url=item.url,
-                        provider=item.provider_name,
-                        published_at=item.published_at,
+                        item.title or item.url, item.url, item.provider_name, item.published_at
                     ),
                 )
         for other in await self.articles.linking_to(article_id):
             if other.url != article.url:
-                items.setdefault(other.url, _item(other))
+                items.setdefault(other.url, _from_article(other))
+        topic_ids = await self.browse.topic_ids_of(article_id)
+        if topic_ids:
+            nearby = await self.browse.near_in_time(
+                topic_ids,
+                article.published_at - SAME_STORY_WINDOW,
+                article.published_at + SAME_STORY_WINDOW,
+                SAME_STORY_SCAN,
+            )
+            similar = [
+                (title_similarity(article.title, s.title), s)
+                for s in nearby
+                if s.id != article.id and s.url not in items
+            ]
+            for score, summary in sorted(similar, key=lambda p: p[0], reverse=True)[:10]:
+                if score >= SAME_STORY_THRESHOLD:
+                    items.setdefault(summary.url, _from_summary(summary))
         ordered = sorted(
-            items.values(),
-            key=lambda i: (i.published_at is not None, i.published_at),
-            reverse=True,
+            items.values(), key=lambda i: (i.published_at is not None, i.published_at), reverse=True
         )
         return Coverage(article, ordered)
 
 
-def _item(article: Article) -> CoverageItem:
+def search_query(text: str, topic_name: str | None) -> str:
+    """The FTS5 query for a user's search text; UserFacingError when nothing can be searched."""
+    if len(text) > MAX_QUERY_LENGTH:
+        raise UserFacingError(f"Please search for at most {MAX_QUERY_LENGTH} characters.")
+    query = fts_query(text)
+    if query is None:
+        raise UserFacingError(
+            "Type at least one word to search for (punctuation alone is not searched)."
+        )
+    if topic_name:
+        words = " ".join(f'"{w}"' for w in _WORDS.findall(topic_name))
+        if words:
+            query = f"({query}) AND topics_text : ({words})"
+    return query
+
+
+def _page(rows: list[ArticleSummary], number: int) -> Page:
+    return Page(rows[:PAGE_SIZE], number, len(rows) > PAGE_SIZE and number + 1 < MAX_PAGES)
+
+
+def _from_article(article: Article) -> CoverageItem:
     return CoverageItem(
         title=article.title,
         url=article.url,
         provider=article.provider.name if article.provider else None,
         published_at=article.published_at,
         article_id=article.id,
+    )
+
+
+def _from_summary(summary: ArticleSummary) -> CoverageItem:
+    return CoverageItem(
+        summary.title, summary.url, summary.provider, summary.published_at, summary.id
     )

@@ -77,7 +77,7 @@ _COLUMNS = (
     "a.provider_domain, a.source_published"
 )
 _CANDIDATES_IN_TOPIC = f"""
-SELECT {_COLUMNS}
+SELECT {_COLUMNS}, 0 AS delivered
 FROM article_topics t JOIN articles a ON a.id = t.article_id
 WHERE t.topic_id = :topic AND t.postable = 1 AND t.published_at >= :cutoff
 {_FILTERS}
@@ -85,12 +85,27 @@ ORDER BY t.quality DESC, t.published_at DESC
 LIMIT :limit
 """  # noqa: S608 - constant fragments, values are bound parameters
 _CANDIDATES_ANY_TOPIC = f"""
-SELECT {_COLUMNS}
+SELECT {_COLUMNS}, 0 AS delivered
 FROM articles a
 WHERE a.postable = 1 AND a.published_at >= :cutoff
 {_FILTERS}
 ORDER BY a.quality DESC, a.published_at DESC
 LIMIT :limit
+"""  # noqa: S608 - constant fragments, values are bound parameters
+# The newest articles of the subscription's topics with no filter at all: the moderators'
+# preview explains why each of them would or would not go.
+_RECENT_IN_TOPIC = f"""
+SELECT {_COLUMNS}, EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.channel_id = :channel AND d.article_id = a.id
+) AS delivered
+FROM article_topics t JOIN articles a ON a.id = t.article_id
+WHERE t.topic_id = :topic ORDER BY t.published_at DESC LIMIT :limit
+"""  # noqa: S608 - constant fragments, values are bound parameters
+_RECENT_ANY_TOPIC = f"""
+SELECT {_COLUMNS}, EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.channel_id = :channel AND d.article_id = a.id
+) AS delivered
+FROM articles a ORDER BY a.published_at DESC LIMIT :limit
 """  # noqa: S608 - constant fragments, values are bound parameters
 _TOPIC_KEYS = """
 SELECT t.article_id, k.key FROM article_topics t JOIN topics k ON k.id = t.topic_id
@@ -155,6 +170,22 @@ class DeliveryStore:
             return []
         return await self._with_story(channel_id, list(rows.values()))
 
+    async def recent(self, channel_id: int, topics: Sequence[str], limit: int) -> list[Candidate]:
+        """The newest articles of these topics (or of all), unfiltered, seen from a channel."""
+        params = {"channel": channel_id, "limit": limit}
+        rows: dict[int, Any] = {}
+        if topics:
+            for topic in await self.topic_ids(topics):
+                for row in await self.db.fetch(_RECENT_IN_TOPIC, {**params, "topic": topic}):
+                    rows[row["id"]] = row
+        else:
+            for row in await self.db.fetch(_RECENT_ANY_TOPIC, params):
+                rows[row["id"]] = row
+        if not rows:
+            return []
+        newest = sorted(rows.values(), key=lambda r: r["published_at"], reverse=True)[:limit]
+        return await self._with_story(channel_id, newest)
+
     async def _with_story(self, channel_id: int, rows: list[Any]) -> list[Candidate]:
         ids = json.dumps([r["id"] for r in rows])
         keys: dict[int, set[str]] = defaultdict(set)
@@ -184,6 +215,7 @@ class DeliveryStore:
                     provider_domain=row["provider_domain"],
                     topic_keys=frozenset(keys[row["id"]]),
                     source_published=bool(row["source_published"]),
+                    delivered=bool(row["delivered"]),
                     same_story_as=same[0] if same else None,
                     story_ids=frozenset(story[row["id"]]),
                 )

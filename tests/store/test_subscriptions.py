@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from bot.app import OfflinePoster, Stores, build_publisher
 from bot.domain.models import QuietHours, SubscriptionSpec
 from bot.services.ingestion import Ingestor
-from bot.store.articles import ArticleStore
-from bot.store.deliveries import DeliveryStore
 from bot.services.jobs import FIRST_RUN_DELAY, Jobs
 from bot.settings import settings_from_mapping
+from bot.store.articles import ArticleStore
 from bot.store.db import Database
+from bot.store.deliveries import DeliveryStore
 from bot.store.subscriptions import GuildSettings, GuildStore, SubscriptionStore
 
 
@@ -134,10 +134,10 @@ async def test_first_run_respects_the_last_run_and_never_replays(db: Database) -
     )
     jobs.scheduler.start(paused=True)  # running (so jobs are really replaced) but idle
     await store.mark_run(sub.id, now - timedelta(days=3))  # three days of downtime
-    jobs.schedule((await store.get(sub.id)))  # type: ignore[arg-type]
+    jobs.schedule(await store.get(sub.id))  # type: ignore[arg-type]
     assert jobs.next_run(sub.id) == now + FIRST_RUN_DELAY
     await store.mark_run(sub.id, now - timedelta(minutes=10))  # ran ten minutes ago
-    jobs.schedule((await store.get(sub.id)))  # type: ignore[arg-type]
+    jobs.schedule(await store.get(sub.id))  # type: ignore[arg-type]
     assert jobs.next_run(sub.id) == now + timedelta(minutes=20)
     job = jobs.scheduler.get_job(f"publish:{sub.id}")
     assert job is not None

@@ -193,6 +193,17 @@ CREATE INDEX deliveries_article ON deliveries (article_id);
 CREATE INDEX deliveries_open ON deliveries (channel_id, intent_at) WHERE state = 'pending';
 CREATE INDEX deliveries_sent ON deliveries (channel_id, sent_at) WHERE state = 'sent';
 
+-- Every moderator action: who did what, when, in which guild.
+CREATE TABLE moderator_actions (
+    id       INTEGER PRIMARY KEY,
+    guild_id INTEGER NOT NULL,
+    user_id  INTEGER NOT NULL,
+    action   TEXT    NOT NULL,                  -- e.g. "publishing off #ai-news"
+    at       TEXT    NOT NULL
+);
+
+CREATE INDEX moderator_actions_guild ON moderator_actions (guild_id, at);
+
 -- Small key/value facts about this installation (for example the synced command-tree hash).
 CREATE TABLE app_state (
     key   TEXT PRIMARY KEY,
