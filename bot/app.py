@@ -154,6 +154,29 @@ async def run(settings: Settings, token: str, **bot_options: Any) -> int:
         await stores.db.close()
 
 
+def sync_command(settings: Settings, guild_id: int | None) -> int:
+    token = settings.require_token()
+    return asyncio.run(sync(settings, token, guild_id))
+
+
+async def sync(settings: Settings, token: str, guild_id: int | None) -> int:
+    """Log in over HTTP only (no gateway, no jobs), push the command tree, log out."""
+    stores = await open_stores(settings)
+    try:
+        bot = NewsBot(lambda client: wire(settings, stores, client), publish=False)
+        async with bot:
+            try:
+                await bot.login(token)
+            except discord.LoginFailure:
+                raise ConfigError(["DISCORD_TOKEN: Discord refused the token"]) from None
+            await bot.sync_commands(force=True, guild_id=guild_id)
+        where = f"server {guild_id}" if guild_id else "every server (global commands)"
+        print(f"synced {len(bot.tree.get_commands())} top-level commands to {where}")  # noqa: T201
+        return 0
+    finally:
+        await stores.db.close()
+
+
 # --------------------------------------------------------------------------- dry run
 
 

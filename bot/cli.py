@@ -75,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("json", "yaml"), default="json")
 
     command("migrate", "Create the database or bring its schema up to date.")
+
+    sync = command("sync", "Push the slash commands to Discord now (needs DISCORD_TOKEN).")
+    sync.add_argument(
+        "--guild",
+        type=int,
+        default=None,
+        metavar="ID",
+        help="sync to this server only (takes effect at once; handy while testing)",
+    )
     return parser
 
 
@@ -114,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.app import run_command
 
             return run_command(settings, dry_run=dry_run)
+        if args.command == "sync":
+            from bot.app import sync_command
+
+            return sync_command(settings, args.guild)
     except ConfigError as exc:
         print(f"newsdesk: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from bot.domain.listings import CoverageItem
 from bot.domain.models import Article
+from bot.domain.search import rank
 from bot.domain.similarity import SAME_STORY_THRESHOLD, title_similarity
 from bot.errors import UserFacingError
 from bot.store.articles import ArticleStore
@@ -87,11 +88,12 @@ class NewsService:
         return _page(await self.browse.latest(PAGE_SIZE + 1, number * PAGE_SIZE), number)
 
     async def search_page(self, text: str, topic: tuple[int, str] | None, number: int) -> Page:
+        """Best matches first, among the newest matches (see bot.domain.search)."""
         query = search_query(text, topic[1] if topic else None)
-        rows = await self.browse.search(
-            query, topic[0] if topic else None, PAGE_SIZE + 1, number * PAGE_SIZE
-        )
-        return _page(rows, number)
+        ranked = rank(text, await self.browse.search(query, topic[0] if topic else None))
+        start = number * PAGE_SIZE
+        window = ranked[start : start + PAGE_SIZE + 1]
+        return _page(await self.browse.summaries([m.id for m in window]), number)
 
     # ------------------------------------------------------------------ articles
 

@@ -17,14 +17,19 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.domain.parse import topic_key
+from bot.domain.search import Match
+from bot.domain.similarity import STOPWORDS
 from bot.store.db import Database, db_time, parse_db_time
 
 Sort = Literal["quality", "recent"]
 
-# Search ranks (bm25) only the newest this-many matches of the query; rarer terms are exact.
-RANKED_MATCHES = 2000
+# Search ranks the newest this-many matches of a query (see bot.domain.search); a query with
+# fewer matches is ranked completely.
+RANKED_MATCHES = 1000
 # Words shorter than this are not used as a prefix (a 1-2 letter prefix matches half the index).
 MIN_PREFIX = 3
+# How many newest titles a longer prefix is checked against, when its word alone is too rare.
+PREFIX_SCAN = 400
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -47,10 +52,20 @@ class TopicCount:
     articles: int
 
 
+def query_words(text: str) -> list[str]:
+    """The words of what a user typed, without stopwords ("the", "and"...) unless that is all
+    there is: requiring a word found in most articles only makes the query slower."""
+    words = _WORD.findall(text)
+    kept = [w for w in words if w.casefold() not in STOPWORDS]
+    if kept and words and words[-1].casefold() in STOPWORDS and len(words[-1]) >= MIN_PREFIX:
+        kept.append(words[-1])  # the last word may be the start of a longer one ("the" -> theory)
+    return kept or words
+
+
 def fts_query(text: str, *, prefix_last: bool = False) -> str | None:
     """User text as a safe FTS5 query: every word quoted (so OR, NEAR, *, quotes and
     parentheses are only ever searched for literally), all words required. None: no words."""
-    words = _WORD.findall(text)
+    words = query_words(text)
     if not words:
         return None
     terms = [f'"{w}"' for w in words[:12]]
@@ -72,34 +87,45 @@ def _summary(row: Any) -> ArticleSummary:
 
 
 _SUMMARY = "a.id, a.url, a.title, a.provider_name, a.published_at, a.quality, a.type"
+# The page is cut from the covering index first, then only its rows are read from articles.
 _TOPIC_BEST = f"""
-SELECT {_SUMMARY} FROM article_topics t JOIN articles a ON a.id = t.article_id
-WHERE t.topic_id = ? ORDER BY t.quality DESC, t.published_at DESC LIMIT ? OFFSET ?
+SELECT {_SUMMARY} FROM (
+    SELECT article_id, quality, published_at FROM article_topics WHERE topic_id = ?
+    ORDER BY quality DESC, published_at DESC LIMIT ? OFFSET ?
+) t JOIN articles a ON a.id = t.article_id
+ORDER BY t.quality DESC, t.published_at DESC
 """  # noqa: S608 - constant fragments
 _TOPIC_RECENT = f"""
-SELECT {_SUMMARY} FROM article_topics t JOIN articles a ON a.id = t.article_id
-WHERE t.topic_id = ? ORDER BY t.published_at DESC LIMIT ? OFFSET ?
+SELECT {_SUMMARY} FROM (
+    SELECT article_id, published_at FROM article_topics WHERE topic_id = ?
+    ORDER BY published_at DESC LIMIT ? OFFSET ?
+) t JOIN articles a ON a.id = t.article_id
+ORDER BY t.published_at DESC
 """  # noqa: S608 - constant fragments
 _LATEST = f"""
-SELECT {_SUMMARY} FROM articles a ORDER BY a.published_at DESC LIMIT ? OFFSET ?
+SELECT {_SUMMARY} FROM (
+    SELECT id FROM articles ORDER BY published_at DESC LIMIT ? OFFSET ?
+) page JOIN articles a ON a.id = page.id
+ORDER BY a.published_at DESC
 """  # noqa: S608 - constant fragments
-_BEST = f"""
-SELECT {_SUMMARY} FROM articles a ORDER BY a.quality DESC, a.published_at DESC LIMIT ? OFFSET ?
-"""  # noqa: S608 - constant fragments
-_SEARCH = f"""
+_SEARCH = """
 WITH newest AS (
-    SELECT rowid AS id, rank FROM articles_fts WHERE articles_fts MATCH :query
+    SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH :query
     ORDER BY rowid DESC LIMIT :ranked
 )
-SELECT {_SUMMARY} FROM newest n JOIN articles a ON a.id = n.id
+SELECT a.id, a.title, a.topics_text, a.provider_name, a.published_at
+FROM newest n JOIN articles a ON a.id = n.id
 WHERE :topic IS NULL OR EXISTS (
     SELECT 1 FROM article_topics t WHERE t.article_id = a.id AND t.topic_id = :topic)
-ORDER BY n.rank, a.published_at DESC
-LIMIT :limit OFFSET :offset
+"""
+_BY_IDS = f"""
+SELECT {_SUMMARY} FROM articles a WHERE a.id IN (SELECT value FROM json_each(?))
 """  # noqa: S608 - constant fragments
 _TITLE_MATCHES = f"""
-SELECT {_SUMMARY} FROM articles_fts f JOIN articles a ON a.id = f.rowid
-WHERE articles_fts MATCH ? ORDER BY f.rowid DESC LIMIT ?
+SELECT {_SUMMARY} FROM (
+    SELECT rowid AS id FROM titles_fts WHERE titles_fts MATCH ? ORDER BY rowid DESC LIMIT ?
+) m JOIN articles a ON a.id = m.id
+ORDER BY a.id DESC
 """  # noqa: S608 - constant fragments
 _SAME_TOPIC_WINDOW = f"""
 SELECT {_SUMMARY} FROM article_topics t JOIN articles a ON a.id = t.article_id
@@ -160,33 +186,54 @@ class BrowseStore:
     async def latest(self, limit: int, offset: int = 0) -> list[ArticleSummary]:
         return [_summary(r) for r in await self.db.fetch(_LATEST, (limit, offset))]
 
-    async def best(self, limit: int, offset: int = 0) -> list[ArticleSummary]:
-        return [_summary(r) for r in await self.db.fetch(_BEST, (limit, offset))]
+    async def search(self, query: str, topic_id: int | None) -> list[Match]:
+        """The newest RANKED_MATCHES matches, unranked (bot.domain.search ranks them).
 
-    async def search(
-        self, query: str, topic_id: int | None, limit: int, offset: int = 0
-    ) -> list[ArticleSummary]:
-        """``query`` is an FTS5 query built by :func:`fts_query` (never raw user text)."""
+        ``query`` is an FTS5 query built by :func:`fts_query` (never raw user text).
+        """
         rows = await self.db.fetch(
-            _SEARCH,
-            {
-                "query": query,
-                "ranked": RANKED_MATCHES,
-                "topic": topic_id,
-                "limit": limit,
-                "offset": offset,
-            },
+            _SEARCH, {"query": query, "ranked": RANKED_MATCHES, "topic": topic_id}
         )
-        return [_summary(r) for r in rows]
+        return [Match(r[0], r[1], r[2], r[3], parse_db_time(r[4])) for r in rows]
+
+    async def summaries(self, ids: Sequence[int]) -> list[ArticleSummary]:
+        """Summaries of these articles, in the order of ``ids``."""
+        rows = await self.db.fetch(_BY_IDS, (json.dumps(list(ids)),))
+        found = {r["id"]: _summary(r) for r in rows}
+        return [found[i] for i in ids if i in found]
 
     async def complete_article(self, typed: str, limit: int = 25) -> list[ArticleSummary]:
-        """Newest articles whose title has every typed word (the last one as a prefix)."""
-        query = fts_query(typed, prefix_last=True)
-        if query is None:
+        """Newest articles whose title has every typed word, the last one as a prefix.
+
+        A prefix of exactly three letters rides FTS5's prefix index. A longer one would make
+        FTS5 merge the posting lists of every word it starts (8 ms for "learning" at a million
+        articles), so the finished word is looked up first, and only when that leaves room,
+        the newest titles matching its first three letters are filtered for the full prefix.
+        """
+        words = query_words(typed)
+        if not words:
             return await self.latest(limit)
-        return [
-            _summary(r) for r in await self.db.fetch(_TITLE_MATCHES, (f"title : ({query})", limit))
-        ]
+        head = " ".join(f'"{w}"' for w in words[:-1][:11])
+        last = words[-1]
+        if len(last) <= MIN_PREFIX:
+            tail = f'"{last}"*' if len(last) == MIN_PREFIX else f'"{last}"'
+            return await self._title_matches(f"{head} {tail}", limit)
+        found = await self._title_matches(f'{head} "{last}"', limit)
+        if len(found) >= limit:
+            return found
+        wanted = last.casefold()
+        seen = {a.id for a in found}
+        for summary in await self._title_matches(f'{head} "{last[:MIN_PREFIX]}"*', PREFIX_SCAN):
+            if summary.id not in seen and any(
+                w.casefold().startswith(wanted) for w in _WORD.findall(summary.title)
+            ):
+                found.append(summary)
+        found.sort(key=lambda a: a.id, reverse=True)
+        return found[:limit]
+
+    async def _title_matches(self, query: str, limit: int) -> list[ArticleSummary]:
+        rows = await self.db.fetch(_TITLE_MATCHES, (query.strip(), limit))
+        return [_summary(r) for r in rows]
 
     async def near_in_time(
         self, topic_ids: Sequence[int], start: datetime, end: datetime, limit: int

@@ -178,3 +178,24 @@ def test_dry_run_with_the_bundled_example_shows_real_posts(tmp_path: Path) -> No
         check=False,
     )
     assert again.stdout == done.stdout  # a dry run records nothing
+
+
+async def test_sync_command_pushes_the_tree_to_one_guild(tmp_path: Path, fake: FakeDiscord) -> None:
+    from tests.e2e.harness import GUILD
+
+    write_config(tmp_path)
+    env = {**os.environ, **fake.env(), "DISCORD_TOKEN": TOKEN}
+    process = await asyncio.create_subprocess_exec(
+        *fake.launch_command("sync", "--guild", str(GUILD), "--config", "config.yaml"),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    assert out.decode().strip() == f"synced 2 top-level commands to server {GUILD}"
+    (scope, payload) = fake.command_syncs[-1]
+    assert scope == GUILD
+    assert sorted(c["name"] for c in payload) == ["news", "newsadmin"]
+    assert fake.identify_count == 0  # HTTP only: no gateway session was opened
