@@ -24,6 +24,7 @@ from bot.discord_io.client import NewsBot, Services
 from bot.discord_io.poster import DiscordPoster
 from bot.domain.posts import PostSpec, render_text
 from bot.errors import ConfigError
+from bot.metrics import Metrics
 from bot.services.admin import AdminService
 from bot.services.ingestion import Ingestor, SourceError
 from bot.services.jobs import Jobs
@@ -36,6 +37,7 @@ from bot.store.browse import BrowseStore
 from bot.store.db import Database
 from bot.store.deliveries import DeliveryStore
 from bot.store.subscriptions import GuildStore, SubscriptionStore
+from bot.web import HealthServer, HealthSources
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,9 @@ async def prepare(settings: Settings, stores: Stores) -> None:
     await stores.subscriptions.sync_from_config(settings.subscriptions)
 
 
-def build_publisher(settings: Settings, stores: Stores, poster: Poster) -> Publisher:
+def build_publisher(
+    settings: Settings, stores: Stores, poster: Poster, metrics: Metrics | None = None
+) -> Publisher:
     return Publisher(
         settings=settings,
         articles=stores.articles,
@@ -74,18 +78,23 @@ def build_publisher(settings: Settings, stores: Stores, poster: Poster) -> Publi
         deliveries=stores.deliveries,
         guilds=stores.guilds,
         poster=poster,
+        metrics=metrics,
     )
 
 
-def wire(settings: Settings, stores: Stores, client: discord.Client) -> Services:
+def wire(
+    settings: Settings, stores: Stores, client: discord.Client, metrics: Metrics | None = None
+) -> Services:
     """Every service the running bot uses, built here and nowhere else."""
-    publisher = build_publisher(settings, stores, DiscordPoster(client))
+    metrics = metrics or Metrics()
+    publisher = build_publisher(settings, stores, DiscordPoster(client), metrics)
     ingestor = Ingestor(stores.articles, settings.ingest)
     jobs = Jobs(
         settings=settings,
         publisher=publisher,
         ingestor=ingestor,
         subscriptions=stores.subscriptions,
+        metrics=metrics,
     )
     browse = BrowseStore(stores.db)
     return Services(
@@ -106,6 +115,33 @@ def wire(settings: Settings, stores: Stores, client: discord.Client) -> Services
         ),
         subscriptions=stores.subscriptions,
         state=StateStore(stores.db),
+        metrics=metrics,
+    )
+
+
+def health_server(settings: Settings, stores: Stores, bot: NewsBot) -> HealthServer | None:
+    if settings.http is None:
+        return None
+    services = bot.services
+
+    async def refresh() -> None:
+        subs = await stores.subscriptions.list()
+        services.metrics.subscriptions.set(len(subs))
+        services.metrics.subscriptions_paused.set(sum(1 for s in subs if s.paused_reason))
+        services.metrics.gateway_connected.set(int(bot.gateway_connected()))
+
+    return HealthServer(
+        settings.http.host,
+        settings.http.port,
+        HealthSources(
+            gateway_connected=bot.gateway_connected,
+            scheduler_running=lambda: services.jobs.running,
+            database_writable=stores.db.check_writable,
+            last_successful_run=lambda: services.publisher.last_run_ok,
+            last_ingest=lambda: services.jobs.last_ingest,
+            refresh_metrics=refresh,
+        ),
+        services.metrics,
     )
 
 
@@ -120,7 +156,12 @@ async def run(settings: Settings, token: str, **bot_options: Any) -> int:
     stores = await open_stores(settings)
     try:
         await prepare(settings, stores)
-        bot = NewsBot(lambda client: wire(settings, stores, client), **bot_options)
+        metrics = Metrics()
+        metrics.articles_stored.set(await stores.articles.count())
+        bot = NewsBot(lambda client: wire(settings, stores, client, metrics), **bot_options)
+        server = health_server(settings, stores, bot)
+        if server is not None:
+            await server.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -148,6 +189,8 @@ async def run(settings: Settings, token: str, **bot_options: Any) -> int:
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
+            if server is not None:
+                await server.stop()
         log.info("stopped cleanly")
         return 0
     finally:

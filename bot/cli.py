@@ -73,8 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = command("export", "Write every stored article to stdout in the source format.")
     export.add_argument("--format", choices=("json", "yaml"), default="json")
+    export.add_argument(
+        "--deliveries",
+        action="store_true",
+        help="also write each article's delivery records (newsdeskDeliveries), which "
+        "`newsdesk ingest` restores into an empty store",
+    )
 
     command("migrate", "Create the database or bring its schema up to date.")
+
+    backup = command("backup", "Make a consistent copy of the database (safe while the bot runs).")
+    backup.add_argument("target", type=Path, metavar="PATH", help="where to write the copy")
+
+    command(
+        "health", "Ask the running bot's /healthz (needs the http: section); exit 0 if healthy."
+    )
 
     sync = command("sync", "Push the slash commands to Discord now (needs DISCORD_TOKEN).")
     sync.add_argument(
@@ -116,13 +129,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "ingest":
             return asyncio.run(ingest_command(settings, args.paths, args.json, args.rescan))
         if args.command == "export":
-            return asyncio.run(export_command(settings, args.format, sys.stdout))
+            return asyncio.run(
+                export_command(settings, args.format, sys.stdout, deliveries=args.deliveries)
+            )
         if args.command == "migrate":
             return asyncio.run(migrate_command(settings))
         if args.command == "run":
             from bot.app import run_command
 
             return run_command(settings, dry_run=dry_run)
+        if args.command == "backup":
+            return backup_command(settings, args.target)
+        if args.command == "health":
+            return health_command(settings)
         if args.command == "sync":
             from bot.app import sync_command
 
@@ -211,7 +230,9 @@ async def ingest_command(settings: Settings, paths: list[Path], as_json: bool, r
 # --------------------------------------------------------------------------- export
 
 
-async def export_command(settings: Settings, fmt: str, out: IO[str]) -> int:
+async def export_command(
+    settings: Settings, fmt: str, out: IO[str], *, deliveries: bool = False
+) -> int:
     from bot.domain.export import article_to_source, to_json_ready, to_yaml_document
     from bot.store.articles import ArticleStore
     from bot.store.db import Database
@@ -222,8 +243,8 @@ async def export_command(settings: Settings, fmt: str, out: IO[str]) -> int:
         store = ArticleStore(db)
         if fmt == "json":
             out.write("[")
-        async for article, posted in store.iter_all():
-            source = article_to_source(article, posted=posted)
+        async for article, posted, records in store.iter_all(with_deliveries=deliveries):
+            source = article_to_source(article, posted=posted, deliveries=records)
             if fmt == "json":
                 out.write(",\n" if count else "\n")
                 out.write(json.dumps(to_json_ready(source), ensure_ascii=False, indent=2))
@@ -252,3 +273,65 @@ async def migrate_command(settings: Settings) -> int:
         await db.close()
     print(f"{settings.database.path}: schema version {version}")
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------- backup, health
+
+
+def backup_command(settings: Settings, target: Path) -> int:
+    from bot.store.db import backup_database
+
+    source = settings.database.path
+    if not source.exists():
+        print(f"newsdesk: {source}: no database to back up", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if target.exists():
+        print(f"newsdesk: {target} exists; choose a new file name", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if not target.parent.is_dir():
+        print(f"newsdesk: {target.parent}: no such directory", file=sys.stderr)
+        return EXIT_UNUSABLE
+    started = time.monotonic()
+    backup_database(source, target)
+    version, articles, deliveries = asyncio.run(_describe_database(target))
+    print(
+        f"backed up {source} to {target}: {target.stat().st_size / 1e6:.1f} MB, schema version "
+        f"{version}, {articles} articles, {deliveries} deliveries "
+        f"({time.monotonic() - started:.1f}s)"
+    )
+    return EXIT_OK
+
+
+async def _describe_database(path: Path) -> tuple[int, int, int]:
+    """Open a copy as Newsdesk would (without migrating it) and count what it holds."""
+    from bot.store.db import Database, schema_version
+
+    copy = await Database.open(path, migrate_schema=False)
+    try:
+        version = await schema_version(copy.writer)
+        articles = (await copy.fetch_one("SELECT count(*) FROM articles"))[0]
+        deliveries = (await copy.fetch_one("SELECT count(*) FROM deliveries"))[0]
+    finally:
+        await copy.close()
+    return version, articles, deliveries
+
+
+def health_command(settings: Settings) -> int:
+    import urllib.error
+    import urllib.request
+
+    if settings.http is None:
+        print("newsdesk: http: is not configured, so there is no health endpoint", file=sys.stderr)
+        return EXIT_UNUSABLE
+    host = "127.0.0.1" if settings.http.host in ("0.0.0.0", "::", "") else settings.http.host  # noqa: S104
+    url = f"http://{host}:{settings.http.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            print(response.read().decode())
+            return EXIT_OK
+    except urllib.error.HTTPError as exc:
+        print(exc.read().decode())
+        return EXIT_REJECTED
+    except OSError as exc:
+        print(f"newsdesk: {url}: {exc}", file=sys.stderr)
+        return EXIT_REJECTED

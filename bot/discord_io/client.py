@@ -18,6 +18,7 @@ from bot.cogs.news import NewsCog
 from bot.discord_io.tree import NewsTree
 from bot.discord_io.views import RelatedButton
 from bot.domain.listings import related_embed
+from bot.metrics import Metrics
 from bot.services.admin import AdminService
 from bot.services.jobs import Jobs
 from bot.services.news import NewsService
@@ -40,6 +41,7 @@ class Services:
     admin: AdminService
     subscriptions: SubscriptionStore
     state: StateStore
+    metrics: Metrics
 
 
 def intents() -> discord.Intents:
@@ -171,6 +173,36 @@ class NewsBot(commands.Bot):
             self.user.id if self.user else "?",
             len(self.guilds),
         )
+
+    async def on_connect(self) -> None:
+        self.services.metrics.gateway_connected.set(1)
+
+    async def on_resumed(self) -> None:
+        self.services.metrics.gateway_connected.set(1)
+
+    async def on_disconnect(self) -> None:
+        self.services.metrics.gateway_connected.set(0)
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[Any], command: Any
+    ) -> None:
+        self.observe_command(interaction)
+
+    async def on_command_error_answered(
+        self, interaction: discord.Interaction[Any], kind: str
+    ) -> None:
+        """Dispatched by NewsTree.on_error: kind is user, refused or internal."""
+        self.services.metrics.command_errors.labels(kind).inc()
+        self.observe_command(interaction)
+
+    def observe_command(self, interaction: discord.Interaction[Any]) -> None:
+        """Latency from the interaction's creation to the end of its handler."""
+        name = interaction.command.qualified_name if interaction.command else "unknown"
+        elapsed = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+        self.services.metrics.command_seconds.labels(name).observe(max(0.0, elapsed))
+
+    def gateway_connected(self) -> bool:
+        return self.is_ready() and not self.is_closed() and self.ws is not None and self.ws.open
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         log.warning("removed from guild %s (%s)", guild.name, guild.id)

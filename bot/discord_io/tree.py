@@ -63,6 +63,14 @@ class NewsTree(app_commands.CommandTree[Any]):
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
         text = message_for(error)
+        kind = (
+            "refused"
+            if isinstance(error, app_commands.CheckFailure)
+            else "user"
+            if text is not None
+            else "internal"
+        )
+        self.client.dispatch("command_error_answered", interaction, kind)
         if text is None:
             error_id = secrets.token_hex(4)
             command = interaction.command.qualified_name if interaction.command else "?"

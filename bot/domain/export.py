@@ -27,7 +27,9 @@ def _represent_datetime(dumper: Any, value: datetime) -> Any:
 ExportDumper.add_representer(datetime, _represent_datetime)
 
 
-def article_to_source(article: Article, *, posted: bool = False) -> dict[str, Any]:
+def article_to_source(
+    article: Article, *, posted: bool = False, deliveries: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The article as a Smartable mapping; ``newsdesk ingest`` reads it back unchanged.
 
     ``published`` is true when the source said so or Newsdesk has posted the article anywhere,
@@ -74,6 +76,8 @@ def article_to_source(article: Article, *, posted: bool = False) -> dict[str, An
         out.setdefault(key, value)
     if article.body is not None:
         out["body"] = article.body
+    if deliveries:
+        out["newsdeskDeliveries"] = deliveries  # bot.store.rows.DELIVERIES_FIELD
     return out
 
 

@@ -25,6 +25,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.metrics import Metrics
 from bot.services.ingestion import Ingestor, IngestSummary, SourceError
 from bot.services.publisher import Publisher
 from bot.settings import Settings
@@ -53,12 +54,14 @@ class Jobs:
         publisher: Publisher,
         ingestor: Ingestor,
         subscriptions: SubscriptionStore,
+        metrics: Metrics | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
         self.publisher = publisher
         self.ingestor = ingestor
         self.subscriptions = subscriptions
+        self.metrics = metrics or Metrics()
         self.clock = clock
         self.scheduler = AsyncIOScheduler(
             timezone=UTC,
@@ -140,6 +143,14 @@ class Jobs:
             return
         self.last_ingest = self.clock()
         self.last_summary = summary
+        m = self.metrics
+        m.articles_ingested.labels("new").inc(summary.new)
+        m.articles_ingested.labels("updated").inc(summary.updated)
+        m.articles_ingested.labels("unchanged").inc(summary.unchanged)
+        m.files_rejected.inc(len(summary.rejected))
+        m.ingest_seconds.observe(summary.seconds)
+        m.last_ingest.set(self.last_ingest.timestamp())
+        m.articles_stored.set(await self.ingestor.store.count())
         if summary.new or summary.updated or summary.rejected:
             log.info("ingest: %s", summary.describe())
         for rejection in summary.rejected:
@@ -166,10 +177,14 @@ class Jobs:
         return run
 
     async def shutdown(self, grace: float = 5.0) -> None:
-        """Stop scheduling; let an in-flight post finish (up to ``grace`` s), then cancel."""
+        """Stop scheduling; let an in-flight post finish (up to ``grace`` s), then cancel.
+
+        The scheduler is paused first and shut down last: APScheduler's asyncio executor
+        cancels the jobs still running when it shuts down.
+        """
         self.publisher.stopping = True
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.pause()
         running = [t for t in self._running if not t.done()]
         if running:
             _, pending = await asyncio.wait(running, timeout=grace)
@@ -177,3 +192,5 @@ class Jobs:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=grace)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.models import Article
 from bot.domain.posts import PostSpec, build_post
 from bot.domain.selection import PERMANENT_SKIPS, Policy, Selection, Skip, select
+from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.store.articles import ArticleStore
 from bot.store.db import utcnow
@@ -134,6 +135,7 @@ class Publisher:
         deliveries: DeliveryStore,
         guilds: GuildStore,
         poster: Poster,
+        metrics: Metrics | None = None,
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -143,11 +145,13 @@ class Publisher:
         self.deliveries = deliveries
         self.guilds = guilds
         self.poster = poster
+        self.metrics = metrics or Metrics()
         self.clock = clock
         self.sleep = sleep
         self._locks: dict[int, asyncio.Lock] = {}
         self.stopping = False
-        self.last_success: datetime | None = None
+        self.last_success: datetime | None = None  # the last post that went out
+        self.last_run_ok: datetime | None = None  # the last run that ended without an error
 
     # ------------------------------------------------------------------ policy
 
@@ -213,10 +217,31 @@ class Publisher:
             except Exception as exc:  # one subscription's bug must not stop the others
                 log.exception(
                     "publishing run failed",
-                    extra={"subscription_id": sub.id, "channel_id": sub.channel_id},
+                    extra={
+                        "subscription_id": sub.id,
+                        "channel_id": sub.channel_id,
+                        "guild_id": sub.guild_id,
+                    },
                 )
                 report.error = f"{type(exc).__name__}: {exc}"
+            self._count_run(report)
             return report
+
+    def _count_run(self, report: RunReport) -> None:
+        now = self.clock()
+        outcome = (
+            "error"
+            if report.error
+            else "not_run"
+            if report.not_run
+            else "posted"
+            if report.posted or report.recovered
+            else "nothing_to_post"
+        )
+        self.metrics.publish_runs.labels(outcome).inc()
+        self.metrics.last_publish_run.set(now.timestamp())
+        if report.error is None and report.not_run is None:
+            self.last_run_ok = now
 
     async def _run(self, sub: Subscription, report: RunReport, force: bool) -> None:
         now = self.clock()
@@ -264,6 +289,8 @@ class Publisher:
                     (candidate.article_id, f"{reason.value} (article {candidate.same_story_as})")
                 )
         report.skipped = [(c.article_id, r) for c, r in selection.skipped]
+        if permanent:
+            self.metrics.posts.labels("skipped").inc(len(permanent))
         await self.deliveries.record_skips(
             sub.channel_id, permanent, subscription_id=sub.id, guild_id=sub.guild_id, now=now
         )
@@ -303,6 +330,7 @@ class Publisher:
         try:
             message_id = await self.poster.send(sub.channel_id, post, delivery.nonce)
         except ChannelUnavailable as exc:
+            self.metrics.post_failures.labels("channel_unavailable").inc()
             # Discord answered: nothing was created. Forget the intent, so the article goes out
             # (subject to max_age) once the channel is usable again.
             await self.deliveries.cancel(sub.channel_id, article.id)
@@ -310,15 +338,19 @@ class Publisher:
             report.error = exc.reason
             return False
         except PostRejected as exc:
+            self.metrics.post_failures.labels("rejected").inc()
+            self.metrics.posts.labels("quarantined").inc()
             log.warning("Discord rejected the post of %s: %s", article.url, exc.reason, extra=ids)
             await self.deliveries.finish(sub.channel_id, article.id, "quarantined", exc.reason)
             report.quarantined.append(article.id)
             return True
         except TransientError as exc:
+            self.metrics.post_failures.labels("transient").inc()
             await self._retry_later(sub, delivery, exc.reason)
             report.error = exc.reason
             return False
         await self._sent(sub, article.id, message_id, report)
+        self.metrics.posts.labels("sent").inc()
         log.info("posted %s", article.url, extra={**ids, "message_id": message_id})
         report.posted.append(article.id)
         if sub.spec.crosspost and message_id is not None:
@@ -340,6 +372,7 @@ class Publisher:
     ) -> None:
         await self.deliveries.mark_sent(sub.channel_id, article_id, message_id, self.clock())
         self.last_success = self.clock()
+        self.metrics.last_successful_post.set(self.last_success.timestamp())
         if sub.alerted_reason is not None:
             await self.subscriptions.mark_alerted(sub.id, None)  # a later pause alerts again
 
@@ -414,6 +447,7 @@ class Publisher:
             await self._retry_later(sub, delivery, exc.reason)
             return False
         except HistoryUnavailable as exc:
+            self.metrics.post_failures.labels("history_unavailable").inc()
             if self.settings.publishing.history_unreadable == "skip":
                 reason = f"could not check whether it was posted: {exc.reason}"
                 log.warning("not re-sending %s: %s", article.url, reason, extra=ids)
@@ -429,6 +463,7 @@ class Publisher:
         if found is not None:
             log.info("found an unconfirmed post in the channel: %s", article.url, extra=ids)
             await self._sent(sub, article.id, found, report)
+            self.metrics.posts.labels("recovered").inc()
             report.recovered.append(article.id)
             return True
         log.info("re-sending a post that never arrived: %s", article.url, extra=ids)

@@ -13,9 +13,10 @@ Two aiosqlite connections to one WAL database:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -121,6 +122,43 @@ async def _connect(path: Path, *, readonly: bool) -> aiosqlite.Connection:
     return conn
 
 
+def backup_database(source: Path, target: Path) -> None:
+    """A consistent copy of a live database with SQLite's online backup API.
+
+    The copy is made in one backup step, inside one read transaction: in WAL mode the bot keeps
+    writing meanwhile, and the copy is the database as it was at the start. It is written to a
+    temporary file and renamed into place, so ``target`` is never half a copy.
+    """
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    src = sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        dst = sqlite3.connect(partial)
+        try:
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+            check = dst.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise DatabaseError(f"the copy failed its integrity check: {check}")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    partial.replace(target)
+
+
+async def _to_completion(operation: Awaitable[Any]) -> Any:
+    """Await ``operation`` to its end even if this task is cancelled meanwhile; then re-raise."""
+    future = asyncio.ensure_future(operation)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        if not future.done():
+            with contextlib.suppress(BaseException):
+                await future
+        raise
+
+
 class Database:
     """One writer and one reader connection, and the lock that makes writes atomic units."""
 
@@ -134,8 +172,18 @@ class Database:
         self._closed = False
 
     @classmethod
-    async def open(cls, path: Path, *, migrate_schema: bool = True) -> Database:
-        """Open (creating if needed) and migrate the database at ``path``."""
+    async def open(
+        cls,
+        path: Path,
+        *,
+        migrate_schema: bool = True,
+        migrations: Traversable = MIGRATIONS,
+    ) -> Database:
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        A database written by an older Newsdesk is copied (``<name>.v<N>-<time>.bak``) before
+        it is migrated; one written by a newer Newsdesk is refused with a clear message.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             writer = await _connect(path, readonly=False)
@@ -143,7 +191,21 @@ class Database:
             raise DatabaseError(f"cannot open the database {path}: {exc}") from exc
         try:
             if migrate_schema:
-                await migrate(writer)
+                current = await schema_version(writer)
+                latest = len(migration_files(migrations))
+                if 0 < current < latest:
+                    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+                    copy = path.with_name(f"{path.name}.v{current}-{stamp}.bak")
+                    await asyncio.to_thread(backup_database, path, copy)
+                    log.warning(
+                        "database %s is at schema version %d; a copy was saved as %s before "
+                        "migrating to version %d",
+                        path,
+                        current,
+                        copy,
+                        latest,
+                    )
+                await migrate(writer, migrations)
             reader = await _connect(path, readonly=True)
         except sqlite3.DatabaseError as exc:
             await writer.close()
@@ -173,18 +235,23 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One atomic write unit: ``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on error."""
+        """One atomic write unit: ``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on error.
+
+        Cancellation-safe: a cancelled task still waits (holding the lock) until its COMMIT or
+        ROLLBACK has run on the connection's thread, so the next unit never starts inside it.
+        """
         async with self._lock:
             conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
             try:
+                await _to_completion(conn.execute("BEGIN IMMEDIATE"))
                 yield conn
             except BaseException:
-                if conn.in_transaction:
-                    await conn.execute("ROLLBACK")
+                # sqlite3's rollback() is a no-op outside a transaction; queued after anything
+                # the cancelled body left on the thread, it undoes all of it.
+                await _to_completion(conn.rollback())
                 raise
             else:
-                await conn.execute("COMMIT")
+                await _to_completion(conn.commit())
 
     async def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
         """Run one query on the reader connection; one thread hop."""
@@ -204,6 +271,12 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
+
+    async def check_writable(self) -> None:
+        """Raise if a write transaction cannot be started (for the health check)."""
+        async with self._lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            await self._writer.execute("ROLLBACK")
 
     async def checkpoint(self) -> None:
         async with self._lock:

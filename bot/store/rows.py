@@ -63,6 +63,9 @@ class ArticleRows(NamedTuple):
     related: tuple[tuple[Any, ...], ...]
     content_hash: str
     source_path: str | None
+    # delivery records carried by an export made with --deliveries (not article content):
+    # (channel_id, guild_id, state, nonce, intent_at, attempts, message_id, sent_at, error)
+    deliveries: tuple[tuple[Any, ...], ...] = ()
 
     @property
     def published_at(self) -> str:
@@ -73,7 +76,57 @@ class ArticleRows(NamedTuple):
         return self.values[QUALITY]
 
 
+DELIVERIES_FIELD = "newsdeskDeliveries"
+_STATES = frozenset({"sent", "pending", "quarantined", "failed", "unconfirmed", "skipped"})
+
+
+def delivery_record(row: Any) -> dict[str, Any]:
+    """A deliveries row as export data (the value of DELIVERIES_FIELD is a list of these)."""
+    record = {
+        "channelId": row["channel_id"],
+        "guildId": row["guild_id"],
+        "state": row["state"],
+        "nonce": row["nonce"],
+        "intentAt": row["intent_at"],
+        "attempts": row["attempts"],
+        "messageId": row["message_id"],
+        "sentAt": row["sent_at"],
+        "error": row["error"],
+    }
+    return {k: v for k, v in record.items() if v is not None}
+
+
+def _restorable(records: Any) -> tuple[tuple[Any, ...], ...]:
+    """Delivery records from an export, as rows; anything malformed is left out."""
+    if not isinstance(records, list):
+        return ()
+    out = []
+    for r in records:
+        if (
+            isinstance(r, dict)
+            and isinstance(r.get("channelId"), int)
+            and r.get("state") in _STATES
+            and isinstance(r.get("intentAt"), str)
+        ):
+            out.append(
+                (
+                    r["channelId"],
+                    r.get("guildId") if isinstance(r.get("guildId"), int) else None,
+                    r["state"],
+                    str(r.get("nonce", "")),
+                    r["intentAt"],
+                    r.get("attempts") if isinstance(r.get("attempts"), int) else 1,
+                    r.get("messageId") if isinstance(r.get("messageId"), int) else None,
+                    r.get("sentAt") if isinstance(r.get("sentAt"), str) else None,
+                    r.get("error") if isinstance(r.get("error"), str) else None,
+                )
+            )
+    return tuple(out)
+
+
 def article_rows(article: Article, source_path: str | None = None) -> ArticleRows:
+    extra = dict(article.extra)
+    deliveries = _restorable(extra.pop(DELIVERIES_FIELD, None))
     provider = article.provider
     values = (
         article.url,
@@ -92,7 +145,7 @@ def article_rows(article: Article, source_path: str | None = None) -> ArticleRow
         _json(list(article.images)),
         article.featured_content,
         article.body,
-        _json(article.extra),
+        _json(extra),
         TOPIC_SEPARATOR.join(article.topics),
     )
     topics = tuple((topic_key(label), label) for label in article.topics)
@@ -112,7 +165,7 @@ def article_rows(article: Article, source_path: str | None = None) -> ArticleRow
         json.dumps([values, topics, related], ensure_ascii=False, default=str).encode("utf-8"),
         digest_size=16,
     ).hexdigest()
-    return ArticleRows(article.url, values, topics, related, digest, source_path)
+    return ArticleRows(article.url, values, topics, related, digest, source_path, deliveries)
 
 
 def article_from_rows(

@@ -12,12 +12,13 @@ from typing import Any
 
 import discord
 
-from bot.app import Stores, open_stores, prepare, wire
+from bot.app import Stores, health_server, open_stores, prepare, wire
 from bot.discord_io.client import NewsBot
 from bot.services.ingestion import Ingestor
 from bot.services.publisher import Publisher, RunReport
 from bot.settings import Settings, settings_from_mapping
 from bot.store.subscriptions import Subscription
+from bot.web import HealthServer
 from tests.fakediscord import (
     EMBED_LINKS,
     NEWS_CHANNEL,
@@ -119,6 +120,7 @@ class Running:
     bot: NewsBot
     stores: Stores
     settings: Settings
+    server: HealthServer | None = None
 
     @property
     def publisher(self) -> Publisher:
@@ -164,11 +166,16 @@ async def running_bot(fake: FakeDiscord, settings: Settings) -> AsyncIterator[Ru
             bot = FastNewsBot(
                 lambda client: wire(settings, stores, client), guild_ready_timeout=0.05
             )
+            server = health_server(settings, stores, bot)
+            if server is not None:
+                await server.start()
             task = asyncio.create_task(bot.start(TOKEN))
             try:
                 await asyncio.wait_for(bot.started_publishing.wait(), timeout=10)
-                yield Running(fake, bot, stores, settings)
+                yield Running(fake, bot, stores, settings, server)
             finally:
+                if server is not None:
+                    await server.stop()
                 await bot.close()
                 with suppress(discord.ConnectionClosed, asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -154,3 +155,42 @@ async def test_reads_are_not_queued_behind_a_long_write(db: Database) -> None:
 async def test_the_reader_cannot_write(db: Database) -> None:
     with pytest.raises(sqlite3.OperationalError):
         await db.fetch("INSERT INTO app_state VALUES ('x', 'y')")
+
+
+async def test_a_cancelled_write_unit_never_leaves_a_transaction_open(db: Database) -> None:
+    inside = asyncio.Event()
+
+    async def unit() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO app_state VALUES ('a', 'cancelled')")
+            inside.set()
+            await asyncio.sleep(30)
+
+    task = asyncio.ensure_future(unit())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await db.execute("INSERT INTO app_state VALUES ('b', 'next unit')")
+    rows = await db.fetch("SELECT key FROM app_state ORDER BY key")
+    assert [r[0] for r in rows] == ["b"]
+
+
+async def test_cancelled_while_committing_the_commit_still_completes(db: Database) -> None:
+    async def unit() -> None:
+        async with db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO app_state VALUES (?, 'x')", [(f"k{i}",) for i in range(2000)]
+            )
+
+    task = asyncio.ensure_future(unit())
+    for _ in range(200):  # cancel at some point of the unit, commit included
+        await asyncio.sleep(0)
+        if task.done():
+            break
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    count = (await db.fetch("SELECT count(*) FROM app_state"))[0][0]
+    assert count in (0, 2000)  # all or nothing, whatever moment the cancel hit
+    await db.execute("INSERT INTO app_state VALUES ('after', 'ok')")

@@ -1,0 +1,281 @@
+"""Operations: backups, schema upgrades, exports with delivery records, the README's reference."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.errors import DatabaseError
+from bot.settings import settings_from_mapping
+from bot.store.db import MIGRATIONS, Database, backup_database, schema_version
+from tests.conftest import ROOT
+from tests.support.articles import write_article
+from tests.test_cli import newsdesk
+
+
+class _Dir:
+    """A migrations directory: the real ones plus extra (name, text) pairs."""
+
+    def __init__(self, extra: dict[str, str]) -> None:
+        self.extra = extra
+
+    def iterdir(self) -> list[object]:
+        class Script:
+            def __init__(self, name: str, text: str) -> None:
+                self.name, self.text = name, text
+
+            def read_text(self, encoding: str = "utf-8") -> str:
+                return self.text
+
+        real = [Script(f.name, f.read_text(encoding="utf-8")) for f in MIGRATIONS.iterdir()]
+        return real + [Script(n, t) for n, t in self.extra.items()]
+
+
+async def test_an_older_database_is_copied_then_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    await (await Database.open(path)).close()
+    newer = _Dir({"0002_notes.sql": "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);"})
+    db = await Database.open(path, migrations=newer)  # type: ignore[arg-type]
+    try:
+        assert await schema_version(db.writer) == 2
+    finally:
+        await db.close()
+    (copy,) = tmp_path.glob("news.db.v1-*.bak")
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    conn.close()
+    # and the current code refuses the upgraded file instead of guessing
+    with pytest.raises(DatabaseError, match=r"schema version 2.*only knows versions up to 1"):
+        await Database.open(path)
+
+
+def test_backup_copy_is_consistent_and_opens_as_a_database(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("database:\n  path: news.db\n", encoding="utf-8")
+    for n in range(3):
+        write_article(tmp_path / "news", f"{n}.md", n)
+    assert newsdesk("ingest", "news", "--config", "config.yaml", cwd=tmp_path).returncode == 0
+    done = newsdesk("backup", "copy.db", "--config", "config.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "schema version 1, 3 articles, 0 deliveries" in done.stdout
+    again = newsdesk("backup", "copy.db", "--config", "config.yaml", cwd=tmp_path)
+    assert again.returncode == 2
+    assert "exists" in again.stderr
+    (tmp_path / "other.yaml").write_text("database:\n  path: copy.db\n", encoding="utf-8")
+    exported = newsdesk("export", "--config", "other.yaml", cwd=tmp_path)
+    assert len(json.loads(exported.stdout)) == 3
+    missing = newsdesk("backup", "x/y.db", "--config", "config.yaml", cwd=tmp_path)
+    assert missing.returncode == 2
+
+
+def test_backup_of_a_live_wal_database_includes_committed_work(tmp_path: Path) -> None:
+    """The copy is the database at one moment, WAL content included, in one file."""
+    source = tmp_path / "live.db"
+    writer = sqlite3.connect(source)
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("CREATE TABLE t (x INTEGER)")
+    writer.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(1000)])
+    writer.commit()  # committed, still in the -wal file
+    writer.execute("BEGIN")
+    writer.execute("INSERT INTO t VALUES (-1)")  # uncommitted: must not be in the copy
+    target = tmp_path / "copy.db"
+    backup_database(source, target)
+    writer.rollback()
+    writer.close()
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("SELECT count(*), min(x) FROM t").fetchone() == (1000, 0)
+        assert copy.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    copy.close()
+    assert not list(tmp_path.glob(".copy.db.partial"))
+
+
+def test_export_with_deliveries_round_trips_them(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("database:\n  path: a.db\n", encoding="utf-8")
+    write_article(tmp_path / "news", "a.md", 1)
+    write_article(tmp_path / "news", "b.md", 2)
+    assert newsdesk("ingest", "news", "--config", "config.yaml", cwd=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "a.db") as conn:
+        conn.execute(
+            "INSERT INTO deliveries (channel_id, article_id, guild_id, state, nonce, intent_at, "
+            "attempts, message_id, sent_at) VALUES (42, 1, 7, 'sent', 'ndabc', "
+            "'2021-01-01T00:00:00.000000Z', 1, 99, '2021-01-01T00:00:01.000000Z')"
+        )
+    conn.close()
+    first = newsdesk(
+        "export", "--format", "yaml", "--deliveries", "--config", "config.yaml", cwd=tmp_path
+    )
+    docs = list(yaml.safe_load_all(first.stdout))
+    assert docs[0]["newsdeskDeliveries"] == [
+        {
+            "channelId": 42,
+            "guildId": 7,
+            "state": "sent",
+            "nonce": "ndabc",
+            "intentAt": "2021-01-01T00:00:00.000000Z",
+            "attempts": 1,
+            "messageId": 99,
+            "sentAt": "2021-01-01T00:00:01.000000Z",
+        }
+    ]
+    assert "newsdeskDeliveries" not in docs[1]
+    (tmp_path / "dump.yaml").write_text(first.stdout, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("database:\n  path: b.db\n", encoding="utf-8")
+    assert newsdesk("ingest", "dump.yaml", "--config", "b.yaml", cwd=tmp_path).returncode == 0
+    second = newsdesk(
+        "export", "--format", "yaml", "--deliveries", "--config", "b.yaml", cwd=tmp_path
+    )
+    assert second.stdout == first.stdout
+    plain = newsdesk("export", "--format", "yaml", "--config", "b.yaml", cwd=tmp_path)
+    assert "newsdeskDeliveries" not in plain.stdout  # a restored record is not an extra field
+
+
+# --------------------------------------------------------------------------- the README
+
+
+def _readme_keys(section: str) -> set[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(section)
+    table = text[start : text.index("\n\n", text.index("|---", start))]
+    keys: set[str] = set()
+    for row in table.splitlines()[2:]:
+        cell = row.split("|")[1]
+        for part in re.findall(r"`([^`]+)`", cell):
+            keys.add(part)
+    return keys
+
+
+def _flatten(value: object, prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{prefix}{key}"
+            if isinstance(item, dict):
+                keys |= _flatten(item, f"{name}.")
+            else:
+                keys.add(name)
+    return keys
+
+
+def test_readme_configuration_reference_matches_the_example_and_the_loader() -> None:
+    """Every key of the example config is documented, and every documented key loads."""
+    example = yaml.safe_load((ROOT / "config" / "config.example.yaml").read_text())
+    documented = _readme_keys("| key | default | meaning |")
+    for key in _flatten(
+        {k: v for k, v in example.items() if k not in ("sources", "subscriptions")}
+    ):
+        assert key in documented, f"{key} is in the example config but not in the README"
+    sub_documented = set()
+    for key in _readme_keys("A subscription sends articles"):
+        sub_documented |= set(key.replace(" ", "").split("/"))
+    for key in example["subscriptions"][0]:
+        assert key in sub_documented, f"subscriptions[].{key} is not in the README"
+    # every documented top-level key is accepted by the loader (unknown keys would be refused)
+    raw: dict[str, dict[str, object]] = {"database": {"path": "x.db"}}
+    for key in documented:
+        section, _, name = key.partition(".")
+        if section == "database" or section.endswith("[]") or not name:
+            continue
+        raw.setdefault(section, {})
+    settings_from_mapping(raw, {})
+
+
+def test_readme_set_up_commands_are_the_ones_ci_runs() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    run = re.search(r"<!-- run-command -->\s*```sh\n(.+?)\n```", text, re.S)
+    test = re.search(r"<!-- test-command -->\s*```sh\n(.+?)\n```", text, re.S)
+    assert run is not None
+    assert test is not None
+    assert run.group(1).endswith("newsdesk run --dry-run")
+    assert "pytest" in test.group(1)
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "test-command" in ci
+
+
+# --------------------------------------------------------------------------- Docker
+
+
+def test_dockerfile_follows_the_rules() -> None:
+    """No Docker engine here: check what the image must do, line by line."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    froms = [ln for ln in lines if ln.startswith("FROM ")]
+    assert len(froms) >= 2, "multi-stage"
+    assert all(
+        re.match(r"FROM python:3\.\d+(\.\d+)?-slim(-\w+)?(@sha256:\w+)?( AS \w+)?$", f)
+        for f in froms
+    ), froms
+    assert any("-c constraints.txt" in ln for ln in lines if "pip install" in ln), "pinned"
+    user = [ln for ln in lines if ln.startswith("USER ")]
+    assert user, "runs as a non-root user"
+    assert user[-1] not in ("USER root", "USER 0")
+    assert any(ln.startswith("VOLUME") and "/data" in ln for ln in lines)
+    assert 'ENTRYPOINT ["newsdesk"]' in lines
+    health = [ln for ln in lines if ln.startswith("HEALTHCHECK")]
+    assert health, "a HEALTHCHECK"
+    assert "newsdesk" in " ".join(lines[lines.index(health[0]) :])
+    assert not any(ln.startswith("ADD ") for ln in lines), "COPY, not ADD"
+    assert any("tzdata" in ln for ln in lines) or "tzdata" in (ROOT / "pyproject.toml").read_text()
+    assert "STOPSIGNAL SIGTERM" in lines or not any(ln.startswith("STOPSIGNAL") for ln in lines)
+    config = yaml.safe_load((ROOT / "config" / "docker.yaml").read_text())
+    assert config["http"]["host"] == "0.0.0.0"
+    assert config["database"]["path"].startswith("/data/")
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    service = next(iter(compose["services"].values()))
+    assert any(v.endswith(":ro") for v in service["volumes"] if "/config" in v)
+
+
+@pytest.mark.slow
+def test_the_image_install_steps_work_in_a_fresh_virtualenv(tmp_path: Path) -> None:
+    """What the Dockerfile's build stage does, in a new venv; then the image's dry run."""
+    import subprocess
+    import sys
+
+    source = tmp_path / "src"
+    for name in ("pyproject.toml", "README.md", "constraints.txt"):
+        shutil.copy(ROOT / name, source / name if source.exists() else _mkdir(source) / name)
+    shutil.copytree(ROOT / "bot", source / "bot", ignore=shutil.ignore_patterns("__pycache__"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    install = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", "-c", "constraints.txt", "."],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert install.returncode == 0, install.stderr
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "config" / "sample-news", data / "news")
+    config = yaml.safe_load((ROOT / "config" / "docker.yaml").read_text())
+    config["database"]["path"] = str(data / "newsdesk.db")
+    config["sources"] = [{"path": str(data / "news")}]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    run = subprocess.run(
+        [
+            str(venv / "bin" / "newsdesk"),
+            "run",
+            "--dry-run",
+            "--config",
+            str(tmp_path / "config.yaml"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin"},
+    )
+    assert run.returncode == 0, run.stderr
+    assert "would be made (dry run: nothing sent)" in run.stdout
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
