@@ -53,12 +53,65 @@ def _delivery(row: Any) -> Delivery:
     )
 
 
-# Candidate queries: every hard filter is in SQL so LIMIT returns articles that can go; the
-# pure selection re-checks them, applies the same-story rule and explains what it skips.
-_FILTERS = """
-    AND coalesce(a.quality, 0) >= :min_quality
-    AND NOT EXISTS (
-        SELECT 1 FROM deliveries d WHERE d.channel_id = :channel AND d.article_id = a.id)
+# Candidate queries. Every hard filter is in SQL so that LIMIT returns articles that can go;
+# the pure selection re-checks them, applies the same-story rule and explains what it skips.
+#
+# Each plan has two steps. The first walks one index and touches nothing else but the
+# deliveries primary key: quality, date and "postable" are copied into the index rows. The
+# second reads only the articles it found, for the filters that need them (topics to exclude,
+# types, providers). When those filters throw away too many, the first step is run again with a
+# bigger limit. Which index the first step walks is chosen per query (see candidates).
+_DELIVERED = """
+    NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.channel_id = :channel AND d.article_id = {id})
+"""
+_TOPIC_BEST = f"""
+SELECT article_id, quality, published_at
+FROM article_topics INDEXED BY article_topics_postable_best
+WHERE topic_id = :topic AND postable = 1 AND published_at >= :cutoff
+    AND coalesce(quality, 0) >= :min_quality
+    AND {_DELIVERED.format(id="article_topics.article_id")}
+ORDER BY quality DESC, published_at DESC LIMIT :scan
+"""  # noqa: S608 - constant fragments, values are bound parameters
+_TOPIC_WINDOW = f"""
+SELECT article_id, quality, published_at
+FROM article_topics INDEXED BY article_topics_postable_recent
+WHERE topic_id = :topic AND postable = 1 AND published_at >= :cutoff
+    AND coalesce(quality, 0) >= :min_quality
+    AND {_DELIVERED.format(id="article_topics.article_id")}
+ORDER BY quality DESC, published_at DESC LIMIT :scan
+"""  # noqa: S608 - constant fragments, values are bound parameters
+_TOPIC_WINDOW_SIZE = """
+SELECT count(*) FROM (
+    SELECT 1 FROM article_topics INDEXED BY article_topics_postable_recent
+    WHERE topic_id = :topic AND postable = 1 AND published_at >= :cutoff LIMIT :window
+)
+"""
+_ANY_BEST = f"""
+SELECT id, quality, published_at FROM articles INDEXED BY articles_postable_best
+WHERE postable = 1 AND published_at >= :cutoff AND coalesce(quality, 0) >= :min_quality
+    AND {_DELIVERED.format(id="articles.id")}
+ORDER BY quality DESC, published_at DESC LIMIT :scan
+"""  # noqa: S608 - constant fragments, values are bound parameters
+_ANY_WINDOW = f"""
+SELECT id, quality, published_at FROM articles INDEXED BY articles_postable_recent
+WHERE postable = 1 AND published_at >= :cutoff AND coalesce(quality, 0) >= :min_quality
+    AND {_DELIVERED.format(id="articles.id")}
+ORDER BY quality DESC, published_at DESC LIMIT :scan
+"""  # noqa: S608 - constant fragments, values are bound parameters
+_ANY_WINDOW_SIZE = """
+SELECT count(*) FROM (
+    SELECT 1 FROM articles INDEXED BY articles_postable_recent
+    WHERE postable = 1 AND published_at >= :cutoff LIMIT :window
+)
+"""
+_COLUMNS = (
+    "a.id, a.url, a.title, a.published_at, a.quality, a.type, a.provider_name, "
+    "a.provider_domain, a.source_published"
+)
+# The second step: the articles found, through the filters that need the article itself.
+_FILTERED = f"""
+SELECT {_COLUMNS}, 0 AS delivered FROM articles a
+WHERE a.id IN (SELECT value FROM json_each(:ids))
     AND NOT EXISTS (
         SELECT 1 FROM article_topics x
         WHERE x.article_id = a.id AND x.topic_id IN (SELECT value FROM json_each(:excluded)))
@@ -71,27 +124,46 @@ _FILTERS = """
         SELECT value FROM json_each(:exclude_providers))
     AND coalesce(lower(a.provider_domain), '') NOT IN (
         SELECT value FROM json_each(:exclude_providers))
-"""
-_COLUMNS = (
-    "a.id, a.url, a.title, a.published_at, a.quality, a.type, a.provider_name, "
-    "a.provider_domain, a.source_published"
+"""  # noqa: S608 - constant fragments, values are bound parameters
+# Only a few providers allowed: their articles in the window, whatever the topic.
+_PROVIDERS_SIZE = """
+SELECT count(*) FROM (
+    SELECT id FROM articles INDEXED BY articles_postable_provider
+    WHERE lower(provider_name) IN (SELECT value FROM json_each(:providers))
+    AND postable = 1 AND published_at >= :cutoff
+    UNION
+    SELECT id FROM articles INDEXED BY articles_postable_domain
+    WHERE lower(provider_domain) IN (SELECT value FROM json_each(:providers))
+    AND postable = 1 AND published_at >= :cutoff
+    LIMIT :window
 )
-_CANDIDATES_IN_TOPIC = f"""
-SELECT {_COLUMNS}, 0 AS delivered
-FROM article_topics t JOIN articles a ON a.id = t.article_id
-WHERE t.topic_id = :topic AND t.postable = 1 AND t.published_at >= :cutoff
-{_FILTERS}
-ORDER BY t.quality DESC, t.published_at DESC
-LIMIT :limit
+"""
+_BY_PROVIDERS = f"""
+SELECT a.id, a.quality, a.published_at FROM articles a
+WHERE a.id IN (
+        SELECT id FROM articles INDEXED BY articles_postable_provider
+        WHERE lower(provider_name) IN (SELECT value FROM json_each(:providers))
+        AND postable = 1 AND published_at >= :cutoff
+        UNION
+        SELECT id FROM articles INDEXED BY articles_postable_domain
+        WHERE lower(provider_domain) IN (SELECT value FROM json_each(:providers))
+        AND postable = 1 AND published_at >= :cutoff)
+    AND coalesce(a.quality, 0) >= :min_quality
+    AND {_DELIVERED.format(id="a.id")}
+    AND (:topics = '[]' OR EXISTS (
+        SELECT 1 FROM article_topics t
+        WHERE t.article_id = a.id AND t.topic_id IN (SELECT value FROM json_each(:topics))))
+ORDER BY a.quality DESC, a.published_at DESC LIMIT :scan
 """  # noqa: S608 - constant fragments, values are bound parameters
-_CANDIDATES_ANY_TOPIC = f"""
-SELECT {_COLUMNS}, 0 AS delivered
-FROM articles a
-WHERE a.postable = 1 AND a.published_at >= :cutoff
-{_FILTERS}
-ORDER BY a.quality DESC, a.published_at DESC
-LIMIT :limit
-"""  # noqa: S608 - constant fragments, values are bound parameters
+# A max_age window with at most this many candidates is read whole from the *_recent index;
+# a wider one (or none) walks the *_best index in quality order instead.
+WINDOW = 2000
+# Reading a provider list's articles stays cheaper than walking a topic for them up to here.
+PROVIDER_WINDOW = 10000
+# The first step returns the limit times this, when second-step filters may throw rows away.
+FILTER_HEADROOM = 4
+MAX_SCAN = 50000
+
 # The newest articles of the subscription's topics with no filter at all: the moderators'
 # preview explains why each of them would or would not go.
 _RECENT_IN_TOPIC = f"""
@@ -147,6 +219,9 @@ class DeliveryStore:
     ) -> list[Candidate]:
         """Articles that may go to ``channel_id`` now, best first, with their story links."""
         cutoff = policy.cutoff(now)
+        topic_ids = await self.topic_ids(topics) if topics else []
+        if topics and not topic_ids:
+            return []  # none of its topics has an article yet
         params: dict[str, Any] = {
             "channel": channel_id,
             "cutoff": db_time(cutoff) if cutoff else "",
@@ -156,19 +231,66 @@ class DeliveryStore:
             "exclude_types": json.dumps(sorted(policy.exclude_types)),
             "providers": json.dumps(sorted(policy.providers)),
             "exclude_providers": json.dumps(sorted(policy.exclude_providers)),
-            "limit": limit,
+            "topics": json.dumps(topic_ids),
         }
-        rows: dict[int, Any] = {}
-        if topics:
-            for topic in await self.topic_ids(topics):
-                for row in await self.db.fetch(_CANDIDATES_IN_TOPIC, {**params, "topic": topic}):
-                    rows[row["id"]] = row
-        else:
-            for row in await self.db.fetch(_CANDIDATES_ANY_TOPIC, params):
-                rows[row["id"]] = row
-        if not rows:
-            return []
-        return await self._with_story(channel_id, list(rows.values()))
+        filtered = bool(
+            policy.exclude_topics
+            or policy.types
+            or policy.exclude_types
+            or policy.providers
+            or policy.exclude_providers
+        )
+        scan = limit * FILTER_HEADROOM if filtered else limit
+        while True:
+            ids, complete = await self._first_step(policy, topic_ids, params, scan)
+            rows = await self.db.fetch(_FILTERED, {**params, "ids": json.dumps(ids)}) if ids else []
+            if len(rows) >= limit or complete or scan >= MAX_SCAN:
+                break
+            scan *= 8  # the article filters threw too many away: look further
+        order = {article_id: n for n, article_id in enumerate(ids)}
+        best = sorted(rows, key=lambda r: order[r["id"]])[:limit]
+        return await self._with_story(channel_id, best) if best else []
+
+    async def _first_step(
+        self, policy: Policy, topic_ids: list[int], params: dict[str, Any], scan: int
+    ) -> tuple[list[int], bool]:
+        """Ids of the best candidates, best first; and whether nothing was left unread."""
+        if policy.providers:
+            size = await self.db.fetch_one(
+                _PROVIDERS_SIZE, {**params, "window": PROVIDER_WINDOW + 1}
+            )
+            if size[0] <= PROVIDER_WINDOW:
+                ids = [r[0] for r in await self.db.fetch(_BY_PROVIDERS, {**params, "scan": scan})]
+                return ids, len(ids) < scan
+        found: dict[int, tuple[bool, Any, str]] = {}
+        complete = True
+        scopes: list[int | None] = list(topic_ids) or [None]
+        for topic in scopes:
+            sql = await self._plan(policy, topic, params)
+            rows = await self.db.fetch(sql, {**params, "topic": topic, "scan": scan})
+            complete = complete and len(rows) < scan
+            for article_id, quality, published_at in rows:
+                found[article_id] = (quality is not None, quality or 0, published_at)
+        # several topics: merge their lists, best quality (missing last), then newest
+        ranked = sorted(found, key=lambda article_id: found[article_id], reverse=True)
+        return ranked, complete
+
+    async def _plan(self, policy: Policy, topic: int | None, params: dict[str, Any]) -> str:
+        """The window plan when max_age leaves at most WINDOW candidates, else the best plan.
+
+        With a day's window over a topic of 300,000 articles, walking the quality index to find
+        the few recent ones costs 200 ms; reading the window costs a fraction of a millisecond.
+        With a wide window it is the other way round.
+        """
+        if policy.max_age is None:
+            return _TOPIC_BEST if topic is not None else _ANY_BEST
+        size_sql = _TOPIC_WINDOW_SIZE if topic is not None else _ANY_WINDOW_SIZE
+        row = await self.db.fetch_one(
+            size_sql, {"cutoff": params["cutoff"], "topic": topic, "window": WINDOW + 1}
+        )
+        if row[0] <= WINDOW:
+            return _TOPIC_WINDOW if topic is not None else _ANY_WINDOW
+        return _TOPIC_BEST if topic is not None else _ANY_BEST
 
     async def recent(self, channel_id: int, topics: Sequence[str], limit: int) -> list[Candidate]:
         """The newest articles of these topics (or of all), unfiltered, seen from a channel."""

@@ -39,9 +39,18 @@ CREATE TABLE articles (
 -- postable = 0 when the source marked the article published and ingest.trust_published_flag
 -- is on; the store recomputes it when that switch changes. Scheduler candidates come from
 -- these partial indexes (for subscriptions without topics; article_topics has the others).
-CREATE INDEX articles_postable_recent ON articles (published_at DESC) WHERE postable = 1;
-CREATE INDEX articles_postable_best ON articles (quality DESC, published_at DESC) WHERE postable = 1;
+-- (postable is repeated as the last column so that the queries, which must name it to use a
+-- partial index, are answered from the index alone.)
+CREATE INDEX articles_postable_recent
+    ON articles (published_at DESC, quality, postable) WHERE postable = 1;
+CREATE INDEX articles_postable_best
+    ON articles (quality DESC, published_at DESC, postable) WHERE postable = 1;
 CREATE INDEX articles_published_at ON articles (published_at);
+-- Subscriptions that allow only a few providers read those providers' articles.
+CREATE INDEX articles_postable_provider
+    ON articles (lower(provider_name), published_at, postable) WHERE postable = 1;
+CREATE INDEX articles_postable_domain
+    ON articles (lower(provider_domain), published_at, postable) WHERE postable = 1;
 
 CREATE TABLE topics (
     id            INTEGER PRIMARY KEY,
@@ -64,9 +73,9 @@ CREATE TABLE article_topics (
 CREATE INDEX article_topics_best ON article_topics (topic_id, quality DESC, published_at DESC);
 CREATE INDEX article_topics_recent ON article_topics (topic_id, published_at DESC);
 CREATE INDEX article_topics_postable_best
-    ON article_topics (topic_id, quality DESC, published_at DESC) WHERE postable = 1;
+    ON article_topics (topic_id, quality DESC, published_at DESC, postable) WHERE postable = 1;
 CREATE INDEX article_topics_postable_recent
-    ON article_topics (topic_id, published_at DESC) WHERE postable = 1;
+    ON article_topics (topic_id, published_at DESC, quality, postable) WHERE postable = 1;
 
 -- A rowid table: its rows (the whole item as JSON) are too large for WITHOUT ROWID to pack well.
 CREATE TABLE related (
