@@ -36,15 +36,7 @@ HISTORY_RUNS = 20
 
 
 def policy_for(spec: SubscriptionSpec) -> Policy:
-    return Policy.build(
-        min_quality=spec.min_quality,
-        max_per_run=spec.max_per_run,
-        max_age=spec.max_age,
-        topics=spec.topics,
-        exclude_topics=spec.exclude_topics,
-        types=spec.types,
-        providers=spec.providers,
-    )
+    return Policy.of(spec)
 
 
 async def setup(db: Database, count: int) -> None:

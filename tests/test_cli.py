@@ -180,3 +180,23 @@ def test_export_of_an_empty_store(workdir: Path) -> None:
     run = newsdesk("export", "--config", "config.yaml", cwd=workdir)
     assert run.returncode == 0
     assert json.loads(run.stdout) == []
+
+
+def test_progress_bar_only_for_large_runs() -> None:
+    import io
+
+    from bot.cli import ProgressBar
+
+    small = io.StringIO()
+    bar = ProgressBar(small, minimum=1000)
+    for done in range(1, 11):
+        bar(done, 10)
+    assert small.getvalue() == ""
+    large = io.StringIO()
+    bar = ProgressBar(large, minimum=1000)
+    bar(1, 5000)
+    bar(5000, 5000)
+    text = large.getvalue()
+    assert "\r[" in text
+    assert "5,000/5,000 files" in text
+    assert text.endswith("\n")

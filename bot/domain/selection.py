@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
+from bot.domain.models import SubscriptionSpec
 from bot.domain.parse import topic_key
 
 
@@ -77,6 +78,22 @@ class Policy:
             exclude_types=keys(exclude_types),
             providers=keys(providers),
             exclude_providers=keys(exclude_providers),
+            respect_source_published=respect_source_published,
+        )
+
+    @classmethod
+    def of(cls, spec: SubscriptionSpec, *, respect_source_published: bool = True) -> Policy:
+        """The policy of a subscription."""
+        return cls.build(
+            min_quality=spec.min_quality,
+            max_per_run=spec.max_per_run,
+            max_age=spec.max_age,
+            topics=spec.topics,
+            exclude_topics=spec.exclude_topics,
+            types=spec.types,
+            exclude_types=spec.exclude_types,
+            providers=spec.providers,
+            exclude_providers=spec.exclude_providers,
             respect_source_published=respect_source_published,
         )
 

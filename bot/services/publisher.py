@@ -156,18 +156,8 @@ class Publisher:
     # ------------------------------------------------------------------ policy
 
     def policy(self, sub: Subscription) -> Policy:
-        spec = sub.spec
-        return Policy.build(
-            min_quality=spec.min_quality,
-            max_per_run=spec.max_per_run,
-            max_age=spec.max_age,
-            topics=spec.topics,
-            exclude_topics=spec.exclude_topics,
-            types=spec.types,
-            exclude_types=spec.exclude_types,
-            providers=spec.providers,
-            exclude_providers=spec.exclude_providers,
-            respect_source_published=self.settings.ingest.trust_published_flag,
+        return Policy.of(
+            sub.spec, respect_source_published=self.settings.ingest.trust_published_flag
         )
 
     async def publishing_enabled(self, guild_id: int | None) -> bool:
@@ -377,7 +367,11 @@ class Publisher:
             await self.subscriptions.mark_alerted(sub.id, None)  # a later pause alerts again
 
     async def _retry_later(self, sub: Subscription, delivery: Delivery, reason: str) -> None:
-        ids = {"channel_id": sub.channel_id, "article_id": delivery.article_id}
+        ids = {
+            "guild_id": sub.guild_id,
+            "channel_id": sub.channel_id,
+            "article_id": delivery.article_id,
+        }
         if delivery.attempts >= self.settings.publishing.retry_limit:
             log.error(
                 "giving up on a post after %d attempts: %s", delivery.attempts, reason, extra=ids
@@ -432,7 +426,12 @@ class Publisher:
             return True
         assert article.id is not None
         post = self.post_for(sub, article)
-        ids = {"channel_id": sub.channel_id, "article_id": article.id, "subscription_id": sub.id}
+        ids = {
+            "guild_id": sub.guild_id,
+            "channel_id": sub.channel_id,
+            "article_id": article.id,
+            "subscription_id": sub.id,
+        }
         try:
             found = await self.poster.find_post(
                 sub.channel_id,

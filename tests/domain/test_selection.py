@@ -115,3 +115,19 @@ def test_selection_invariants(candidates: list[Candidate], limit: int, minimum: 
         assert chosen.published_at >= NOW - timedelta(days=7)
     keys = [c.sort_key() for c in picked.chosen]
     assert keys == sorted(keys, reverse=True)
+
+
+def test_quiet_hours_may_span_midnight() -> None:
+    from datetime import time
+
+    from bot.domain.models import QuietHours
+
+    night = QuietHours(time(22), time(7))
+    assert night.contains(time(23, 30))
+    assert night.contains(time(3))
+    assert not night.contains(time(7))
+    assert not night.contains(time(12))
+    lunch = QuietHours(time(12), time(13))
+    assert lunch.contains(time(12, 30))
+    assert not lunch.contains(time(13))
+    assert str(night) == "22:00-07:00"

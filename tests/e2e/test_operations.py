@@ -8,7 +8,6 @@ import os
 import signal
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -24,22 +23,13 @@ from tests.e2e.harness import (
     ROBOTS_CHANNEL,
     TOKEN,
     article,
-    make_fake,
     make_settings,
-    populate,
     running_bot,
     subscription,
 )
 from tests.fakediscord import FakeDiscord
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with make_fake() as server:
-        populate(server)
-        yield server
 
 
 async def get(url: str) -> tuple[int, str]:

@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +19,11 @@ from tests.e2e.harness import (
     LOG_CHANNEL,
     TOKEN,
     article,
-    make_fake,
-    populate,
     url_of,
 )
 from tests.fakediscord import FakeDiscord
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with make_fake() as server:
-        populate(server)
-        yield server
 
 
 def write_config(tmp_path: Path, **subscription: Any) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,7 @@ from tests.e2e.harness import (
     PING_ROLE,
     ROBOTS_CHANNEL,
     article,
-    make_fake,
     make_settings,
-    populate,
     recent,
     running_bot,
     subscription,
@@ -32,13 +29,6 @@ from tests.e2e.harness import (
 from tests.fakediscord import SEND_MESSAGES, FakeDiscord, Overwrite
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with make_fake() as server:
-        populate(server)
-        yield server
 
 
 async def test_right_articles_in_the_right_channels_each_exactly_once(
@@ -378,3 +368,33 @@ async def test_related_coverage_button_answers_privately(tmp_path: Path, fake: F
         assert "Another outlet's take" in text
         assert "Other Outlet" in text
         assert url_of(2) in text
+
+
+async def test_quiet_hours_hold_scheduled_runs_but_not_post_now(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    article(tmp_path, 1)
+    now = datetime.now(UTC)
+    quiet = f"{now - timedelta(hours=1):%H:%M}-{now + timedelta(hours=1):%H:%M}"
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL, quiet_hours=quiet)])
+    async with running_bot(fake, settings) as run:
+        assert (await run.run(AI_CHANNEL)).not_run == "quiet hours"
+        forced = await run.publisher.run((await run.sub(AI_CHANNEL)).id, force=True)
+        assert forced.posted == [1]
+
+
+async def test_related_button_still_works_after_a_restart(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1, related=[{"title": "Elsewhere", "webUrl": "https://else.example.org/1"}])
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        await run.run(AI_CHANNEL)
+    (message,) = fake.messages_in(AI_CHANNEL)
+    button = message["components"][0]["components"][1]["custom_id"]
+    async with running_bot(fake, settings):  # a new process' worth of bot, same database
+        record = await fake.click(int(message["id"]), button, BOB)
+    assert record.ephemeral
+    assert "Elsewhere" in record.embeds[0]["description"]
