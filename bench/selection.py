@@ -28,7 +28,7 @@ from store_1m import ensure  # noqa: E402
 
 from bot.domain.models import SubscriptionSpec  # noqa: E402
 from bot.domain.selection import Policy, select  # noqa: E402
-from bot.store.db import Database, parse_db_time  # noqa: E402
+from bot.store.db import Database, db_time, parse_db_time  # noqa: E402
 from bot.store.deliveries import DeliveryStore  # noqa: E402
 from bot.store.subscriptions import SubscriptionStore  # noqa: E402
 
@@ -94,8 +94,12 @@ async def setup(db: Database, count: int) -> None:
             async with db.transaction() as conn:
                 await conn.executemany(
                     "INSERT INTO deliveries (channel_id, article_id, state, nonce, intent_at, "
-                    "attempts, sent_at) VALUES (?, ?, 'sent', 'n', ?, 1, ?)",
-                    [(spec.channel_id, c.article_id, "x", "x") for c in picked],
+                    "last_attempt_at, attempts, sent_at) VALUES (?, ?, 'sent', 'n', ?, ?, 1, ?)",
+                    [
+                        (spec.channel_id, c.article_id, t, t, t)
+                        for c in picked
+                        for t in [db_time(when)]
+                    ],
                 )
     await db.execute(
         "INSERT OR REPLACE INTO app_state (key, value) VALUES ('bench_subscriptions', ?)",

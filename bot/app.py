@@ -135,6 +135,7 @@ def health_server(settings: Settings, stores: Stores, bot: NewsBot) -> HealthSer
         settings.http.port,
         HealthSources(
             gateway_connected=bot.gateway_connected,
+            publishing_started=bot.started_publishing.is_set,
             scheduler_running=lambda: services.jobs.running,
             database_writable=stores.db.check_writable,
             last_successful_run=lambda: services.publisher.last_run_ok,

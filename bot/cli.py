@@ -206,7 +206,9 @@ async def ingest_command(settings: Settings, paths: list[Path], as_json: bool, r
     progress = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     db = await Database.open(settings.database.path)
     try:
-        ingestor = Ingestor(ArticleStore(db), settings.ingest)
+        store = ArticleStore(db, trust_published_flag=settings.ingest.trust_published_flag)
+        await store.apply_published_policy()
+        ingestor = Ingestor(store, settings.ingest)
         try:
             summary = await ingestor.ingest(roots, rescan=rescan, progress=progress)
         except SourceError as exc:
@@ -293,7 +295,7 @@ def backup_command(settings: Settings, target: Path) -> int:
         return EXIT_UNUSABLE
     started = time.monotonic()
     backup_database(source, target)
-    version, articles, deliveries = asyncio.run(_describe_database(target))
+    version, articles, deliveries = _describe_database(target)
     print(
         f"backed up {source} to {target}: {target.stat().st_size / 1e6:.1f} MB, schema version "
         f"{version}, {articles} articles, {deliveries} deliveries "
@@ -302,18 +304,18 @@ def backup_command(settings: Settings, target: Path) -> int:
     return EXIT_OK
 
 
-async def _describe_database(path: Path) -> tuple[int, int, int]:
-    """Open a copy as Newsdesk would (without migrating it) and count what it holds."""
-    from bot.store.db import Database, schema_version
+def _describe_database(path: Path) -> tuple[int, int, int]:
+    """Count what a copy holds, reading it only (the copy is left exactly as written)."""
+    import sqlite3
 
-    copy = await Database.open(path, migrate_schema=False)
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        version = await schema_version(copy.writer)
-        articles = (await copy.fetch_one("SELECT count(*) FROM articles"))[0]
-        deliveries = (await copy.fetch_one("SELECT count(*) FROM deliveries"))[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        deliveries = conn.execute("SELECT count(*) FROM deliveries").fetchone()[0]
     finally:
-        await copy.close()
-    return version, articles, deliveries
+        conn.close()
+    return int(version), int(articles), int(deliveries)
 
 
 def health_command(settings: Settings) -> int:
@@ -323,7 +325,13 @@ def health_command(settings: Settings) -> int:
     if settings.http is None:
         print("newsdesk: http: is not configured, so there is no health endpoint", file=sys.stderr)
         return EXIT_UNUSABLE
-    host = "127.0.0.1" if settings.http.host in ("0.0.0.0", "::", "") else settings.http.host  # noqa: S104
+    host = settings.http.host
+    if host in ("0.0.0.0", ""):  # noqa: S104 - listening everywhere: ask locally
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address in a URL
     url = f"http://{host}:{settings.http.port}/healthz"
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -332,6 +340,6 @@ def health_command(settings: Settings) -> int:
     except urllib.error.HTTPError as exc:
         print(exc.read().decode())
         return EXIT_REJECTED
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         print(f"newsdesk: {url}: {exc}", file=sys.stderr)
         return EXIT_REJECTED

@@ -28,6 +28,7 @@ TOKEN_ENV = "DISCORD_TOKEN"  # noqa: S105 - the name of the variable, not a secr
 MAX_SNOWFLAKE = 2**63 - 1
 
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
+MAX_DURATION_SECONDS = 3650 * 86400
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {
@@ -60,6 +61,8 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"expected a duration such as 30s, 10m, 2h or 7d, got {text!r}")
     if seconds < 1:
         raise ValueError(f"must be at least 1s, got {text!r}")
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f"must be at most 3650d (ten years), got {text!r}")
     return timedelta(seconds=seconds)
 
 

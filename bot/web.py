@@ -28,6 +28,7 @@ class HealthSources:
     """Where the checks look; functions, so the server needs no import of the bot."""
 
     gateway_connected: Callable[[], bool]
+    publishing_started: Callable[[], bool]
     scheduler_running: Callable[[], bool]
     database_writable: Callable[[], Awaitable[None]]
     last_successful_run: Callable[[], datetime | None]
@@ -64,6 +65,7 @@ class HealthServer:
         checks: dict[str, str] = {}
         checks["gateway"] = "connected" if self.sources.gateway_connected() else "disconnected"
         checks["scheduler"] = "running" if self.sources.scheduler_running() else "stopped"
+        checks["publishing"] = "started" if self.sources.publishing_started() else "not started"
         try:
             await asyncio.wait_for(self.sources.database_writable(), DB_CHECK_TIMEOUT)
             checks["database"] = "writable"
@@ -72,6 +74,7 @@ class HealthServer:
         healthy = (
             checks["gateway"] == "connected"
             and checks["scheduler"] == "running"
+            and checks["publishing"] == "started"
             and checks["database"] == "writable"
         )
         last_run = self.sources.last_successful_run()

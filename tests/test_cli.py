@@ -136,8 +136,9 @@ def test_export_then_ingest_into_an_empty_store_then_export_again_is_identical(
     # One article has been posted: its export says published, so a rebuilt store never reposts it.
     with sqlite3.connect(workdir / "store" / "news.db") as conn:
         conn.execute(
-            "INSERT INTO deliveries (channel_id, article_id, state, nonce, intent_at) "
-            "SELECT 1, id, 'sent', 'n', '2021-01-01T00:00:00.000000Z' FROM articles "
+            "INSERT INTO deliveries (channel_id, article_id, state, nonce, intent_at, "
+            "last_attempt_at) SELECT 1, id, 'sent', 'n', '2021-01-01T00:00:00.000000Z', "
+            "'2021-01-01T00:00:00.000000Z' FROM articles "
             "WHERE url = 'https://video.example.com/watch?v=1'"
         )
     conn.close()
@@ -200,3 +201,36 @@ def test_progress_bar_only_for_large_runs() -> None:
     assert "\r[" in text
     assert "5,000/5,000 files" in text
     assert text.endswith("\n")
+
+
+def test_ingest_applies_the_published_flag_switch(tmp_path: Path) -> None:
+    import sqlite3
+
+    (tmp_path / "config.yaml").write_text(
+        "database:\n  path: a.db\ningest:\n  trust_published_flag: false\n", encoding="utf-8"
+    )
+    write_article(tmp_path / "news", "a.md", 1, published=True)
+    assert newsdesk("ingest", "news", "--config", "config.yaml", cwd=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "a.db") as conn:
+        assert conn.execute("SELECT source_published, postable FROM articles").fetchone() == (1, 1)
+    conn.close()
+    (tmp_path / "config.yaml").write_text("database:\n  path: a.db\n", encoding="utf-8")
+    assert newsdesk("migrate", "--config", "config.yaml", cwd=tmp_path).returncode == 0
+    assert newsdesk("ingest", "news", "--config", "config.yaml", cwd=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "a.db") as conn:  # the switch flipped back: recomputed
+        assert conn.execute("SELECT source_published, postable FROM articles").fetchone() == (1, 0)
+    conn.close()
+
+
+@pytest.mark.parametrize("host", ["::1", "127.0.0.1", "0.0.0.0"])
+def test_health_without_a_running_bot_is_a_clean_failure(tmp_path: Path, host: str) -> None:
+    (tmp_path / "config.yaml").write_text(
+        f'database:\n  path: a.db\nhttp:\n  host: "{host}"\n  port: 9\n', encoding="utf-8"
+    )
+    run = newsdesk("health", "--config", "config.yaml", cwd=tmp_path)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert "/healthz" in run.stderr
+    no_http = tmp_path / "plain.yaml"
+    no_http.write_text("database:\n  path: a.db\n", encoding="utf-8")
+    assert newsdesk("health", "--config", "plain.yaml", cwd=tmp_path).returncode == 2

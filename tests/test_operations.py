@@ -103,8 +103,9 @@ def test_export_with_deliveries_round_trips_them(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "a.db") as conn:
         conn.execute(
             "INSERT INTO deliveries (channel_id, article_id, guild_id, state, nonce, intent_at, "
-            "attempts, message_id, sent_at) VALUES (42, 1, 7, 'sent', 'ndabc', "
-            "'2021-01-01T00:00:00.000000Z', 1, 99, '2021-01-01T00:00:01.000000Z')"
+            "last_attempt_at, attempts, message_id, sent_at) VALUES (42, 1, 7, 'sent', 'ndabc', "
+            "'2021-01-01T00:00:00.000000Z', '2021-01-01T00:00:00.000000Z', 1, 99, "
+            "'2021-01-01T00:00:01.000000Z')"
         )
     conn.close()
     first = newsdesk(
@@ -118,6 +119,7 @@ def test_export_with_deliveries_round_trips_them(tmp_path: Path) -> None:
             "state": "sent",
             "nonce": "ndabc",
             "intentAt": "2021-01-01T00:00:00.000000Z",
+            "lastAttemptAt": "2021-01-01T00:00:00.000000Z",
             "attempts": 1,
             "messageId": 99,
             "sentAt": "2021-01-01T00:00:01.000000Z",

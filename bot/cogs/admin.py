@@ -280,10 +280,8 @@ class AdminCog(
         self, interaction: discord.Interaction[Any], channel: discord.TextChannel
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.admin.unsubscribe(self.actor(interaction), channel.id)
-        await interaction.followup.send(
-            f"✅ {channel.mention} is no longer subscribed.", ephemeral=True
-        )
+        text = await self.admin.unsubscribe(self.actor(interaction), channel.id)
+        await interaction.followup.send(f"✅ {text[0].upper()}{text[1:]}.", ephemeral=True)
 
     @app_commands.command(name="subscriptions", description="This server's subscriptions")
     async def subscriptions(self, interaction: discord.Interaction[Any]) -> None:

@@ -71,6 +71,9 @@ class NewsBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             tree_cls=NewsTree,
+            # A rate limit longer than this raises instead of holding a channel's run: the post
+            # stays pending and is retried (after reconciliation) on a later run.
+            max_ratelimit_timeout=60.0,
             **options,
         )
         self.services = wire(self)
@@ -135,16 +138,26 @@ class NewsBot(commands.Bot):
         return task
 
     async def _start_publishing(self) -> None:
-        """Once connected: settle unfinished deliveries, then (and only then) schedule posts."""
+        """Once connected: settle unfinished deliveries, then (and only then) schedule posts.
+
+        Nothing here may stop publishing for good: each step's failure is logged and the next
+        one still runs (a channel that could not be reconciled is retried by its own run).
+        """
         await self.wait_until_ready()
-        self._check_channels()
-        await self.services.publisher.recheck_paused()
-        await self.services.publisher.reconcile_all()
+        for step in (
+            self._check_channels,
+            self.services.publisher.recheck_paused,
+            self.services.publisher.reconcile_all,
+        ):
+            try:
+                await step()
+            except Exception:
+                log.exception("start-up step %s failed", getattr(step, "__name__", step))
         await self.services.jobs.schedule_publishing()
         self.started_publishing.set()
         log.info("publishing started for %d guilds", len(self.guilds))
 
-    def _check_channels(self) -> None:
+    async def _check_channels(self) -> None:
         """Warn (don't crash) about configured channels the bot cannot use."""
         poster = self.services.publisher.poster
         for spec in self.services.settings.subscriptions:
@@ -157,6 +170,18 @@ class NewsBot(commands.Bot):
                 )
             elif info.problem:
                 log.warning("channel %s (%s): %s", spec.channel_id, info.name, info.problem)
+            else:
+                channel = self.get_channel(spec.channel_id)
+                if (
+                    isinstance(channel, discord.abc.GuildChannel)
+                    and not channel.permissions_for(channel.guild.me).read_message_history
+                ):
+                    log.warning(
+                        "channel %s (%s): missing Read Message History: after a crash the bot "
+                        "cannot check whether a post already went out",
+                        spec.channel_id,
+                        info.name,
+                    )
 
     async def close(self) -> None:
         await self.services.jobs.shutdown()

@@ -117,6 +117,14 @@ class DiscordPoster:
         me = self.client.user
         if me is None:
             raise TransientError("not logged in")
+        # Without Read Message History Discord answers with an empty list, not a refusal:
+        # "not found" would then be a lie. Ask the cache first.
+        channel = self.client.get_channel(channel_id)
+        if (
+            isinstance(channel, discord.abc.GuildChannel | discord.Thread)
+            and not channel.permissions_for(channel.guild.me).read_message_history
+        ):
+            raise HistoryUnavailable("missing Read Message History")
         try:
             history = self._messageable(channel_id).history(
                 limit=None, after=since, oldest_first=True

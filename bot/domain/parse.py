@@ -225,7 +225,7 @@ def parse_markdown(text: str) -> Article:
     mapping = _construct_mapping(node)
     if body.strip():
         mapping.setdefault("body", body)
-    return article_from_mapping(mapping, node)
+    return article_from_mapping(mapping, node, text=yaml_text)
 
 
 # --------------------------------------------------------------------------- YAML files
@@ -272,7 +272,9 @@ def _parse_yaml_file(text: str, result: ParsedFile, max_article_bytes: int) -> N
                         *_mark(element, first_line - 1),
                     )
                 mapping = _construct_mapping(element, line_offset=first_line - 1)
-                result.articles.append(article_from_mapping(mapping, element, first_line - 1))
+                result.articles.append(
+                    article_from_mapping(mapping, element, first_line - 1, text=doc_text)
+                )
             except InvalidArticleError as exc:
                 result.rejections.append(
                     Rejection(result.path, exc.message, exc.line, exc.column, item)
@@ -349,7 +351,7 @@ def _parse_json_file(text: str, result: ParsedFile, max_article_bytes: int) -> N
                 raise InvalidArticleError(
                     f"expected an object of article fields, got {_describe(value)}", line, column
                 )
-            article = article_from_mapping(value)
+            article = article_from_mapping(value, text=text)
         except InvalidArticleError as exc:
             where_line = exc.line if exc.line is not None else line
             where_column = exc.column if exc.line is not None else column
@@ -525,11 +527,33 @@ class _Locator:
         return _mark(mark_node, self.line_offset)
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\[uU]0*[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
+
+
 def article_from_mapping(
-    data: dict[str, Any], node: Node | None = None, line_offset: int = 0
+    data: dict[str, Any], node: Node | None = None, line_offset: int = 0, text: str | None = None
 ) -> Article:
-    """Validate one article's fields; raise InvalidArticleError naming the field and line."""
+    """Validate one article's fields; raise InvalidArticleError naming the field and line.
+
+    ``text`` (the source text) lets a cheap look for ``\\uD800``-style escapes decide whether
+    the values must be searched for lone surrogates, which no database can store.
+    """
     at = _Locator(node, line_offset)
+    if (text is None or _SURROGATE_ESCAPE.search(text)) and _has_surrogate(data):
+        raise InvalidArticleError(
+            "contains an escaped lone surrogate (\\uD800-\\uDFFF), which is not a character",
+            *at(),
+        )
 
     def fail(message: str, *path: str | int) -> InvalidArticleError:
         return InvalidArticleError(message, *at(*path))
@@ -634,6 +658,9 @@ def _url(value: object, name: str, fail: _Fail) -> tuple[str | None, str | None]
     return value.strip(), canonical
 
 
+MAX_INTEGER = 2**63 - 1  # what SQLite stores as an integer
+
+
 def _number(value: object, name: str, fail: _Fail) -> Number | None:
     if value is None:
         return None
@@ -641,6 +668,19 @@ def _number(value: object, name: str, fail: _Fail) -> Number | None:
         raise fail(f"{name}: expected a number, got {_describe(value)}", name)
     if isinstance(value, float) and not math.isfinite(value):
         raise fail(f"{name}: expected a finite number, got {value}", name)
+    if isinstance(value, int) and abs(value) > MAX_INTEGER:
+        raise fail(f"{name}: {value} is out of range", name)
+    return value
+
+
+def _usable_number(value: object) -> Number | None:
+    """A number to use from data that is only kept (related items): None if it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, int) and abs(value) > MAX_INTEGER:
+        return None
     return value
 
 
@@ -658,7 +698,10 @@ def _timestamp(value: object) -> datetime | None:
         return None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00
+        return None
 
 
 def _provider(value: object, fail: _Fail) -> Provider | None:
@@ -748,13 +791,7 @@ def _related(value: object, fail: _Fail) -> list[RelatedItem]:
                     if isinstance(provider, dict) and isinstance(provider.get("name"), str)
                     else None
                 ),
-                quality=(
-                    quality
-                    if isinstance(quality, int | float)
-                    and not isinstance(quality, bool)
-                    and math.isfinite(quality)
-                    else None
-                ),
+                quality=_usable_number(quality),
                 data=data,
             )
         )

@@ -16,7 +16,7 @@ from typing import Any
 from bot.domain.models import Article, SubscriptionSpec
 from bot.domain.selection import Skip, rule_out
 from bot.errors import UserFacingError
-from bot.services.ingestion import IngestSummary
+from bot.services.ingestion import IngestSummary, SourceError
 from bot.services.jobs import Jobs
 from bot.services.publisher import DeliveryError, Publisher, RunReport
 from bot.settings import parse_duration
@@ -204,11 +204,22 @@ class AdminService:
         await self.record(actor, f"changed <#{channel_id}>: {describe(spec)}")
         return updated
 
-    async def unsubscribe(self, actor: Actor, channel_id: int) -> None:
+    async def unsubscribe(self, actor: Actor, channel_id: int) -> str:
+        """Delete a moderator-made subscription. One from the config file would come back at
+        the next start, so it is switched off instead (that survives restarts)."""
         sub = await self.subscription_in(actor.guild_id, channel_id)
-        await self.subscriptions.delete(channel_id)
-        self.jobs.unschedule(sub.id)
-        await self.record(actor, f"unsubscribed <#{channel_id}>")
+        if sub.origin == "config":
+            await self.subscriptions.set_enabled(sub.id, False)
+            text = (
+                f"switched off <#{channel_id}>'s subscription (it comes from the config file; "
+                "remove it there to delete it)"
+            )
+        else:
+            await self.subscriptions.delete(channel_id)
+            self.jobs.unschedule(sub.id)
+            text = f"unsubscribed <#{channel_id}>"
+        await self.record(actor, text)
+        return text
 
     # ------------------------------------------------------------------ publishing switches
 
@@ -307,8 +318,10 @@ class AdminService:
         return report
 
     async def ingest(self, actor: Actor) -> IngestSummary:
-        await self.jobs.ingest()
-        summary = self.jobs.last_summary
+        try:
+            summary = await self.jobs.run_ingest()
+        except SourceError as exc:
+            raise UserFacingError(f"The sources could not be scanned: {exc}") from None
         if summary is None:
             raise UserFacingError("No sources are configured: there is nothing to scan.")
         await self.record(actor, f"re-scanned the sources: {summary.describe()}")
@@ -327,29 +340,27 @@ class AdminService:
         clear_log_channel: bool = False,
         add_role: int | None = None,
         remove_role: int | None = None,
-    ) -> GuildSettings:
-        current = await self.guilds.get(actor.guild_id)
+    ) -> None:
         changes: list[str] = []
         if log_channel_id is not None:
             self.check_channel(actor.guild_id, log_channel_id)
-            current = replace(current, log_channel_id=log_channel_id)
+            await self.guilds.set_log_channel(actor.guild_id, log_channel_id)
             changes.append(f"log channel <#{log_channel_id}>")
-        if clear_log_channel:
-            current = replace(current, log_channel_id=None)
+        elif clear_log_channel:
+            await self.guilds.set_log_channel(actor.guild_id, None)
             changes.append("no log channel of its own (the config's default applies)")
-        roles = list(await self.moderator_roles(actor.guild_id))
-        if add_role is not None and add_role not in roles:
-            roles.append(add_role)
-            changes.append(f"moderator role <@&{add_role}> added")
-        if remove_role is not None and remove_role in roles:
-            roles.remove(remove_role)
-            changes.append(f"moderator role <@&{remove_role}> removed")
         if add_role is not None or remove_role is not None:
-            current = replace(current, moderator_role_ids=tuple(roles))
+            before = await self.moderator_roles(actor.guild_id)
+            after = await self.guilds.change_moderator_roles(
+                actor.guild_id,
+                self.publisher.settings.moderation.moderator_role_ids,
+                add=add_role,
+                remove=remove_role,
+            )
+            changes += [f"moderator role <@&{r}> added" for r in after if r not in before]
+            changes += [f"moderator role <@&{r}> removed" for r in before if r not in after]
         if changes:
-            await self.guilds.save(current)
             await self.record(actor, "changed the server's settings: " + "; ".join(changes))
-        return current
 
 
 def describe(spec: SubscriptionSpec) -> str:

@@ -23,14 +23,14 @@ import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from bot.domain.parse import LIBYAML, SCANNED_SUFFIXES, Rejection
 from bot.services._parse_worker import FileResult, ParseTask, parse_chunk, warm_up
 from bot.settings import IngestSettings
-from bot.store.articles import ArticleStore, FileState, StoredFile
+from bot.store.articles import ArticleStore, FileState, Outcome, StoredFile
 from bot.store.rows import ArticleRows
 
 log = logging.getLogger(__name__)
@@ -222,8 +222,18 @@ class Ingestor:
         pending_files: list[FileState] = []
         writing: asyncio.Task[None] | None = None
 
+        displays: dict[str, str] = {}  # file key -> the path as the user sees it
+
         async def write(rows: list[ArticleRows], states: list[FileState]) -> None:
-            result = await self.store.apply_batch(rows, states)
+            try:
+                result = await self.store.apply_batch(rows, states)
+            except Exception:
+                # Something in the batch cannot be stored (a bug, or data the parser let
+                # through): store its files one by one, so that only the culprit is rejected.
+                log.exception("a batch could not be stored; storing its files one by one")
+                result = await self._apply_one_by_one(rows, states, displays, rejections)
+            for state in states:
+                displays.pop(state.path, None)
             for url, outcome in result.items():
                 h = hash(url)
                 rank = _RANK[outcome]
@@ -254,6 +264,7 @@ class Ingestor:
                         continue  # a later, unchanged file carries this URL: it wins
                     pending_rows.append(rows)
                 rejections.extend(result.rejections)
+                displays[result.key] = source.display
                 pending_files.append(
                     FileState(
                         result.key,
@@ -289,6 +300,34 @@ class Ingestor:
             await self.store.analyze()
         summary.seconds = time.perf_counter() - started
         return summary
+
+    async def _apply_one_by_one(
+        self,
+        rows: list[ArticleRows],
+        states: list[FileState],
+        displays: dict[str, str],
+        rejections: list[Rejection],
+    ) -> dict[str, Outcome]:
+        by_file: dict[str | None, list[ArticleRows]] = {}
+        for row in rows:
+            by_file.setdefault(row.source_path, []).append(row)
+        result: dict[str, Outcome] = {}
+        for state in states:
+            try:
+                result.update(await self.store.apply_batch(by_file.get(state.path, []), [state]))
+            except Exception as exc:
+                log.exception("could not store %s", state.path)
+                rejection = Rejection(
+                    displays.get(state.path, state.path),
+                    f"could not be stored: {type(exc).__name__}: {exc}",
+                )
+                rejections.append(rejection)
+                # Remember it as rejected, so that an unchanged file is not retried every scan.
+                with contextlib.suppress(Exception):
+                    await self.store.apply_batch(
+                        [], [replace(state, urls=(), rejections=(rejection.as_dict(),))]
+                    )
+        return result
 
     async def _parse(
         self, files: Sequence[SourceFile]

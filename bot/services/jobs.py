@@ -130,17 +130,28 @@ class Jobs:
         return job.next_run_time if job else None
 
     async def ingest(self) -> None:
-        paths: list[Path] = [source.path for source in self.settings.sources]
-        if not paths:
-            return
-        existing = [p for p in paths if p.exists()]
-        for missing in sorted(set(paths) - set(existing)):
-            log.warning("source %s does not exist; skipped", missing)
+        """The scheduled re-scan: problems are logged, the next scan tries again."""
         try:
-            summary = await self.ingestor.ingest(existing)
+            await self.run_ingest()
         except SourceError as exc:
             log.warning("ingest: %s", exc)
-            return
+
+    async def run_ingest(self) -> IngestSummary | None:
+        """Scan the configured sources now; None when there are none. Raises SourceError."""
+        paths: list[Path] = [source.path for source in self.settings.sources]
+        if not paths:
+            return None
+        existing = []
+        for path in paths:
+            try:
+                found = path.exists()
+            except OSError as exc:
+                raise SourceError(f"{path}: {exc.strerror or exc}") from exc
+            if found:
+                existing.append(path)
+            else:
+                log.warning("source %s does not exist; skipped", path)
+        summary = await self.ingestor.ingest(existing)
         self.last_ingest = self.clock()
         self.last_summary = summary
         m = self.metrics
@@ -155,6 +166,7 @@ class Jobs:
             log.info("ingest: %s", summary.describe())
         for rejection in summary.rejected:
             log.debug("rejected: %s", rejection)
+        return summary
 
     def _tracked(self, job: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[None]]:
         """Wrap a job: remember the running task (for a clean stop) and log its failures."""

@@ -167,11 +167,19 @@ class Publisher:
         return self.settings.publishing.enabled if setting is None else setting
 
     async def log_channel(self, guild_id: int | None) -> int | None:
+        """The guild's log channel, else the config's default when that is in the same guild
+        (one server's alerts never go to another server)."""
         if guild_id is not None:
             own = (await self.guilds.get(guild_id)).log_channel_id
             if own is not None:
                 return own
-        return self.settings.moderation.log_channel_id
+        default = self.settings.moderation.log_channel_id
+        if default is None:
+            return None
+        info = self.poster.channel_info(default)
+        if info is not None and info.guild_id == guild_id:
+            return default
+        return None
 
     def in_quiet_hours(self, sub: Subscription, now: datetime) -> bool:
         quiet = sub.spec.quiet_hours
@@ -200,7 +208,10 @@ class Publisher:
         if sub is None:
             return RunReport(subscription_id, 0, not_run="no such subscription")
         async with self._lock(sub.channel_id):
-            sub = await self.subscriptions.get(subscription_id) or sub
+            fresh = await self.subscriptions.get(subscription_id)  # it may have changed meanwhile
+            if fresh is None:
+                return RunReport(subscription_id, sub.channel_id, not_run="no such subscription")
+            sub = fresh
             report = RunReport(sub.id, sub.channel_id)
             try:
                 await self._run(sub, report, force)
@@ -393,7 +404,12 @@ class Publisher:
     # ------------------------------------------------------------------ reconciliation
 
     async def reconcile_all(self) -> None:
-        """At start-up, before anything new is sent: settle every unfinished delivery."""
+        """At start-up, before anything new is sent: settle every unfinished delivery.
+
+        A post is only re-sent where publishing may happen now (switched on, not paused, not
+        in quiet hours); elsewhere the history is still checked, and a post found there is
+        recorded as sent. Each channel is handled on its own: one failure stops nothing else.
+        """
         pending = await self.deliveries.open_deliveries()
         channels = sorted({d.channel_id for d in pending})
         if channels:
@@ -404,20 +420,41 @@ class Publisher:
             sub = await self.subscriptions.get_by_channel(channel_id)
             if sub is None:
                 continue
-            async with self._lock(channel_id):
-                await self._reconcile_channel(sub, RunReport(sub.id, channel_id), self.clock())
+            try:
+                async with self._lock(channel_id):
+                    resend = await self._may_publish(sub, self.clock())
+                    report = RunReport(sub.id, channel_id)
+                    await self._reconcile_channel(sub, report, self.clock(), resend=resend)
+            except Exception:
+                log.exception(
+                    "could not reconcile channel %s; it is retried on its next run",
+                    channel_id,
+                    extra={"channel_id": channel_id, "guild_id": sub.guild_id},
+                )
 
-    async def _reconcile_channel(self, sub: Subscription, report: RunReport, now: datetime) -> bool:
+    async def _may_publish(self, sub: Subscription, now: datetime) -> bool:
+        return (
+            sub.active
+            and self.poster.ready()
+            and await self.publishing_enabled(sub.guild_id)
+            and not self.in_quiet_hours(sub, now)
+        )
+
+    async def _reconcile_channel(
+        self, sub: Subscription, report: RunReport, now: datetime, *, resend: bool = True
+    ) -> bool:
         """Settle the channel's pending deliveries. False: do not post anything new now."""
         for delivery in await self.deliveries.open_deliveries(sub.channel_id):
             if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
                 report.not_run = "waiting to retry a failed post"
                 return False
-            if not await self._reconcile(sub, delivery, report):
+            if not await self._reconcile(sub, delivery, report, resend=resend):
                 return False
         return True
 
-    async def _reconcile(self, sub: Subscription, delivery: Delivery, report: RunReport) -> bool:
+    async def _reconcile(
+        self, sub: Subscription, delivery: Delivery, report: RunReport, *, resend: bool = True
+    ) -> bool:
         article = await self.articles.get(delivery.article_id)
         if article is None:
             await self.deliveries.finish(
@@ -433,11 +470,13 @@ class Publisher:
             "subscription_id": sub.id,
         }
         try:
+            # From just before the first attempt to well after the latest one: a post can only
+            # have been created in between.
             found = await self.poster.find_post(
                 sub.channel_id,
                 post,
                 delivery.intent_at - timedelta(seconds=30),
-                delivery.intent_at + SEARCH_WINDOW,
+                delivery.last_attempt_at + SEARCH_WINDOW,
             )
         except ChannelUnavailable as exc:
             await self._pause(sub, exc.reason)
@@ -465,6 +504,8 @@ class Publisher:
             self.metrics.posts.labels("recovered").inc()
             report.recovered.append(article.id)
             return True
+        if not resend:
+            return False  # publishing is off here: it stays pending until it is switched on
         log.info("re-sending a post that never arrived: %s", article.url, extra=ids)
         delivery = await self.deliveries.record_intent(
             sub.channel_id,

@@ -26,17 +26,18 @@ _IN_CHUNK = 500
 _INSERT_ARTICLE = """
 INSERT INTO articles (
     id, url, web_url, original_url, title, excerpt, published_at, type, quality, heat,
-    source_published, provider_name, provider_domain, provider_json, images_json,
-    featured_content, body, extra_json, topics_text,
+    source_published, provider_name, provider_domain, provider_key, domain_key, provider_json,
+    images_json, featured_content, body, extra_json, topics_text,
     content_hash, source_path, ingested_at, updated_at, postable
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _UPDATE_ARTICLE = """
 UPDATE articles SET
     url = ?, web_url = ?, original_url = ?, title = ?, excerpt = ?, published_at = ?, type = ?,
     quality = ?, heat = ?, source_published = ?, provider_name = ?, provider_domain = ?,
-    provider_json = ?, images_json = ?, featured_content = ?, body = ?, extra_json = ?,
-    topics_text = ?, content_hash = ?, source_path = ?, updated_at = ?, postable = ?
+    provider_key = ?, domain_key = ?, provider_json = ?, images_json = ?, featured_content = ?,
+    body = ?, extra_json = ?, topics_text = ?, content_hash = ?, source_path = ?, updated_at = ?,
+    postable = ?
 WHERE id = ?
 """
 _INSERT_TOPIC_LINK = """
@@ -384,8 +385,8 @@ ORDER BY article_id, channel_id
 """
 _RESTORE_DELIVERY = """
 INSERT INTO deliveries (channel_id, article_id, guild_id, state, nonce, intent_at, attempts,
-                        message_id, sent_at, error)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        message_id, sent_at, error, last_attempt_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (channel_id, article_id) DO NOTHING
 """
 _SELECT_TOPIC_LABELS = """

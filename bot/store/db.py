@@ -276,10 +276,13 @@ class Database:
             await conn.executemany(sql, rows)
 
     async def check_writable(self) -> None:
-        """Raise if a write transaction cannot be started (for the health check)."""
-        async with self._lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            await self._writer.execute("ROLLBACK")
+        """Raise if a write transaction cannot be started (for the health check).
+
+        An empty write unit: cancellation-safe like every other (a health check that times out
+        never leaves the connection inside a transaction).
+        """
+        async with self.transaction():
+            pass
 
     async def checkpoint(self) -> None:
         async with self._lock:

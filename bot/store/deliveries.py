@@ -30,6 +30,7 @@ class Delivery:
     state: str
     nonce: str
     intent_at: datetime
+    last_attempt_at: datetime
     attempts: int
     next_attempt_at: datetime | None = None
     message_id: int | None = None
@@ -45,6 +46,7 @@ def _delivery(row: Any) -> Delivery:
         state=row["state"],
         nonce=row["nonce"],
         intent_at=parse_db_time(row["intent_at"]),
+        last_attempt_at=parse_db_time(row["last_attempt_at"]),
         attempts=row["attempts"],
         next_attempt_at=parse_db_time(row["next_attempt_at"]) if row["next_attempt_at"] else None,
         message_id=row["message_id"],
@@ -118,22 +120,20 @@ WHERE a.id IN (SELECT value FROM json_each(:ids))
     AND (:types = '[]' OR lower(a.type) IN (SELECT value FROM json_each(:types)))
     AND lower(a.type) NOT IN (SELECT value FROM json_each(:exclude_types))
     AND (:providers = '[]'
-         OR lower(a.provider_name) IN (SELECT value FROM json_each(:providers))
-         OR lower(a.provider_domain) IN (SELECT value FROM json_each(:providers)))
-    AND coalesce(lower(a.provider_name), '') NOT IN (
-        SELECT value FROM json_each(:exclude_providers))
-    AND coalesce(lower(a.provider_domain), '') NOT IN (
-        SELECT value FROM json_each(:exclude_providers))
+         OR a.provider_key IN (SELECT value FROM json_each(:providers))
+         OR a.domain_key IN (SELECT value FROM json_each(:providers)))
+    AND coalesce(a.provider_key, '') NOT IN (SELECT value FROM json_each(:exclude_providers))
+    AND coalesce(a.domain_key, '') NOT IN (SELECT value FROM json_each(:exclude_providers))
 """  # noqa: S608 - constant fragments, values are bound parameters
 # Only a few providers allowed: their articles in the window, whatever the topic.
 _PROVIDERS_SIZE = """
 SELECT count(*) FROM (
     SELECT id FROM articles INDEXED BY articles_postable_provider
-    WHERE lower(provider_name) IN (SELECT value FROM json_each(:providers))
+    WHERE provider_key IN (SELECT value FROM json_each(:providers))
     AND postable = 1 AND published_at >= :cutoff
     UNION
     SELECT id FROM articles INDEXED BY articles_postable_domain
-    WHERE lower(provider_domain) IN (SELECT value FROM json_each(:providers))
+    WHERE domain_key IN (SELECT value FROM json_each(:providers))
     AND postable = 1 AND published_at >= :cutoff
     LIMIT :window
 )
@@ -142,11 +142,11 @@ _BY_PROVIDERS = f"""
 SELECT a.id, a.quality, a.published_at FROM articles a
 WHERE a.id IN (
         SELECT id FROM articles INDEXED BY articles_postable_provider
-        WHERE lower(provider_name) IN (SELECT value FROM json_each(:providers))
+        WHERE provider_key IN (SELECT value FROM json_each(:providers))
         AND postable = 1 AND published_at >= :cutoff
         UNION
         SELECT id FROM articles INDEXED BY articles_postable_domain
-        WHERE lower(provider_domain) IN (SELECT value FROM json_each(:providers))
+        WHERE domain_key IN (SELECT value FROM json_each(:providers))
         AND postable = 1 AND published_at >= :cutoff)
     AND coalesce(a.quality, 0) >= :min_quality
     AND {_DELIVERED.format(id="a.id")}
@@ -360,10 +360,20 @@ class DeliveryStore:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO deliveries (channel_id, article_id, subscription_id, guild_id, state, "
-                "nonce, intent_at, attempts) VALUES (?, ?, ?, ?, 'pending', ?, ?, 1) "
+                "nonce, intent_at, last_attempt_at, attempts) "
+                "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, 1) "
                 "ON CONFLICT (channel_id, article_id) DO UPDATE SET attempts = attempts + 1, "
-                "next_attempt_at = NULL WHERE state = 'pending'",
-                (channel_id, article_id, subscription_id, guild_id, nonce, db_time(now)),
+                "last_attempt_at = excluded.last_attempt_at, next_attempt_at = NULL "
+                "WHERE state = 'pending'",
+                (
+                    channel_id,
+                    article_id,
+                    subscription_id,
+                    guild_id,
+                    nonce,
+                    db_time(now),
+                    db_time(now),
+                ),
             )
             rows = await conn.execute_fetchall(
                 "SELECT * FROM deliveries WHERE channel_id = ? AND article_id = ?",
@@ -421,10 +431,19 @@ class DeliveryStore:
         async with self.db.transaction() as conn:
             await conn.executemany(
                 "INSERT INTO deliveries (channel_id, article_id, subscription_id, guild_id, state, "
-                "nonce, intent_at, attempts, error) VALUES (?, ?, ?, ?, 'skipped', '', ?, 0, ?) "
+                "nonce, intent_at, last_attempt_at, attempts, error) "
+                "VALUES (?, ?, ?, ?, 'skipped', '', ?, ?, 0, ?) "
                 "ON CONFLICT (channel_id, article_id) DO NOTHING",
                 [
-                    (channel_id, article_id, subscription_id, guild_id, db_time(now), reason)
+                    (
+                        channel_id,
+                        article_id,
+                        subscription_id,
+                        guild_id,
+                        db_time(now),
+                        db_time(now),
+                        reason,
+                    )
                     for article_id, reason in skips
                 ],
             )

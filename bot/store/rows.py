@@ -30,6 +30,8 @@ ARTICLE_COLUMNS = (
     "source_published",
     "provider_name",
     "provider_domain",
+    "provider_key",
+    "domain_key",
     "provider_json",
     "images_json",
     "featured_content",
@@ -64,7 +66,8 @@ class ArticleRows(NamedTuple):
     content_hash: str
     source_path: str | None
     # delivery records carried by an export made with --deliveries (not article content):
-    # (channel_id, guild_id, state, nonce, intent_at, attempts, message_id, sent_at, error)
+    # (channel_id, guild_id, state, nonce, intent_at, attempts, message_id, sent_at, error,
+    #  last_attempt_at)
     deliveries: tuple[tuple[Any, ...], ...] = ()
 
     @property
@@ -88,6 +91,7 @@ def delivery_record(row: Any) -> dict[str, Any]:
         "state": row["state"],
         "nonce": row["nonce"],
         "intentAt": row["intent_at"],
+        "lastAttemptAt": row["last_attempt_at"],
         "attempts": row["attempts"],
         "messageId": row["message_id"],
         "sentAt": row["sent_at"],
@@ -96,31 +100,50 @@ def delivery_record(row: Any) -> dict[str, Any]:
     return {k: v for k, v in record.items() if v is not None}
 
 
+def _snowflake(value: Any) -> int | None:
+    return (
+        value
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+        else None
+    )
+
+
+def _moment(value: Any) -> str | None:
+    """A stored timestamp from export data, re-formatted; None unless it is a real one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return db_time(parse_db_time(value))
+    except (ValueError, OverflowError):
+        return None
+
+
 def _restorable(records: Any) -> tuple[tuple[Any, ...], ...]:
     """Delivery records from an export, as rows; anything malformed is left out."""
     if not isinstance(records, list):
         return ()
     out = []
     for r in records:
-        if (
-            isinstance(r, dict)
-            and isinstance(r.get("channelId"), int)
-            and r.get("state") in _STATES
-            and isinstance(r.get("intentAt"), str)
-        ):
-            out.append(
-                (
-                    r["channelId"],
-                    r.get("guildId") if isinstance(r.get("guildId"), int) else None,
-                    r["state"],
-                    str(r.get("nonce", "")),
-                    r["intentAt"],
-                    r.get("attempts") if isinstance(r.get("attempts"), int) else 1,
-                    r.get("messageId") if isinstance(r.get("messageId"), int) else None,
-                    r.get("sentAt") if isinstance(r.get("sentAt"), str) else None,
-                    r.get("error") if isinstance(r.get("error"), str) else None,
-                )
+        if not isinstance(r, dict) or r.get("state") not in _STATES:
+            continue
+        channel, intent = _snowflake(r.get("channelId")), _moment(r.get("intentAt"))
+        if channel is None or intent is None:
+            continue
+        attempts = r.get("attempts")
+        out.append(
+            (
+                channel,
+                _snowflake(r.get("guildId")),
+                r["state"],
+                str(r.get("nonce", ""))[:25],
+                intent,
+                attempts if isinstance(attempts, int) and 0 <= attempts < 1000 else 1,
+                _snowflake(r.get("messageId")),
+                _moment(r.get("sentAt")),
+                str(r["error"])[:1000] if isinstance(r.get("error"), str) else None,
+                _moment(r.get("lastAttemptAt")) or intent,
             )
+        )
     return tuple(out)
 
 
@@ -141,6 +164,8 @@ def article_rows(article: Article, source_path: str | None = None) -> ArticleRow
         1 if article.published else 0,
         provider.name if provider else None,
         provider.domain if provider else None,
+        topic_key(provider.name) if provider and provider.name else None,
+        topic_key(provider.domain) if provider and provider.domain else None,
         json.dumps(provider.extra, ensure_ascii=False, separators=(",", ":")) if provider else None,
         _json(list(article.images)),
         article.featured_content,

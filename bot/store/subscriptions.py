@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -347,23 +347,46 @@ class GuildStore:
             moderator_role_ids=None if roles is None else tuple(roles),
         )
 
-    async def save(self, settings: GuildSettings) -> None:
-        roles = (
-            None
-            if settings.moderator_role_ids is None
-            else json.dumps(list(settings.moderator_role_ids))
-        )
-        enabled = None if settings.publishing_enabled is None else int(settings.publishing_enabled)
+    # One statement per setting: concurrent changes of different settings never undo each other.
+
+    async def set_publishing(self, guild_id: int, enabled: bool | None) -> None:
         await self.db.execute(
-            "INSERT INTO guild_settings (guild_id, publishing_enabled, log_channel_id, "
-            "moderator_role_ids, updated_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (guild_id) DO UPDATE SET "
-            "publishing_enabled = excluded.publishing_enabled, "
-            "log_channel_id = excluded.log_channel_id, "
-            "moderator_role_ids = excluded.moderator_role_ids, updated_at = excluded.updated_at",
-            (settings.guild_id, enabled, settings.log_channel_id, roles, db_time(utcnow())),
+            "INSERT INTO guild_settings (guild_id, publishing_enabled, updated_at) "
+            "VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+            "publishing_enabled = excluded.publishing_enabled, updated_at = excluded.updated_at",
+            (guild_id, None if enabled is None else int(enabled), db_time(utcnow())),
         )
 
-    async def set_publishing(self, guild_id: int, enabled: bool) -> None:
-        current = await self.get(guild_id)
-        await self.save(replace(current, publishing_enabled=enabled))
+    async def set_log_channel(self, guild_id: int, channel_id: int | None) -> None:
+        await self.db.execute(
+            "INSERT INTO guild_settings (guild_id, log_channel_id, updated_at) "
+            "VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+            "log_channel_id = excluded.log_channel_id, updated_at = excluded.updated_at",
+            (guild_id, channel_id, db_time(utcnow())),
+        )
+
+    async def change_moderator_roles(
+        self, guild_id: int, defaults: tuple[int, ...], *, add: int | None, remove: int | None
+    ) -> tuple[int, ...]:
+        """Add and/or remove a moderator role, atomically; the guild's own list starts from
+        ``defaults`` (the config's) the first time it is changed."""
+        async with self.db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "SELECT moderator_role_ids FROM guild_settings WHERE guild_id = ?", (guild_id,)
+            )
+            stored = next(iter(rows), None)
+            current = (
+                list(json.loads(stored[0])) if stored is not None and stored[0] else list(defaults)
+            )
+            if add is not None and add not in current:
+                current.append(add)
+            if remove is not None and remove in current:
+                current.remove(remove)
+            await conn.execute(
+                "INSERT INTO guild_settings (guild_id, moderator_role_ids, updated_at) "
+                "VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+                "moderator_role_ids = excluded.moderator_role_ids, "
+                "updated_at = excluded.updated_at",
+                (guild_id, json.dumps(current), db_time(utcnow())),
+            )
+        return tuple(current)

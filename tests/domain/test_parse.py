@@ -495,3 +495,30 @@ def test_fast_builder_on_plain_scalars_of_every_kind() -> None:
     assert node is not None
     fast, safe = _build(node), SafeConstructor().construct_document(node)
     assert repr(fast) == repr(safe)
+
+
+def test_numbers_beyond_what_sqlite_stores_are_rejected_or_dropped() -> None:
+    rejection = only_rejection(markdown(article_fields(quality=10**20)))
+    assert rejection.error == f"quality: {10**20} is out of range"
+    related = [{"title": "r", "webUrl": "https://r.example/1", "quality": 10**30}]
+    (article,), _ = parse_md(markdown(article_fields(related=related)))
+    assert article.related[0].quality is None  # not used; still kept in the item's data
+    assert article.related[0].data["quality"] == 10**30
+
+
+def test_a_date_that_overflows_rejects_only_its_own_item() -> None:
+    text = yaml_dump(
+        [article_fields(1, publishedDateTime="0001-01-01T00:00:00+05:00"), article_fields(2)]
+    )
+    result = parse_file("list.yaml", text.encode())
+    assert len(result.articles) == 1
+    (rejection,) = result.rejections
+    assert rejection.item == 1
+    assert rejection.error.startswith("publishedDateTime: expected a date and time")
+
+
+def test_escaped_lone_surrogates_are_rejected() -> None:
+    text = json.dumps([article_fields(1, title="bad \ud800 title"), article_fields(2)])
+    result = parse_file("export.json", text.encode())
+    assert len(result.articles) == 1
+    assert "lone surrogate" in result.rejections[0].error

@@ -286,6 +286,14 @@ async def test_subscribe_validates_then_takes_effect(bot: Running, fake: FakeDis
         GUILD, ROBOTS_CHANNEL, ALICE, "newsadmin subscribe", {"channel": LOCKED}
     )
     assert "I cannot post in" in locked.content
+    too_old = await fake.slash(
+        GUILD,
+        ROBOTS_CHANNEL,
+        ALICE,
+        "newsadmin subscribe",
+        {"channel": ROBOTS_CHANNEL, "max_age": "800000d"},
+    )
+    assert "Max age: must be at most 3650d" in too_old.content
     bad_interval = await fake.slash(
         GUILD,
         ROBOTS_CHANNEL,
@@ -333,7 +341,7 @@ async def test_subscribe_validates_then_takes_effect(bot: Running, fake: FakeDis
     gone = await fake.slash(
         GUILD, ROBOTS_CHANNEL, ALICE, "newsadmin unsubscribe", {"channel": ROBOTS_CHANNEL}
     )
-    assert "no longer subscribed" in gone.content
+    assert gone.content == f"✅ Unsubscribed <#{ROBOTS_CHANNEL}>."
     assert await bot.stores.subscriptions.get_by_channel(ROBOTS_CHANNEL) is None
 
 
@@ -417,3 +425,16 @@ async def test_commands_are_synced_once_not_on_every_start(
     async with running_bot(fake, settings):
         pass
     assert len(fake.command_syncs) == 1
+
+
+async def test_unsubscribing_a_config_subscription_switches_it_off_for_good(
+    bot: Running, fake: FakeDiscord
+) -> None:
+    record = await fake.slash(
+        GUILD, ROBOTS_CHANNEL, ALICE, "newsadmin unsubscribe", {"channel": AI_CHANNEL}
+    )
+    assert "it comes from the config file" in record.content
+    sub = await bot.sub(AI_CHANNEL)
+    assert not sub.spec.enabled
+    await bot.stores.subscriptions.sync_from_config(bot.settings.subscriptions)  # a restart
+    assert not (await bot.sub(AI_CHANNEL)).spec.enabled

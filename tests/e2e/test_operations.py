@@ -8,6 +8,7 @@ import os
 import signal
 import sqlite3
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -51,6 +52,7 @@ async def test_healthz_and_metrics(tmp_path: Path, fake: FakeDiscord) -> None:
         assert health["checks"] == {
             "gateway": "connected",
             "scheduler": "running",
+            "publishing": "started",
             "database": "writable",
         }
         assert health["last_successful_run"] is None
@@ -82,6 +84,8 @@ async def test_healthz_and_metrics(tmp_path: Path, fake: FakeDiscord) -> None:
             blocker.close()
         assert status == 503
         assert json.loads(body)["checks"]["database"].startswith("not writable")
+        # the timed-out check left no transaction open: the bot writes on as before
+        await run.stores.subscriptions.mark_run((await run.sub(AI_CHANNEL)).id, datetime.now(UTC))
 
 
 async def test_backup_while_the_bot_posts(tmp_path: Path, fake: FakeDiscord) -> None:

@@ -398,3 +398,123 @@ async def test_related_button_still_works_after_a_restart(
         record = await fake.click(int(message["id"]), button, BOB)
     assert record.ephemeral
     assert "Elsewhere" in record.embeds[0]["description"]
+
+
+async def test_a_retry_long_after_the_first_attempt_is_still_found_in_history(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    """History is searched up to the latest attempt, not only around the first one."""
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 503)  # nothing created
+        await run.run(AI_CHANNEL)
+        await run.stores.db.execute(  # the first attempt was an hour ago
+            "UPDATE deliveries SET intent_at = '2000-01-01T00:00:00.000000Z', "
+            "last_attempt_at = '2000-01-01T00:00:00.000000Z', next_attempt_at = NULL"
+        )
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 503, processed=True)
+        await run.run(AI_CHANNEL)  # this attempt creates the message; the answer is lost
+        assert len(fake.messages_in(AI_CHANNEL)) == 1
+        fake.expire_nonces()
+        await run.stores.db.execute("UPDATE deliveries SET next_attempt_at = NULL")
+        report = await run.run(AI_CHANNEL)
+        assert report.recovered == [1]
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1)]
+
+
+@pytest.mark.parametrize("policy", ["skip", "resend"])
+async def test_unreadable_history_follows_the_documented_policy(
+    tmp_path: Path, fake: FakeDiscord, policy: str
+) -> None:
+    """Without Read Message History Discord returns an empty history, not a refusal."""
+    from tests.fakediscord import READ_MESSAGE_HISTORY
+
+    article(tmp_path, 1)
+    settings = make_settings(
+        tmp_path, [subscription(AI_CHANNEL)], publishing={"history_unreadable": policy}
+    )
+    async with running_bot(fake, settings) as run:
+        bot_role = next(r for r in fake.state.guild(GUILD).roles.values() if r.managed)
+        fake.update_channel(
+            AI_CHANNEL, overwrites=[Overwrite.role(bot_role.id, deny=READ_MESSAGE_HISTORY)]
+        )
+        channel = run.bot.get_channel(AI_CHANNEL)
+        await fake.wait_for(
+            lambda: not channel.permissions_for(channel.guild.me).read_message_history,  # type: ignore[union-attr]
+            timeout=5,
+        )
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 503, processed=True)
+        await run.run(AI_CHANNEL)
+        fake.expire_nonces()
+        await run.stores.db.execute("UPDATE deliveries SET next_attempt_at = NULL")
+        await run.run(AI_CHANNEL)
+        delivery = await run.stores.deliveries.get(AI_CHANNEL, 1)
+        assert delivery is not None
+        if policy == "skip":
+            assert delivery.state == "unconfirmed"
+            assert len(fake.messages_in(AI_CHANNEL)) == 1  # never a duplicate
+            assert "Read Message History" in fake.messages_in(LOG_CHANNEL)[-1]["content"]
+        else:
+            assert delivery.state == "sent"
+            assert len(fake.messages_in(AI_CHANNEL)) == 2  # rather a duplicate than a loss
+
+
+async def test_start_up_reconciliation_respects_publishing_switched_off(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 503)  # pending, not created
+        await run.run(AI_CHANNEL)
+        await run.stores.guilds.set_publishing(GUILD, False)  # the moderators' emergency stop
+        await run.stores.db.execute("UPDATE deliveries SET next_attempt_at = NULL")
+    async with running_bot(fake, settings) as run:  # a restart
+        assert fake.messages_in(AI_CHANNEL) == []
+        assert (await run.stores.deliveries.get(AI_CHANNEL, 1)).state == "pending"  # type: ignore[union-attr]
+        await run.stores.guilds.set_publishing(GUILD, True)
+        await run.run(AI_CHANNEL)
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1)]
+
+
+async def test_a_deleted_subscription_is_not_posted_by_a_waiting_run(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        sub = await run.sub(AI_CHANNEL)
+        lock = run.publisher._lock(AI_CHANNEL)
+        async with lock:  # a run in progress holds the channel
+            waiting = asyncio.ensure_future(run.publisher.run(sub.id))
+            await asyncio.sleep(0.05)
+            await run.stores.subscriptions.delete(AI_CHANNEL)
+        report = await waiting
+        assert report.not_run == "no such subscription"
+        assert fake.messages_in(AI_CHANNEL) == []
+
+
+async def test_the_default_log_channel_never_gets_another_servers_alerts(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(OTHER_CHANNEL)])  # log channel is in GUILD
+    async with running_bot(fake, settings) as run:
+        fake.fail_next("POST", f"/channels/{OTHER_CHANNEL}/messages", 403, code=50013)
+        await run.run(OTHER_CHANNEL)
+        assert (await run.sub(OTHER_CHANNEL)).paused_reason is not None
+        assert fake.messages_in(LOG_CHANNEL) == []
+
+
+async def test_provider_filters_match_names_case_insensitively_beyond_ascii(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1, provider={"name": "Öko-Test Magazin", "domain": "oeko-test.de"})
+    article(tmp_path, 2, provider={"name": "Other", "domain": "other.example"})
+    settings = make_settings(
+        tmp_path, [subscription(AI_CHANNEL, providers=["ÖKO-TEST  magazin"], max_per_run=5)]
+    )
+    async with running_bot(fake, settings) as run:
+        await run.run(AI_CHANNEL)
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1)]

@@ -83,8 +83,9 @@ async def test_changed_file_updates_the_article_and_keeps_publishing_state(
     await ingestor.ingest([news])
     (article_id,) = (await table(db, "SELECT id FROM articles"))[0]
     await db.execute(
-        "INSERT INTO deliveries (channel_id, article_id, state, nonce, intent_at, message_id) "
-        "VALUES (42, ?, 'sent', 'n', '2021-01-01T00:00:00.000000Z', 777)",
+        "INSERT INTO deliveries (channel_id, article_id, state, nonce, intent_at, "
+        "last_attempt_at, message_id) VALUES (42, ?, 'sent', 'n', "
+        "'2021-01-01T00:00:00.000000Z', '2021-01-01T00:00:00.000000Z', 777)",
         (article_id,),
     )
     path.write_text(
@@ -353,3 +354,30 @@ async def test_generated_corpus_with_bad_files_through_the_process_pool(
     assert stored >= facts["unique_urls"] - 5
     again = await ingestor.ingest([corpus])
     assert (again.new, again.updated, again.unchanged) == (0, 0, stored)
+
+
+async def test_an_article_the_database_refuses_costs_only_its_own_file(
+    tmp_path: Path, ingestor: Ingestor, db: Database
+) -> None:
+    """Whatever makes SQLite refuse one article (here a trigger), the rest is stored."""
+    import sqlite3
+
+    news = tmp_path / "news"
+    write_article(news, "a.md", 1)
+    write_article(news, "b.md", 2, webUrl="https://news.example.com/poison")
+    write_article(news, "c.md", 3)
+    with sqlite3.connect(db.path) as conn:
+        conn.execute(
+            "CREATE TRIGGER poison BEFORE INSERT ON articles WHEN NEW.url LIKE '%poison%' "
+            "BEGIN SELECT RAISE(ABORT, 'this article is poison'); END"
+        )
+    conn.close()
+    summary = await ingestor.ingest([news])
+    assert summary.new == 2
+    (rejection,) = summary.rejected
+    assert rejection.path.endswith("b.md")
+    assert "could not be stored" in rejection.error
+    assert "poison" in rejection.error
+    again = await ingestor.ingest([news])  # remembered: not retried while the file is unchanged
+    assert again.files_parsed == 0
+    assert len(again.rejected) == 1

@@ -194,3 +194,26 @@ async def test_cancelled_while_committing_the_commit_still_completes(db: Databas
     count = (await db.fetch("SELECT count(*) FROM app_state"))[0][0]
     assert count in (0, 2000)  # all or nothing, whatever moment the cancel hit
     await db.execute("INSERT INTO app_state VALUES ('after', 'ok')")
+
+
+def test_article_statements_name_the_columns_in_row_order() -> None:
+    """ArticleRows.values is positional: the SQL must list ARTICLE_COLUMNS in that order."""
+    import re
+
+    from bot.store import articles
+    from bot.store.rows import ARTICLE_COLUMNS
+
+    inserted = re.search(r"\(\s*id,(.*?)\)\s*VALUES", articles._INSERT_ARTICLE, re.S)
+    assert inserted is not None
+    names = [c.strip() for c in inserted.group(1).split(",")]
+    assert names[: len(ARTICLE_COLUMNS)] == list(ARTICLE_COLUMNS)
+    assert names[len(ARTICLE_COLUMNS) :] == [
+        "content_hash",
+        "source_path",
+        "ingested_at",
+        "updated_at",
+        "postable",
+    ]
+    assert articles._INSERT_ARTICLE.count("?") == len(names) + 1
+    updated = re.findall(r"(\w+) = \?", articles._UPDATE_ARTICLE)
+    assert updated[: len(ARTICLE_COLUMNS)] == list(ARTICLE_COLUMNS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -108,12 +109,23 @@ async def test_pause_resume_and_switch(db: Database) -> None:
     assert back.active
 
 
-async def test_guild_settings_default_to_the_config(db: Database) -> None:
+async def test_guild_settings_default_to_the_config_and_change_one_at_a_time(
+    db: Database,
+) -> None:
     guilds = GuildStore(db)
     assert await guilds.get(5) == GuildSettings(5)
     await guilds.set_publishing(5, False)
-    await guilds.save(GuildSettings(5, False, 77, (1, 2)))
-    assert await guilds.get(5) == GuildSettings(5, False, 77, (1, 2))
+    await guilds.set_log_channel(5, 77)
+    roles = await guilds.change_moderator_roles(5, (1, 2), add=3, remove=1)
+    assert roles == (2, 3)
+    assert await guilds.get(5) == GuildSettings(5, False, 77, (2, 3))
+    # concurrent changes of different settings never undo each other
+    await asyncio.gather(
+        guilds.set_publishing(5, True),
+        guilds.set_log_channel(5, 88),
+        guilds.change_moderator_roles(5, (), add=4, remove=None),
+    )
+    assert await guilds.get(5) == GuildSettings(5, True, 88, (2, 3, 4))
 
 
 async def test_first_run_respects_the_last_run_and_never_replays(db: Database) -> None:

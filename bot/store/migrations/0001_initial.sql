@@ -24,6 +24,8 @@ CREATE TABLE articles (
     postable         INTEGER NOT NULL CHECK (postable IN (0, 1)),  -- may be auto-posted (see below)
     provider_name    TEXT,
     provider_domain  TEXT,
+    provider_key     TEXT,                      -- provider_name case-folded, for filters
+    domain_key       TEXT,                      -- provider_domain case-folded
     provider_json    TEXT,                      -- the provider's other fields (images, ...)
     images_json      TEXT,
     featured_content TEXT,
@@ -48,9 +50,9 @@ CREATE INDEX articles_postable_best
 CREATE INDEX articles_published_at ON articles (published_at);
 -- Subscriptions that allow only a few providers read those providers' articles.
 CREATE INDEX articles_postable_provider
-    ON articles (lower(provider_name), published_at, postable) WHERE postable = 1;
+    ON articles (provider_key, published_at, postable) WHERE postable = 1;
 CREATE INDEX articles_postable_domain
-    ON articles (lower(provider_domain), published_at, postable) WHERE postable = 1;
+    ON articles (domain_key, published_at, postable) WHERE postable = 1;
 
 CREATE TABLE topics (
     id            INTEGER PRIMARY KEY,
@@ -202,7 +204,8 @@ CREATE TABLE deliveries (
     state           TEXT    NOT NULL
         CHECK (state IN ('pending', 'sent', 'quarantined', 'failed', 'unconfirmed', 'skipped')),
     nonce           TEXT    NOT NULL,
-    intent_at       TEXT    NOT NULL,
+    intent_at       TEXT    NOT NULL,           -- the first attempt
+    last_attempt_at TEXT    NOT NULL,           -- the latest attempt (history is searched to it)
     attempts        INTEGER NOT NULL DEFAULT 1,
     next_attempt_at TEXT,
     message_id      INTEGER,
@@ -212,6 +215,7 @@ CREATE TABLE deliveries (
 ) WITHOUT ROWID;
 
 CREATE INDEX deliveries_article ON deliveries (article_id);
+CREATE INDEX deliveries_subscription ON deliveries (subscription_id);
 CREATE INDEX deliveries_open ON deliveries (channel_id, intent_at) WHERE state = 'pending';
 CREATE INDEX deliveries_sent ON deliveries (channel_id, sent_at) WHERE state = 'sent';
 
