@@ -76,6 +76,7 @@ def baseline(corpus: Path, db_path: Path) -> float:
         url = data.get("webUrl") or data["originalUrl"]
         published = str(data["publishedDateTime"])
         provider = data.get("provider") or {}
+        postable = 0 if data.get("published") else 1
         articles.append(
             (
                 i,
@@ -101,11 +102,12 @@ def baseline(corpus: Path, db_path: Path) -> float:
                 entry.path,
                 "now",
                 "now",
+                postable,
             )
         )
         for pos, name in enumerate(data.get("topics") or []):
             tid = topics.setdefault(name.casefold(), len(topics) + 1)
-            links.append((i, tid, pos, name, data.get("quality"), published))
+            links.append((i, tid, pos, name, data.get("quality"), published, postable))
         for pos, item in enumerate(data.get("related") or []):
             related.append(
                 (
@@ -124,15 +126,19 @@ def baseline(corpus: Path, db_path: Path) -> float:
         "INSERT OR REPLACE INTO articles (id, url, web_url, original_url, title, excerpt, "
         "published_at, type, quality, heat, source_published, provider_name, provider_domain, "
         "provider_json, images_json, featured_content, body, extra_json, topics_text, "
-        "content_hash, source_path, ingested_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "content_hash, source_path, ingested_at, updated_at, postable) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         articles,
     )
     conn.executemany(
         "INSERT INTO topics (id, key, name) VALUES (?, ?, ?)",
         [(tid, key, key) for key, tid in topics.items()],
     )
-    conn.executemany("INSERT OR IGNORE INTO article_topics VALUES (?, ?, ?, ?, ?, ?)", links)
+    conn.executemany(
+        "INSERT OR IGNORE INTO article_topics (article_id, topic_id, position, label, quality, "
+        "published_at, postable) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        links,
+    )
     conn.executemany(
         "INSERT OR IGNORE INTO related (article_id, position, url, title, provider_name, "
         "published_at, quality, data_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
