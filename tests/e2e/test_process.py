@@ -6,7 +6,6 @@ import asyncio
 import os
 import shutil
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from tests.e2e.harness import (
     url_of,
 )
 from tests.fakediscord import FakeDiscord
+from tests.test_cli import newsdesk
 
 pytestmark = pytest.mark.slow
 
@@ -118,55 +118,23 @@ async def test_crash_during_a_send_neither_loses_nor_duplicates(
 
 
 def test_run_without_a_token_points_at_dry_run(tmp_path: Path) -> None:
-    import subprocess
-
     write_config(tmp_path)
-    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
-    env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--config", "config.yaml"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = newsdesk("run", "--config", "config.yaml", cwd=tmp_path)
     assert done.returncode == 2
     assert "DISCORD_TOKEN" in done.stderr
     assert "--dry-run" in done.stderr
 
 
 def test_dry_run_with_the_bundled_example_shows_real_posts(tmp_path: Path) -> None:
-    import subprocess
-
     shutil.copytree(
         ROOT / "config", tmp_path / "config", ignore=shutil.ignore_patterns("config.yaml")
     )
-    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
-    env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--dry-run"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = newsdesk("run", "--dry-run", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "→ channel 123456789012345678" in done.stdout
     assert "3 posts would be made (dry run: nothing sent)" in done.stdout
     assert "Quality" in done.stdout
-    again = subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--dry-run"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    again = newsdesk("run", "--dry-run", cwd=tmp_path)
     assert again.stdout == done.stdout  # a dry run records nothing
 
 
