@@ -111,7 +111,6 @@ def wire(
             articles=stores.articles,
             browse=browse,
             audit=AuditStore(stores.db),
-            sources=settings.sources,
         ),
         subscriptions=stores.subscriptions,
         state=StateStore(stores.db),

@@ -10,7 +10,7 @@ the subscription's own role), markdown in titles escaped.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
@@ -60,7 +60,6 @@ class PostSpec:
     related_button_id: str | None = None
     article_id: int | None = None
     article_url: str = ""
-    buttons: tuple[str, ...] = field(default=())
 
 
 def escape_markdown(text: str) -> str:

@@ -70,7 +70,6 @@ class AdminService:
         articles: ArticleStore,
         browse: BrowseStore,
         audit: AuditStore,
-        sources: Sequence[Any],
     ) -> None:
         self.publisher = publisher
         self.jobs = jobs
@@ -80,7 +79,6 @@ class AdminService:
         self.articles = articles
         self.browse = browse
         self.audit = audit
-        self.sources = sources
 
     # ------------------------------------------------------------------ access
 

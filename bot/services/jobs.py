@@ -73,7 +73,6 @@ class Jobs:
         )
         self._running: set[asyncio.Task[Any]] = set()
         self.last_ingest: datetime | None = None
-        self.last_summary: IngestSummary | None = None
 
     @property
     def running(self) -> bool:
@@ -153,7 +152,6 @@ class Jobs:
                 log.warning("source %s does not exist; skipped", path)
         summary = await self.ingestor.ingest(existing)
         self.last_ingest = self.clock()
-        self.last_summary = summary
         m = self.metrics
         m.articles_ingested.labels("new").inc(summary.new)
         m.articles_ingested.labels("updated").inc(summary.updated)

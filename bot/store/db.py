@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -271,10 +271,6 @@ class Database:
         async with self.transaction() as conn:
             await conn.execute(sql, params)
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.transaction() as conn:
-            await conn.executemany(sql, rows)
-
     async def check_writable(self) -> None:
         """Raise if a write transaction cannot be started (for the health check).
 
@@ -283,10 +279,6 @@ class Database:
         """
         async with self.transaction():
             pass
-
-    async def checkpoint(self) -> None:
-        async with self._lock:
-            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @property
     def writer(self) -> aiosqlite.Connection:

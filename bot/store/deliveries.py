@@ -482,7 +482,3 @@ class DeliveryStore:
             (channel_id, limit),
         )
         return [_delivery(r) for r in rows]
-
-    async def state_counts(self) -> dict[str, int]:
-        rows = await self.db.fetch("SELECT state, count(*) FROM deliveries GROUP BY state")
-        return {r[0]: r[1] for r in rows}
