@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from store_1m import ensure  # noqa: E402
 
-from bot.domain.models import SubscriptionSpec  # noqa: E402
 from bot.domain.selection import Policy, select  # noqa: E402
+from bot.domain.subscription import SubscriptionSpec  # noqa: E402
 from bot.store.db import Database, db_time, parse_db_time  # noqa: E402
 from bot.store.deliveries import DeliveryStore  # noqa: E402
 from bot.store.subscriptions import SubscriptionStore  # noqa: E402

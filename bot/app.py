@@ -10,26 +10,23 @@ configured sources and prints the posts a run would make, then exits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
-import sys
 from dataclasses import dataclass
-from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
 import discord
 
 from bot.discord_io.client import NewsBot, Services
+from bot.discord_io.connection import UNREACHABLE, describe, discord_address
 from bot.discord_io.poster import DiscordPoster
-from bot.domain.posts import PostSpec, render_text
-from bot.errors import ConfigError
+from bot.errors import CommandFailed, UsageError
 from bot.metrics import Metrics
 from bot.services.admin import AdminService
-from bot.services.ingestion import Ingestor, SourceError
+from bot.services.ingest.ingestor import Ingestor
 from bot.services.jobs import Jobs
 from bot.services.news import NewsService
-from bot.services.publisher import ChannelInfo, Poster, Publisher
+from bot.services.publisher import Poster, Publisher
 from bot.settings import Settings
 from bot.store.articles import ArticleStore
 from bot.store.audit import AuditStore, StateStore
@@ -145,56 +142,47 @@ def health_server(settings: Settings, stores: Stores, bot: NewsBot) -> HealthSer
     )
 
 
-def run_command(settings: Settings, *, dry_run: bool) -> int:
-    if dry_run:
-        return asyncio.run(dry_run_command(settings, sys.stdout))
+REFUSED_LOGIN = (
+    "DISCORD_TOKEN: Discord refused the token (check it, or reset it in the Developer Portal)"
+)
+
+
+def run_command(settings: Settings) -> int:
     token = settings.require_token()
     return asyncio.run(run(settings, token))
 
 
 async def run(settings: Settings, token: str, **bot_options: Any) -> int:
-    stores = await open_stores(settings)
+    """Run the bot until SIGINT or SIGTERM (both end it cleanly, exit status 0)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await prepare(settings, stores)
-        metrics = Metrics()
-        metrics.articles_stored.set(await stores.articles.count())
-        bot = NewsBot(lambda client: wire(settings, stores, client, metrics), **bot_options)
-        server = health_server(settings, stores, bot)
-        if server is not None:
-            await server.start()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stores = await open_stores(settings)
         try:
-            async with bot:
-                runner = asyncio.create_task(bot.start(token), name="discord")
-                stopper = asyncio.create_task(stop.wait(), name="stop signal")
-                done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                if stopper in done:
-                    log.info("stop requested: finishing the current post, then closing")
-                    await bot.close()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await runner
-                else:
-                    stopper.cancel()
-                    runner.result()  # raises what ended the client
-        except discord.LoginFailure:
-            raise ConfigError(
-                [
-                    "DISCORD_TOKEN: Discord refused the token (check it, or reset it in the "
-                    "Developer Portal)"
-                ]
-            ) from None
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+            await prepare(settings, stores)
+            metrics = Metrics()
+            metrics.articles_stored.set(await stores.articles.count())
+            bot = NewsBot(lambda client: wire(settings, stores, client, metrics), **bot_options)
+            server = health_server(settings, stores, bot)
             if server is not None:
-                await server.stop()
-        log.info("stopped cleanly")
-        return 0
+                await server.start()
+            try:
+                async with bot:
+                    await bot.serve(token, stop)
+            except discord.LoginFailure:
+                raise UsageError(REFUSED_LOGIN) from None
+            finally:
+                if server is not None:
+                    await server.stop()
+        finally:
+            await stores.db.close()
     finally:
-        await stores.db.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    log.info("stopped cleanly")
+    return 0
 
 
 def sync_command(settings: Settings, guild_id: int | None) -> int:
@@ -210,80 +198,15 @@ async def sync(settings: Settings, token: str, guild_id: int | None) -> int:
         async with bot:
             try:
                 await bot.login(token)
+                await bot.sync_commands(force=True, guild_id=guild_id)
             except discord.LoginFailure:
-                raise ConfigError(["DISCORD_TOKEN: Discord refused the token"]) from None
-            await bot.sync_commands(force=True, guild_id=guild_id)
+                raise UsageError(REFUSED_LOGIN) from None
+            except UNREACHABLE as exc:
+                raise CommandFailed(
+                    f"cannot reach Discord ({discord_address()}): {describe(exc)}"
+                ) from None
         where = f"server {guild_id}" if guild_id else "every server (global commands)"
         print(f"synced {len(bot.tree.get_commands())} top-level commands to {where}")  # noqa: T201
-        return 0
-    finally:
-        await stores.db.close()
-
-
-# --------------------------------------------------------------------------- dry run
-
-
-class OfflinePoster:
-    """The Poster of a dry run: every channel looks usable and nothing can be sent."""
-
-    def ready(self) -> bool:
-        return True
-
-    def channel_info(self, channel_id: int) -> ChannelInfo | None:
-        return ChannelInfo(None, f"channel {channel_id}")
-
-    async def send(self, channel_id: int, post: PostSpec, nonce: str) -> int | None:
-        raise RuntimeError("a dry run sends nothing")
-
-    async def find_post(
-        self, channel_id: int, post: PostSpec, since: datetime, until: datetime
-    ) -> int | None:
-        return None
-
-    async def crosspost(self, channel_id: int, message_id: int) -> None:
-        raise RuntimeError("a dry run sends nothing")
-
-    async def alert(self, channel_id: int, text: str) -> None:
-        raise RuntimeError("a dry run sends nothing")
-
-
-async def dry_run_command(settings: Settings, out: IO[str]) -> int:
-    """Ingest the sources, then print every post the next run would make, in order."""
-    stores = await open_stores(settings)
-    try:
-        await prepare(settings, stores)
-        ingestor = Ingestor(stores.articles, settings.ingest)
-        paths = [s.path for s in settings.sources]
-        if paths:
-            try:
-                summary = await ingestor.ingest(paths)
-            except SourceError as exc:
-                raise ConfigError([f"sources: {exc}"]) from None
-            log.info("ingest: %s", summary.describe())
-            for rejection in summary.rejected:
-                log.warning("rejected %s", rejection)
-        publisher = build_publisher(settings, stores, OfflinePoster())
-        total = 0
-        subscriptions = await stores.subscriptions.list()
-        if not subscriptions:
-            out.write("No subscriptions are configured: nothing would be posted.\n")
-        for sub in subscriptions:
-            where = f"channel {sub.channel_id}"
-            if not sub.active:
-                reason = sub.paused_reason or "switched off"
-                out.write(f"{where}: nothing ({reason})\n")
-                continue
-            selection = await publisher.selection(sub)
-            articles = await stores.articles.get_many([c.article_id for c in selection.chosen])
-            if not articles:
-                out.write(f"{where}: nothing to post\n")
-            for article in articles:
-                out.write(render_text(publisher.post_for(sub, article), where) + "\n")
-                total += 1
-        out.write(
-            f"{total} post{'s' if total != 1 else ''} would be made (dry run: nothing sent)\n"
-        )
-        out.flush()
         return 0
     finally:
         await stores.db.close()

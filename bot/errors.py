@@ -17,13 +17,23 @@ class ConfigError(NewsdeskError):
         super().__init__("\n".join(self.problems))
 
     def __str__(self) -> str:
-        count = len(self.problems)
-        head = "1 problem" if count == 1 else f"{count} problems"
+        if len(self.problems) == 1:
+            return f"configuration: {self.problems[0]}"
+        head = f"{len(self.problems)} problems"
         return f"configuration has {head}:\n" + "\n".join(f"  {p}" for p in self.problems)
 
 
-class DatabaseError(NewsdeskError):
-    """The database cannot be opened or migrated (for example: written by a newer version)."""
+class UsageError(NewsdeskError):
+    """The command cannot do what was asked; the message is one line saying why (exit 2)."""
+
+
+class CommandFailed(NewsdeskError):
+    """The command could not do its work (say, Discord cannot be reached); one line (exit 1)."""
+
+
+class DatabaseError(UsageError):
+    """The database cannot be opened, created or migrated (for example: written by a newer
+    version, or a directory that cannot be created)."""
 
 
 class UserFacingError(NewsdeskError):

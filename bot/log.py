@@ -18,6 +18,28 @@ _QUIET = {
     "asyncio": logging.WARNING,
 }
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+# Libraries log expected network trouble (a gateway that dropped, a reconnect) with its
+# traceback; for those, one line says enough.
+_LIBRARIES = ("discord", "aiohttp", "apscheduler")
+
+
+def _network_trouble(exc: BaseException) -> bool:
+    module = type(exc).__module__
+    return isinstance(exc, OSError | TimeoutError) or module.startswith(("aiohttp", "discord"))
+
+
+class CondenseLibraryTracebacks(logging.Filter):
+    """A library's record about network trouble keeps its message and the exception's name
+    and text, without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and record.name.startswith(_LIBRARIES) and _network_trouble(exc):
+            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -63,6 +85,7 @@ def setup_logging(level: str = "INFO", stream: IO[str] | None = None, fmt: str =
     """Send every log record to ``stream`` (stderr by default) in the chosen format."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else PlainFormatter())
+    handler.addFilter(CondenseLibraryTracebacks())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

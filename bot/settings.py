@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from bot.domain.models import QuietHours, SubscriptionSpec
+from bot.domain.subscription import QuietHours, SubscriptionSpec
 from bot.errors import ConfigError
 
 T = TypeVar("T")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.ingestion import Ingestor
+from bot.services.ingest.ingestor import Ingestor
 from bot.settings import IngestSettings
 from bot.store.articles import ArticleStore
 from bot.store.db import Database

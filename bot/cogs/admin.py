@@ -16,7 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_io.tree import NotModeratorError
-from bot.domain.models import SubscriptionSpec
+from bot.domain.subscription import SubscriptionSpec
 from bot.services.admin import (
     Actor,
     AdminService,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -15,6 +16,7 @@ from discord.ext import commands
 
 from bot.cogs.admin import AdminCog
 from bot.cogs.news import NewsCog
+from bot.discord_io.connection import login_until
 from bot.discord_io.tree import NewsTree
 from bot.discord_io.views import RelatedButton
 from bot.domain.listings import related_embed
@@ -79,19 +81,46 @@ class NewsBot(commands.Bot):
         self.services = wire(self)
         self.publish = publish  # False for `newsdesk sync`: commands only, no jobs
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._set_up = False
         self.started_publishing = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
 
+    async def serve(self, token: str, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set (or the gateway fails for good).
+
+        The scheduler starts at once: ingest needs no Discord, and goes on while Discord
+        cannot be reached; login is retried with backoff meanwhile (see connection.py).
+        Publishing starts once the gateway is ready.
+        """
+        self.services.jobs.start()
+        if not await login_until(self, token, stop):
+            log.info("stop requested before Discord could be reached")
+            return
+        runner = asyncio.create_task(self.connect(), name="discord gateway")
+        stopper = asyncio.create_task(stop.wait(), name="stop signal")
+        try:
+            done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if runner in done:
+            runner.result()  # raises what ended the gateway
+            return
+        log.info("stop requested: finishing the current post, then closing")
+        await self.close()
+        with contextlib.suppress(asyncio.CancelledError, discord.ConnectionClosed):
+            await runner
+
     async def setup_hook(self) -> None:
+        """Called by every login; a login retried after a failure must not add things twice."""
+        if self._set_up:
+            return
+        self._set_up = True
         await self.add_cog(NewsCog(self.services.news))
         await self.add_cog(AdminCog(self.services.admin, self.services.news))
         self.add_dynamic_items(RelatedButton)
-        if not self.publish:
-            return
-        await self.sync_commands()
-        self.services.jobs.start()
-        self.spawn(self._start_publishing(), name="start publishing")
+        if self.publish:
+            self.spawn(self._start_publishing(), name="start publishing")
 
     def command_tree_hash(self) -> str:
         payload = sorted(
@@ -145,6 +174,7 @@ class NewsBot(commands.Bot):
         """
         await self.wait_until_ready()
         for step in (
+            self.sync_commands,
             self._check_channels,
             self.services.publisher.recheck_paused,
             self.services.publisher.reconcile_all,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 Number = int | float
@@ -69,54 +69,9 @@ class Article:
     id: int | None = None  # assigned by the store
 
     @property
-    def link(self) -> str:
-        """The URL readers should open: the canonical one."""
-        return self.url
-
-    @property
     def image_url(self) -> str | None:
         for image in self.images:
             url = image.get("url")
             if isinstance(url, str):
                 return url
         return None
-
-
-@dataclass(frozen=True, slots=True)
-class QuietHours:
-    start: time
-    end: time
-
-    def contains(self, moment: time) -> bool:
-        if self.start <= self.end:
-            return self.start <= moment < self.end
-        return moment >= self.start or moment < self.end  # spans midnight
-
-    def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionSpec:
-    """What a subscription is: a channel, the rules for what goes there, and a schedule.
-
-    Written in the config file or built by a moderator command; stored in the database.
-    """
-
-    channel_id: int
-    topics: tuple[str, ...] = ()
-    exclude_topics: tuple[str, ...] = ()
-    min_quality: float = 0
-    max_per_run: int = 3
-    interval: timedelta | None = timedelta(minutes=30)
-    cron: str | None = None
-    timezone: str = "UTC"
-    quiet_hours: QuietHours | None = None
-    max_age: timedelta | None = timedelta(days=7)
-    types: tuple[str, ...] = ()
-    exclude_types: tuple[str, ...] = ()
-    providers: tuple[str, ...] = ()
-    exclude_providers: tuple[str, ...] = ()
-    mention_role_id: int | None = None
-    crosspost: bool = False
-    enabled: bool = True

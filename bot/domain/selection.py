@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
-from bot.domain.models import SubscriptionSpec
 from bot.domain.parse import topic_key
+from bot.domain.subscription import SubscriptionSpec
 
 
 class Skip(Enum):

@@ -13,10 +13,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain.models import Article, SubscriptionSpec
+from bot.domain.models import Article
 from bot.domain.selection import Skip, rule_out
+from bot.domain.subscription import Subscription, SubscriptionSpec
 from bot.errors import UserFacingError
-from bot.services.ingestion import IngestSummary, SourceError
+from bot.services.ingest.discovery import SourceError
+from bot.services.ingest.ingestor import IngestSummary
 from bot.services.jobs import Jobs
 from bot.services.publisher import DeliveryError, Publisher, RunReport
 from bot.settings import parse_duration
@@ -24,7 +26,7 @@ from bot.store.articles import ArticleStore
 from bot.store.audit import AuditStore
 from bot.store.browse import BrowseStore
 from bot.store.deliveries import Delivery, DeliveryStore
-from bot.store.subscriptions import GuildSettings, GuildStore, Subscription, SubscriptionStore
+from bot.store.subscriptions import GuildSettings, GuildStore, SubscriptionStore
 
 log = logging.getLogger(__name__)
 

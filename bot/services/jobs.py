@@ -16,32 +16,32 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.domain.subscription import Subscription, cron_trigger, next_run
 from bot.metrics import Metrics
-from bot.services.ingestion import Ingestor, IngestSummary, SourceError
+from bot.services.ingest.discovery import SourceError
+from bot.services.ingest.ingestor import Ingestor, IngestSummary
 from bot.services.publisher import Publisher
 from bot.settings import Settings
 from bot.store.db import utcnow
-from bot.store.subscriptions import Subscription, SubscriptionStore
+from bot.store.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
 
-FIRST_RUN_DELAY = timedelta(seconds=5)
 MISFIRE_GRACE = 60  # seconds a late job may still start; later ones are skipped (coalesced)
 
 
 def trigger_for(sub: Subscription) -> BaseTrigger:
     spec = sub.spec
     if spec.cron:
-        return CronTrigger.from_crontab(spec.cron, timezone=spec.timezone)
+        return cron_trigger(spec)
     assert spec.interval is not None
     return IntervalTrigger(seconds=int(spec.interval.total_seconds()), timezone=spec.timezone)
 
@@ -101,22 +101,13 @@ class Jobs:
 
     def schedule(self, sub: Subscription) -> None:
         """(Re)schedule one subscription's publishing job after it was created or changed."""
-        trigger = trigger_for(sub)
-        next_run: datetime | None = None
-        now = self.clock()
-        if sub.spec.interval is not None:
-            earliest = now + FIRST_RUN_DELAY
-            due = sub.last_run_at + sub.spec.interval if sub.last_run_at else earliest
-            next_run = max(earliest, due)
-        else:
-            next_run = trigger.get_next_fire_time(None, now)
         self.scheduler.add_job(
             self._tracked(self.publisher.run),
-            trigger,
+            trigger_for(sub),
             args=[sub.id],
             id=f"publish:{sub.id}",
             name=f"publish to channel {sub.channel_id}",
-            next_run_time=next_run,
+            next_run_time=next_run(sub.spec, sub.last_run_at, self.clock()),
             replace_existing=True,
         )
 

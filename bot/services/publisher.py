@@ -27,12 +27,13 @@ from zoneinfo import ZoneInfo
 from bot.domain.models import Article
 from bot.domain.posts import PostSpec, build_post
 from bot.domain.selection import PERMANENT_SKIPS, Policy, Selection, Skip, select
+from bot.domain.subscription import Subscription
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.store.articles import ArticleStore
 from bot.store.db import utcnow
 from bot.store.deliveries import Delivery, DeliveryStore
-from bot.store.subscriptions import GuildStore, Subscription, SubscriptionStore
+from bot.store.subscriptions import GuildStore, SubscriptionStore
 
 log = logging.getLogger(__name__)
 

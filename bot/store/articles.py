@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -56,6 +56,12 @@ _UPSERT_FILE = (
     "inode = excluded.inode, ctime_ns = excluded.ctime_ns, urls = excluded.urls, "
     "rejections_json = excluded.rejections_json, scanned_at = excluded.scanned_at"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    outcomes: dict[str, Outcome]  # per URL
+    held: list[tuple[str, ArticleRows]]  # (the file the stored version came from, rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,45 +147,61 @@ class ArticleStore:
     # ------------------------------------------------------------------ ingest
 
     async def apply_batch(
-        self, batch: Sequence[ArticleRows], files: Sequence[FileState] = ()
-    ) -> dict[str, Outcome]:
+        self,
+        batch: Sequence[ArticleRows],
+        files: Sequence[FileState] = (),
+        *,
+        hold: Callable[[str], bool] | None = None,
+    ) -> BatchResult:
         """Store a batch of parsed articles and the state of the files they came from.
 
         One transaction: either the whole batch (articles, topics, related, file states) is
         stored or none of it. Within the batch the last article of a URL wins. Unchanged
-        articles (same content hash) are not written at all.
+        articles (same content hash) are not written at all. ``hold(path)``: an article whose
+        stored version came from another file ``path`` for which it answers True is not
+        written either, but handed back in ``held`` (the caller knows that file comes later).
         """
         latest: dict[str, ArticleRows] = {}
         for rows in batch:
             latest.pop(rows.url, None)
             latest[rows.url] = rows
-        outcomes: dict[str, Outcome] = {}
+        result = BatchResult({}, [])
+        outcomes = result.outcomes
         new_topic_ids: dict[str, int] = {}
         now = db_time(utcnow())
         async with self.db.transaction() as conn:
-            existing: dict[str, tuple[int, str]] = {}
+            existing: dict[str, tuple[int, str, str | None]] = {}
             urls = list(latest)
             for chunk in _chunks(urls):
                 found = await conn.execute_fetchall(
-                    "SELECT id, url, content_hash FROM articles "
+                    "SELECT id, url, content_hash, source_path FROM articles "
                     "WHERE url IN (SELECT value FROM json_each(?))",
                     (json.dumps(chunk),),
                 )
                 for row in found:
-                    existing[row[1]] = (row[0], row[2])
+                    existing[row[1]] = (row[0], row[2], row[3])
             inserts: list[tuple[int, ArticleRows]] = []
             updates: list[tuple[int, ArticleRows]] = []
             next_id = 0
             if len(existing) < len(latest):
                 top = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM articles")
                 next_id = int(next(iter(top))[0]) + 1
-            for url, rows in latest.items():
-                if url not in existing:
+            for url, rows in list(latest.items()):
+                stored = existing.get(url)
+                if stored is None:
                     inserts.append((next_id, rows))
                     outcomes[url] = "new"
                     next_id += 1
-                elif existing[url][1] != rows.content_hash:
-                    updates.append((existing[url][0], rows))
+                elif (
+                    hold is not None
+                    and stored[2] is not None
+                    and stored[2] != rows.source_path
+                    and hold(stored[2])
+                ):
+                    result.held.append((stored[2], rows))
+                    del latest[url]
+                elif stored[1] != rows.content_hash:
+                    updates.append((stored[0], rows))
                     outcomes[url] = "updated"
                 else:
                     outcomes[url] = "unchanged"
@@ -254,7 +276,7 @@ class ArticleStore:
                     ],
                 )
         self._topic_ids.update(new_topic_ids)  # only once committed
-        return outcomes
+        return result
 
     async def _ensure_topics(
         self,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
@@ -81,11 +82,7 @@ async def migrate(conn: aiosqlite.Connection, directory: Traversable = MIGRATION
     files = migration_files(directory)
     current = await schema_version(conn)
     if current > len(files):
-        raise DatabaseError(
-            f"the database is at schema version {current}, but this Newsdesk only knows "
-            f"versions up to {len(files)}: it was written by a newer Newsdesk. Upgrade "
-            "Newsdesk, or restore a backup taken before the upgrade."
-        )
+        raise DatabaseError(_newer(None, current, len(files)))
     for version, f in files:
         if version <= current:
             continue
@@ -100,6 +97,94 @@ async def migrate(conn: aiosqlite.Connection, directory: Traversable = MIGRATION
             raise DatabaseError(f"migration {f.name} failed: {exc}") from exc
         log.info("applied migration %s", f.name)
     return len(files)
+
+
+def _newer(path: Path | None, current: int, latest: int) -> str:
+    where = f"database {path}: " if path else "the database is at "
+    return (
+        f"{where}schema version {current}, but this Newsdesk only knows versions up to "
+        f"{latest}: it was written by a newer Newsdesk. Upgrade Newsdesk, or restore a backup "
+        "taken before the upgrade."
+    )
+
+
+def _reason(exc: sqlite3.Error, path: Path) -> str:
+    """SQLite's reason, with what to do about the common ones."""
+    text = str(exc)
+    if "unable to open database file" in text:
+        return f"{text} (is {path.parent} readable and writable?)"
+    if "file is not a database" in text:
+        return f"{text} (database.path points at some other file)"
+    return text
+
+
+def readonly_uri(path: Path, *, immutable: bool) -> str:
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    return uri + "&immutable=1" if immutable else uri
+
+
+def _make_directory(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DatabaseError(
+            f"database {path}: cannot create its directory {path.parent}: a file of that name "
+            "is in the way"
+        ) from None
+    except OSError as exc:
+        raise DatabaseError(
+            f"database {path}: cannot create its directory {path.parent}: {exc.strerror or exc}"
+        ) from None
+
+
+def _read_only_place(path: Path) -> bool:
+    """Whether the database exists but cannot be written where it is; DatabaseError if absent."""
+    if not path.is_file():
+        raise DatabaseError(
+            f"database {path}: no such database (check database.path; `newsdesk migrate` "
+            "creates it)"
+        )
+    return not (os.access(path.parent, os.W_OK) and os.access(path, os.W_OK))
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection that only reads (``immutable`` where it cannot be written)."""
+    timeout = BUSY_TIMEOUT_MS / 1000
+    immutable = _read_only_place(path)
+    if not immutable:
+        conn = sqlite3.connect(readonly_uri(path, immutable=False), uri=True, timeout=timeout)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master")
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+    return sqlite3.connect(readonly_uri(path, immutable=True), uri=True, timeout=timeout)
+
+
+async def _connect_readonly(path: Path, *, immutable: bool) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(readonly_uri(path, immutable=immutable), uri=True)
+    try:
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA query_only = ON")
+        await conn.execute("SELECT count(*) FROM sqlite_master")  # fails now, not later
+    except BaseException:
+        await conn.close()
+        raise
+    if immutable and _has_wal_content(path):
+        log.warning(
+            "database %s has a write-ahead log that cannot be read without write access: "
+            "what was written since its last checkpoint is not shown",
+            path,
+        )
+    return conn
+
+
+def _has_wal_content(path: Path) -> bool:
+    try:
+        return os.path.getsize(f"{path}-wal") > 0
+    except OSError:
+        return False
 
 
 async def _connect(path: Path, *, readonly: bool) -> aiosqlite.Connection:
@@ -131,7 +216,7 @@ def backup_database(source: Path, target: Path) -> None:
     """
     partial = target.with_name(f".{target.name}.partial")
     partial.unlink(missing_ok=True)
-    src = sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000)
+    src = connect_readonly(source)
     try:
         dst = sqlite3.connect(partial)
         try:
@@ -163,7 +248,7 @@ class Database:
     """One writer and one reader connection, and the lock that makes writes atomic units."""
 
     def __init__(
-        self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection
+        self, path: Path, writer: aiosqlite.Connection | None, reader: aiosqlite.Connection
     ) -> None:
         self.path = path
         self._writer = writer
@@ -184,11 +269,11 @@ class Database:
         A database written by an older Newsdesk is copied (``<name>.v<N>-<time>.bak``) before
         it is migrated; one written by a newer Newsdesk is refused with a clear message.
         """
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_directory(path)
         try:
             writer = await _connect(path, readonly=False)
         except sqlite3.Error as exc:
-            raise DatabaseError(f"cannot open the database {path}: {exc}") from exc
+            raise DatabaseError(f"database {path}: cannot open it: {_reason(exc, path)}") from None
         try:
             if migrate_schema:
                 current = await schema_version(writer)
@@ -207,28 +292,78 @@ class Database:
                     )
                 await migrate(writer, migrations)
             reader = await _connect(path, readonly=True)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             await writer.close()
-            raise DatabaseError(f"cannot use the database {path}: {exc}") from exc
+            raise DatabaseError(f"database {path}: cannot use it: {_reason(exc, path)}") from None
         except BaseException:
             await writer.close()
             raise
         return cls(path, writer, reader)
 
+    @classmethod
+    async def open_readonly(cls, path: Path, migrations: Traversable = MIGRATIONS) -> Database:
+        """Open an existing database only to read it: never created, never migrated, never
+        written, so it works on a read-only mount or a backup copy.
+
+        A database whose directory (or file) cannot be written is opened ``immutable``: SQLite
+        then needs no ``-shm`` file, which a WAL database otherwise needs even for reading.
+        """
+        immutable = _read_only_place(path)
+        try:
+            reader = await _connect_readonly(path, immutable=immutable)
+        except sqlite3.Error as exc:
+            if immutable:
+                raise DatabaseError(
+                    f"database {path}: cannot read it: {_reason(exc, path)}"
+                ) from None
+            reader = None
+        if reader is None:  # a read-only file system os.access did not see, for example
+            try:
+                reader = await _connect_readonly(path, immutable=True)
+            except sqlite3.Error as exc:
+                raise DatabaseError(
+                    f"database {path}: cannot read it: {_reason(exc, path)}"
+                ) from None
+        try:
+            current = await schema_version(reader)
+            latest = len(migration_files(migrations))
+        except sqlite3.Error as exc:
+            await reader.close()
+            raise DatabaseError(f"database {path}: cannot read it: {_reason(exc, path)}") from None
+        except BaseException:
+            await reader.close()
+            raise
+        if current != latest:
+            await reader.close()
+            if current > latest:
+                raise DatabaseError(_newer(path, current, latest))
+            raise DatabaseError(
+                f"database {path}: schema version {current}, this Newsdesk reads version "
+                f"{latest}: run `newsdesk migrate` first"
+            )
+        return cls(path, None, reader)
+
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        async with self._lock:
-            try:
-                # Refresh planner statistics where they are stale; bounded, so that closing a
-                # million-article store stays quick (Docker allows a stop 10 seconds).
-                await self._writer.execute("PRAGMA analysis_limit = 400")
-                await self._writer.execute("PRAGMA optimize")
-            except sqlite3.Error:
-                log.debug("PRAGMA optimize failed", exc_info=True)
-            await self._writer.close()
-        await self._reader.close()
+        try:
+            if self._writer is not None:
+                async with self._lock:
+                    await self._optimize(self._writer)
+                    await self._writer.close()
+        finally:
+            await self._reader.close()
+
+    @staticmethod
+    async def _optimize(writer: aiosqlite.Connection) -> None:
+        """Refresh planner statistics where they are stale; bounded, so that closing a
+        million-article store stays quick (Docker allows a stop 10 seconds)."""
+        try:
+            await writer.execute("PRAGMA analysis_limit = 400")
+            await writer.execute("PRAGMA optimize")
+        except sqlite3.Error:
+            log.debug("PRAGMA optimize failed", exc_info=True)
 
     async def __aenter__(self) -> Database:
         return self
@@ -244,7 +379,7 @@ class Database:
         ROLLBACK has run on the connection's thread, so the next unit never starts inside it.
         """
         async with self._lock:
-            conn = self._writer
+            conn = self.writer
             try:
                 await _to_completion(conn.execute("BEGIN IMMEDIATE"))
                 yield conn
@@ -283,4 +418,10 @@ class Database:
     @property
     def writer(self) -> aiosqlite.Connection:
         """The writer connection, for code that must run outside a transaction (backup)."""
+        if self._writer is None:
+            raise DatabaseError(f"database {self.path} was opened read-only")
         return self._writer
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        return self._reader

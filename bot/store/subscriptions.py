@@ -17,38 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain.models import QuietHours, SubscriptionSpec
+from bot.domain.subscription import QuietHours, Subscription, SubscriptionSpec
 from bot.settings import parse_clock
 from bot.store.db import Database, db_time, parse_db_time, utcnow
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """A stored subscription: its spec plus the state publishing keeps about it."""
-
-    id: int
-    spec: SubscriptionSpec
-    guild_id: int | None = None
-    origin: str = "config"
-    paused_reason: str | None = None
-    paused_at: datetime | None = None
-    alerted_reason: str | None = None
-    last_run_at: datetime | None = None
-
-    @property
-    def channel_id(self) -> int:
-        return self.spec.channel_id
-
-    @property
-    def enabled(self) -> bool:
-        return self.spec.enabled
-
-    @property
-    def active(self) -> bool:
-        """Switched on by moderators and not paused by a Discord failure."""
-        return self.spec.enabled and self.paused_reason is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,7 +120,7 @@ def test_selection_invariants(candidates: list[Candidate], limit: int, minimum: 
 def test_quiet_hours_may_span_midnight() -> None:
     from datetime import time
 
-    from bot.domain.models import QuietHours
+    from bot.domain.subscription import QuietHours
 
     night = QuietHours(time(22), time(7))
     assert night.contains(time(23, 30))

@@ -14,10 +14,10 @@ import discord
 
 from bot.app import Stores, health_server, open_stores, prepare, wire
 from bot.discord_io.client import NewsBot
-from bot.services.ingestion import Ingestor
+from bot.domain.subscription import Subscription
+from bot.services.ingest.ingestor import Ingestor
 from bot.services.publisher import Publisher, RunReport
 from bot.settings import Settings, settings_from_mapping
-from bot.store.subscriptions import Subscription
 from bot.web import HealthServer
 from tests.fakediscord import (
     EMBED_LINKS,
@@ -169,15 +169,17 @@ async def running_bot(fake: FakeDiscord, settings: Settings) -> AsyncIterator[Ru
             server = health_server(settings, stores, bot)
             if server is not None:
                 await server.start()
-            task = asyncio.create_task(bot.start(TOKEN))
+            stop = asyncio.Event()
+            task = asyncio.create_task(bot.serve(TOKEN, stop))
             try:
                 await asyncio.wait_for(bot.started_publishing.wait(), timeout=10)
                 yield Running(fake, bot, stores, settings, server)
             finally:
                 if server is not None:
                     await server.stop()
-                await bot.close()
+                stop.set()
                 with suppress(discord.ConnectionClosed, asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=10)
+                await bot.close()
     finally:
         await stores.db.close()

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
+import socket
+import sqlite3
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +44,24 @@ def write_config(tmp_path: Path, **subscription: Any) -> Path:
     return path
 
 
-async def start_bot(fake: FakeDiscord, tmp_path: Path) -> asyncio.subprocess.Process:
-    env = {**os.environ, **fake.env(), "DISCORD_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+async def start_bot(
+    fake: FakeDiscord | None,
+    tmp_path: Path,
+    *,
+    api: str | None = None,
+    token: str = TOKEN,
+) -> asyncio.subprocess.Process:
+    """``newsdesk run`` against the fake, or against ``api`` (where there may be no Discord)."""
+    where = fake.env() if fake is not None else {}
+    if api is not None:
+        where = {
+            "FAKE_DISCORD_API": api,
+            "FAKE_DISCORD_GATEWAY": api.replace("http", "ws", 1).rsplit("/api", 1)[0] + "/",
+            "PYTHONPATH": str(ROOT),
+        }
+    env = {**os.environ, **where, "DISCORD_TOKEN": token, "PYTHONUNBUFFERED": "1"}
     return await asyncio.create_subprocess_exec(
-        *fake.launch_command("run", "--config", "config.yaml"),
+        *FakeDiscord.launch_command("run", "--config", "config.yaml"),
         cwd=tmp_path,
         env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -157,3 +176,122 @@ async def test_sync_command_pushes_the_tree_to_one_guild(tmp_path: Path, fake: F
     assert scope == GUILD
     assert sorted(c["name"] for c in payload) == ["news", "newsadmin"]
     assert fake.identify_count == 0  # HTTP only: no gateway session was opened
+
+
+# --------------------------------------------------------------------------- an absent Discord
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def read_until(
+    process: asyncio.subprocess.Process, seen: list[str], predicate: Any, within: float = 30
+) -> None:
+    """Collect output lines into ``seen`` until one satisfies ``predicate``."""
+    assert process.stdout is not None
+
+    async def loop() -> None:
+        while True:
+            line = await process.stdout.readline()  # type: ignore[union-attr]
+            if not line:
+                raise AssertionError("the bot exited:\n" + "".join(seen))
+            seen.append(line.decode())
+            if predicate(seen[-1]):
+                return
+
+    await asyncio.wait_for(loop(), within)
+
+
+def healthz(port: int) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+async def test_run_waits_for_a_discord_that_cannot_be_reached_then_posts(
+    tmp_path: Path,
+) -> None:
+    """Connection refused: one line per attempt, backoff, ingest and /healthz go on; then the
+    network comes back and the bot connects and posts by itself."""
+    from tests.e2e.harness import make_fake, populate
+
+    article(tmp_path, 1)
+    write_config(tmp_path)
+    health = free_port()
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    config["http"] = {"port": health}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    port = free_port()
+    process = await start_bot(None, tmp_path, api=f"http://127.0.0.1:{port}/api/v10")
+    seen: list[str] = []
+    try:
+        refused = f"cannot reach Discord (127.0.0.1:{port}): Connection refused; trying again in"
+        await read_until(process, seen, lambda line: f"{refused} 2s" in line)
+        assert any(f"{refused} 1s" in line for line in seen)
+        status, body = await asyncio.to_thread(healthz, health)
+        assert status == 503
+        assert body["checks"]["gateway"] == "disconnected"
+        with sqlite3.connect(tmp_path / "newsdesk.db") as conn:  # ingest did not wait
+            assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
+        conn.close()
+
+        fake = make_fake()
+        fake.requested_port = port
+        async with fake:
+            populate(fake)
+            await fake.wait_for_messages(AI_CHANNEL, 1, timeout=30)
+            status, output = await stop(process, signal.SIGTERM)
+    except BaseException:
+        process.kill()
+        raise
+    output = "".join(seen) + output
+    assert status == 0, output
+    assert "Traceback" not in output
+    assert urls_in(fake, AI_CHANNEL) == [url_of(1)]
+
+
+@pytest.mark.parametrize("kind", ["dns", "tls"])
+async def test_run_names_what_failed_when_discord_cannot_be_reached(
+    tmp_path: Path, fake: FakeDiscord, kind: str
+) -> None:
+    write_config(tmp_path)
+    if kind == "dns":
+        api, expected = (
+            "http://discord.invalid/api/v10",
+            "cannot reach Discord (discord.invalid:80): the name does not resolve",
+        )
+    else:  # TLS spoken to a server that answers plain HTTP
+        api, expected = (
+            f"https://127.0.0.1:{fake.port}/api/v10",
+            f"cannot reach Discord (127.0.0.1:{fake.port}): TLS error",
+        )
+    process = await start_bot(None, tmp_path, api=api)
+    seen: list[str] = []
+    try:
+        await read_until(process, seen, lambda line: expected in line)
+    except BaseException:
+        process.kill()
+        raise
+    status, output = await stop(process, signal.SIGTERM)
+    output = "".join(seen) + output
+    assert status == 0, output
+    assert "Traceback" not in output
+    assert "stop requested before Discord could be reached" in output
+
+
+async def test_a_refused_token_is_final(tmp_path: Path, fake: FakeDiscord) -> None:
+    write_config(tmp_path)
+    process = await start_bot(fake, tmp_path, token="not-the-token")
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    text = output.decode()
+    assert process.returncode == 2, text
+    assert "Traceback" not in text
+    assert [line for line in text.splitlines() if line.startswith("newsdesk:")] == [
+        "newsdesk: DISCORD_TOKEN: Discord refused the token (check it, or reset it in the "
+        "Developer Portal)"
+    ]

@@ -92,6 +92,7 @@ class FakeDiscord:
         application_flags: int = 0,
         ratelimit_limit: int = 50,
         host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         """
         Args:
@@ -103,6 +104,7 @@ class FakeDiscord:
                 (Discord: 3); later ones get 404 / 10062. None disables the check.
             enforce_permissions: answer 403 (50001/50013) when the bot lacks channel permissions.
             gateway_compression: send zlib-stream binary frames when the client asks for them.
+            port: where to listen; 0 (the default) takes a free port.
         """
         self.state = State(
             bot_id=bot_id,
@@ -117,6 +119,7 @@ class FakeDiscord:
         self.application_flags = application_flags
         self.ratelimit_limit = ratelimit_limit
         self.host = host
+        self.requested_port = port
         self.faults = FaultPlan()
         self.commands = CommandRegistry(self.state)
         self.gateway = Gateway(
@@ -154,7 +157,7 @@ class FakeDiscord:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, 0)
+        site = web.TCPSite(runner, self.host, self.requested_port)
         await site.start()
         self._runner = runner
         self._port = int(runner.addresses[0][1])

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.services._parse_worker import ParseTask, parse_one
-from bot.services.ingestion import POOL_THRESHOLD, Ingestor, SourceError
+from bot.services.ingest.discovery import SourceError
+from bot.services.ingest.ingestor import POOL_THRESHOLD, Ingestor
+from bot.services.ingest.worker import ParseTask, parse_one
 from bot.settings import IngestSettings
 from bot.store.articles import ArticleStore
 from bot.store.db import Database
@@ -23,6 +24,10 @@ from tests.support.articles import article_fields, markdown, write_article
 
 async def table(db: Database, sql: str, *params: object) -> list[tuple]:
     return [tuple(r) for r in await db.fetch(sql, params)]
+
+
+def url_of(n: int) -> str:
+    return f"https://news.example.com/articles/{n}"
 
 
 def copy_samples(target: Path) -> Path:
@@ -153,6 +158,71 @@ async def test_later_file_wins_for_the_same_url(
     assert article is not None
     assert article.title == "Second version"
     assert (summary.new, summary.updated, summary.unchanged) == (0, 0, 1)
+
+
+async def test_later_file_wins_across_batches_without_writing_the_earlier_one(
+    tmp_path: Path, store: ArticleStore, db: Database
+) -> None:
+    """Duplicates in different batches: a rescan writes nothing; the earlier file wins as soon
+    as the later one stops carrying the URL."""
+    news = tmp_path / "news"
+    write_article(news, "a.md", 1, title="First version")
+    for n in range(2, 8):  # fillers: batches of two articles put a.md and z.md far apart
+        write_article(news, f"m{n}.md", n)
+    write_article(news, "z.md", 1, title="Second version")
+    ingestor = Ingestor(store, IngestSettings(), batch_articles=2)
+    first = await ingestor.ingest([news])
+    assert (first.new, first.updated, first.unchanged) == (7, 0, 0)
+    assert (await store.get_by_url(url_of(1))).title == "Second version"  # type: ignore[union-attr]
+    before = await table(db, "SELECT id, updated_at, content_hash FROM articles ORDER BY id")
+
+    again = await ingestor.ingest([news], rescan=True)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 7)
+    assert await table(db, "SELECT id, updated_at, content_hash FROM articles ORDER BY id") == (
+        before
+    )
+
+    write_article(news, "z.md", 99, title="Another story")  # z.md no longer carries the URL
+    changed = await ingestor.ingest([news], rescan=True)
+    assert (changed.new, changed.updated, changed.unchanged) == (1, 1, 6)
+    assert (await store.get_by_url(url_of(1))).title == "First version"  # type: ignore[union-attr]
+
+
+async def test_a_file_read_in_between_supersedes_a_held_duplicate(
+    tmp_path: Path, store: ArticleStore
+) -> None:
+    """a.md is held for z.md (which stored the URL); m.md, read in between, takes the URL."""
+    news = tmp_path / "news"
+    write_article(news, "a.md", 1, title="A")
+    for n in range(2, 6):
+        write_article(news, f"f{n}.md", n)
+    write_article(news, "z.md", 1, title="Z")
+    ingestor = Ingestor(store, IngestSettings(), batch_articles=2)
+    await ingestor.ingest([news])
+    write_article(news, "m.md", 1, title="M")
+    write_article(news, "z.md", 99, title="Another story")
+    summary = await ingestor.ingest([news], rescan=True)
+    assert (await store.get_by_url(url_of(1))).title == "M"  # type: ignore[union-attr]
+    assert (summary.new, summary.updated) == (1, 1)
+
+
+async def test_rescan_of_a_corpus_with_duplicate_urls_writes_nothing(
+    tmp_path: Path, db: Database
+) -> None:
+    """The generator makes 2% duplicate URLs, spread over several batches and the pool."""
+    corpus = tmp_path / "corpus"
+    generate = [sys.executable, str(ROOT / "tests" / "support" / "gen_corpus.py"), str(corpus)]
+    generate += ["-n", "2500", "--seed", "2"]  # seed 2: a duplicate pair straddles a batch
+    await asyncio.to_thread(subprocess.run, generate, check=True, capture_output=True)
+    ingestor = Ingestor(ArticleStore(db), IngestSettings(workers=2))
+    first = await ingestor.ingest([corpus])
+    before = await table(db, "SELECT id, updated_at, content_hash FROM articles ORDER BY id")
+    assert first.new == len(before) < 2500  # there are duplicates
+    again = await ingestor.ingest([corpus], rescan=True)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, len(before))
+    assert await table(db, "SELECT id, updated_at, content_hash FROM articles ORDER BY id") == (
+        before
+    )
 
 
 async def test_url_identity_is_the_canonical_url(

@@ -6,10 +6,11 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.app import OfflinePoster, Stores, build_publisher
-from bot.domain.models import QuietHours, SubscriptionSpec
-from bot.services.ingestion import Ingestor
-from bot.services.jobs import FIRST_RUN_DELAY, Jobs
+from bot.app import Stores, build_publisher
+from bot.cli.dry_run import OfflinePoster
+from bot.domain.subscription import FIRST_RUN_DELAY, QuietHours, SubscriptionSpec
+from bot.services.ingest.ingestor import Ingestor
+from bot.services.jobs import Jobs
 from bot.settings import settings_from_mapping
 from bot.store.articles import ArticleStore
 from bot.store.db import Database

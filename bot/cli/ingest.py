@@ -1,0 +1,74 @@
+"""``newsdesk ingest``: load article files; the summary is the result (stdout), nothing else."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+from bot.cli.process import EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, say
+from bot.services.ingest.ingestor import Ingestor
+from bot.settings import Settings
+from bot.store.articles import ArticleStore
+from bot.store.db import Database
+
+PROGRESS_MINIMUM = 1000  # files to read before a progress bar is worth drawing
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr when it is a terminal and the scan is large.
+
+    ``[#####.....] 4,100/10,000 files 2,950/s ETA 2s``, redrawn at most five times a second.
+    """
+
+    def __init__(self, stream: IO[str], minimum: int = PROGRESS_MINIMUM) -> None:
+        self.stream = stream
+        self.minimum = minimum
+        self.started = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < self.minimum:
+            return
+        now = time.monotonic()
+        if done < total and now - self.last < 0.2:
+            return
+        self.last = now
+        elapsed = max(now - self.started, 1e-6)
+        rate = done / elapsed
+        eta = (total - done) / rate if rate else 0
+        width = 30
+        filled = int(width * done / total)
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} files "
+            f"{rate:,.0f}/s ETA {eta:,.0f}s "
+        )
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+async def ingest_command(settings: Settings, paths: list[Path], as_json: bool, rescan: bool) -> int:
+    roots = paths or [source.path for source in settings.sources]
+    if not roots:
+        say("nothing to ingest: give PATH arguments or configure sources")
+        return EXIT_UNUSABLE
+    progress = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    db = await Database.open(settings.database.path)
+    try:
+        store = ArticleStore(db, trust_published_flag=settings.ingest.trust_published_flag)
+        await store.apply_published_policy()
+        summary = await Ingestor(store, settings.ingest).ingest(
+            roots, rescan=rescan, progress=progress
+        )
+    finally:
+        await db.close()
+    if as_json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False))
+    else:
+        print(summary.counts())
+        for rejection in summary.rejected:
+            print(f"rejected: {rejection}")
+    return EXIT_REJECTED if summary.rejected else EXIT_OK

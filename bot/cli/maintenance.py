@@ -1,0 +1,91 @@
+"""Database chores and the health probe: ``migrate``, ``backup``, ``health``."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from bot.cli.process import EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, say
+from bot.errors import UsageError
+from bot.settings import Settings
+from bot.store.db import Database, backup_database, connect_readonly, schema_version
+
+
+async def migrate_command(settings: Settings) -> int:
+    db = await Database.open(settings.database.path)
+    try:
+        version = await schema_version(db.writer)
+    finally:
+        await db.close()
+    print(f"{settings.database.path}: schema version {version}")
+    return EXIT_OK
+
+
+def backup_command(settings: Settings, target: Path) -> int:
+    """A consistent copy of the database, of whatever schema version (it is never migrated)."""
+    source = settings.database.path
+    if target.exists():
+        raise UsageError(f"{target} exists; choose a new file name")
+    if not target.parent.is_dir():
+        raise UsageError(f"{target.parent}: no such directory")
+    started = time.monotonic()
+    backup_database(source, target)
+    version, articles, deliveries = _describe_database(target)
+    print(
+        f"backed up {source} to {target}: {target.stat().st_size / 1e6:.1f} MB, schema version "
+        f"{version}, {articles} articles, {deliveries} deliveries "
+        f"({time.monotonic() - started:.1f}s)"
+    )
+    return EXIT_OK
+
+
+def _describe_database(path: Path) -> tuple[int, int, int]:
+    """Count what a copy holds, reading it only (the copy is left exactly as written)."""
+    conn = connect_readonly(path)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        deliveries = conn.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+    finally:
+        conn.close()
+    return int(version), int(articles), int(deliveries)
+
+
+def health_url(settings: Settings) -> str:
+    assert settings.http is not None
+    host = settings.http.host
+    if host in ("0.0.0.0", ""):  # noqa: S104 - listening everywhere: ask locally
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{settings.http.port}/healthz"
+
+
+def health_command(settings: Settings) -> int:
+    if settings.http is None:
+        say("http: is not configured, so there is no health endpoint")
+        return EXIT_UNUSABLE
+    url = health_url(settings)
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - http only
+            print(response.read().decode())
+            return EXIT_OK
+    except urllib.error.HTTPError as exc:
+        print(exc.read().decode())
+        return EXIT_REJECTED
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, ConnectionRefusedError):
+            say(
+                f"no bot answers on {url} (is `newsdesk run` running, with this config's "
+                "http: section?)"
+            )
+        else:
+            say(f"{url}: {exc.reason}")
+        return EXIT_REJECTED
+    except (OSError, ValueError) as exc:
+        say(f"{url}: {exc}")
+        return EXIT_REJECTED

@@ -1,0 +1,102 @@
+"""How a command ends, whatever ends it: one line on stderr and an exit status.
+
+* SIGINT or SIGTERM: the running command is cancelled once — its cleanup runs (parse workers
+  killed and reaped, a batch being written finished or rolled back, the database closed) —
+  then ``newsdesk: interrupted``, exit status 130 or 143. Further signals during that cleanup
+  are ignored: it is short, and cutting it would leave processes behind.
+* The reader of stdout went away (``newsdesk export | head``): exit status 141, nothing on
+  stderr (what is left to write goes nowhere).
+
+Imported first by ``bot.__main__``, before anything heavy, so that these rules hold from the
+first moment; it imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from types import FrameType
+from typing import Any
+
+EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(BaseException):
+    """A stop signal arrived; like KeyboardInterrupt, not an error of the command."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+def say(text: str) -> None:
+    """One line on stderr, prefixed ``newsdesk:``; never fails (stderr may be gone too)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"newsdesk: {text}", file=sys.stderr, flush=True)
+
+
+def guard(command: Callable[[], int]) -> int:
+    """Run a whole command; turn signals and a closed stdout into their exit statuses."""
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        return command()
+    except Interrupted as exc:
+        say("interrupted")
+        return 128 + exc.signum
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 128 + signal.SIGINT
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def run_async(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """``asyncio.run(main())``; the first SIGINT or SIGTERM cancels ``main`` (its cleanup runs)
+    and then raises :class:`Interrupted` for :func:`guard` to report."""
+    received: list[int] = []
+
+    async def runner() -> int:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def stop(signum: int) -> None:
+            if not received:
+                received.append(signum)
+                task.cancel()
+
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, stop, signum)
+        try:
+            return await main()
+        except asyncio.CancelledError:
+            if received:
+                return 128 + received[0]
+            raise
+
+    try:
+        code = asyncio.run(runner())
+    finally:
+        signal.signal(signal.SIGTERM, _raise_interrupted)  # the loop reset it on closing
+    if received:
+        raise Interrupted(received[0])
+    return code

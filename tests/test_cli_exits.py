@@ -1,0 +1,274 @@
+"""The command line's unhappy paths, as a user meets them: one line, the right exit status.
+
+Closed pipes, databases that cannot be created or written, read-only commands on missing or
+foreign databases, the global --config option, a health probe with no bot behind it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SAMPLES
+from tests.test_cli import newsdesk
+
+NOBODY = 65534
+
+
+def assert_one_line(err: str, expected: str) -> None:
+    """stderr is exactly one line (logs aside), with no traceback and no thread noise."""
+    for noise in ("Traceback", "Exception ignored", "Event loop is closed", "Exception in thread"):
+        assert noise not in err, err
+    lines = [line for line in err.splitlines() if line.startswith("newsdesk:")]
+    assert lines == [expected], err
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> Path:
+    """A working directory with the samples ingested into store/news.db."""
+    (tmp_path / "config.yaml").write_text("database:\n  path: store/news.db\n", encoding="utf-8")
+    shutil.copytree(SAMPLES, tmp_path / "news")
+    assert newsdesk("ingest", "news", "--config", "config.yaml", cwd=tmp_path).returncode == 0
+    return tmp_path
+
+
+# --------------------------------------------------------------------------- closed stdout
+
+
+def test_export_into_a_pipe_its_reader_closed_exits_141_quietly(stored: Path) -> None:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "export", "--config", "config.yaml"],
+        cwd=stored,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == b"[\n"  # like `newsdesk export | head -1`
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 141
+    assert err == b""
+
+
+@pytest.mark.parametrize("args", [["ingest", "news", "--json"], ["migrate"]])
+def test_any_command_writing_to_a_closed_pipe_exits_141(stored: Path, args: list[str]) -> None:
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first byte
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", *args, "--config", "config.yaml"],
+            cwd=stored,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 141
+    assert "Traceback" not in done.stderr
+    assert "Exception ignored" not in done.stderr
+
+
+# --------------------------------------------------------------------------- unusable databases
+
+
+@pytest.mark.parametrize(
+    "command", [["ingest", "news"], ["run", "--dry-run"], ["migrate"]], ids=lambda c: c[0]
+)
+def test_a_database_directory_blocked_by_a_file(tmp_path: Path, command: list[str]) -> None:
+    (tmp_path / "data").write_text("not a directory", encoding="utf-8")
+    (tmp_path / "config.yaml").write_text(
+        "database:\n  path: data/news.db\nsources: [news]\n", encoding="utf-8"
+    )
+    shutil.copytree(SAMPLES, tmp_path / "news")
+    done = newsdesk(*command, "--config", "config.yaml", cwd=tmp_path)
+    assert done.returncode == 2
+    assert_one_line(
+        done.stderr,
+        "newsdesk: database data/news.db: cannot create its directory data: a file of that "
+        "name is in the way",
+    )
+
+
+@pytest.mark.parametrize("command", [["ingest", "news"], ["run", "--dry-run"]], ids=str)
+def test_a_database_on_a_file_system_that_refuses_directories(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """/sys refuses new directories to everyone, root included."""
+    (tmp_path / "config.yaml").write_text(
+        "database:\n  path: /sys/newsdesk/news.db\nsources: [news]\n", encoding="utf-8"
+    )
+    shutil.copytree(SAMPLES, tmp_path / "news")
+    done = newsdesk(*command, "--config", "config.yaml", cwd=tmp_path)
+    assert done.returncode == 2
+    assert_one_line(
+        done.stderr,
+        "newsdesk: database /sys/newsdesk/news.db: cannot create its directory /sys/newsdesk: "
+        "Operation not permitted",
+    )
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A directory another user can enter (pytest's tmp_path is private to its owner)."""
+    path = Path(tempfile.mkdtemp(prefix="newsdesk-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        for root, dirs, _ in os.walk(path):
+            for name in dirs:
+                Path(root, name).chmod(0o755)
+        shutil.rmtree(path)
+
+
+def unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``newsdesk ARGS`` as a user without rights on root's files (root bypasses permissions)."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("needs setpriv to run a command as an unprivileged user")
+        prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(cwd)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_database_directory_without_permission(shared_dir: Path) -> None:
+    locked = shared_dir / "locked"
+    locked.mkdir(mode=0o555)
+    (shared_dir / "config.yaml").write_text(
+        "database:\n  path: locked/data/news.db\n", encoding="utf-8"
+    )
+    done = unprivileged("migrate", "--config", "config.yaml", cwd=shared_dir)
+    assert done.returncode == 2
+    assert_one_line(
+        done.stderr,
+        "newsdesk: database locked/data/news.db: cannot create its directory locked/data: "
+        "Permission denied",
+    )
+
+
+# --------------------------------------------------------------------------- read-only commands
+
+
+@pytest.mark.parametrize("command", [["export"], ["backup", "copy.db"]], ids=lambda c: c[0])
+def test_read_only_commands_refuse_a_missing_database(tmp_path: Path, command: list[str]) -> None:
+    (tmp_path / "config.yaml").write_text("database:\n  path: typo/news.db\n", encoding="utf-8")
+    done = newsdesk(*command, "--config", "config.yaml", cwd=tmp_path)
+    assert done.returncode == 2
+    assert_one_line(
+        done.stderr,
+        "newsdesk: database typo/news.db: no such database (check database.path; "
+        "`newsdesk migrate` creates it)",
+    )
+    assert done.stdout == ""
+    assert not (tmp_path / "typo").exists()  # nothing was created
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        (0, "schema version 0, this Newsdesk reads version 1: run `newsdesk migrate` first"),
+        (7, "schema version 7, but this Newsdesk only knows versions up to 1"),
+    ],
+)
+def test_export_neither_migrates_nor_reads_a_foreign_schema(
+    tmp_path: Path, version: int, expected: str
+) -> None:
+    (tmp_path / "config.yaml").write_text("database:\n  path: news.db\n", encoding="utf-8")
+    with sqlite3.connect(tmp_path / "news.db") as conn:
+        conn.execute("CREATE TABLE notes (x)")
+        conn.execute(f"PRAGMA user_version = {version}")
+    conn.close()
+    done = newsdesk("export", "--config", "config.yaml", cwd=tmp_path)
+    assert done.returncode == 2
+    assert expected in done.stderr
+    assert_one_line(done.stderr, done.stderr.strip().splitlines()[-1])
+    with sqlite3.connect(tmp_path / "news.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == version  # untouched
+    conn.close()
+
+
+def test_read_only_commands_work_on_a_database_they_cannot_write(
+    stored: Path, shared_dir: Path
+) -> None:
+    """A WAL database in a directory the user may only read: opened immutable."""
+    expected = newsdesk("export", "--config", "config.yaml", cwd=stored).stdout
+    shutil.copytree(stored / "store", shared_dir / "store")
+    with sqlite3.connect(shared_dir / "store" / "news.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    (shared_dir / "store" / "news.db").chmod(0o444)
+    (shared_dir / "store").chmod(0o555)
+    (shared_dir / "out").mkdir()
+    (shared_dir / "out").chmod(0o777)
+    (shared_dir / "config.yaml").write_text("database:\n  path: store/news.db\n", encoding="utf-8")
+    exported = unprivileged("export", "--config", "config.yaml", cwd=shared_dir)
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout == expected
+    backup = unprivileged("backup", "out/copy.db", "--config", "config.yaml", cwd=shared_dir)
+    assert backup.returncode == 0, backup.stderr
+    assert "59 articles" in backup.stdout
+    assert sorted(p.name for p in (shared_dir / "store").iterdir()) == ["news.db"]
+
+
+# --------------------------------------------------------------------------- small ones
+
+
+def test_config_is_accepted_before_and_after_the_command(stored: Path) -> None:
+    before = newsdesk("--config", "config.yaml", "export", cwd=stored)
+    assert before.returncode == 0, before.stderr
+    assert len(json.loads(before.stdout)) == 59
+    (stored / "other.yaml").write_text("database:\n  path: other.db\n", encoding="utf-8")
+    both = newsdesk("--config", "other.yaml", "export", "--config", "config.yaml", cwd=stored)
+    assert both.returncode == 0, both.stderr  # the one after the command wins
+    assert both.stdout == before.stdout
+
+
+def test_health_says_when_no_bot_answers(tmp_path: Path) -> None:
+    with socket_port() as port:
+        (tmp_path / "config.yaml").write_text(
+            f"database:\n  path: a.db\nhttp:\n  port: {port}\n", encoding="utf-8"
+        )
+        done = newsdesk("health", "--config", "config.yaml", cwd=tmp_path)
+    assert done.returncode == 1
+    assert_one_line(
+        done.stderr,
+        f"newsdesk: no bot answers on http://127.0.0.1:{port}/healthz (is `newsdesk run` "
+        "running, with this config's http: section?)",
+    )
+
+
+class socket_port:
+    """A local TCP port that nothing listens on (reserved while the block runs)."""
+
+    def __enter__(self) -> int:
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        return int(self.sock.getsockname()[1])
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
