@@ -28,8 +28,8 @@ from store_1m import ensure  # noqa: E402
 
 from bot.domain.selection import Policy, select  # noqa: E402
 from bot.domain.subscription import SubscriptionSpec  # noqa: E402
+from bot.store.candidates import CandidateQueries  # noqa: E402
 from bot.store.db import Database, db_time, parse_db_time  # noqa: E402
-from bot.store.deliveries import DeliveryStore  # noqa: E402
 from bot.store.subscriptions import SubscriptionStore  # noqa: E402
 
 HISTORY_RUNS = 20
@@ -81,14 +81,14 @@ async def setup(db: Database, count: int) -> None:
     await db.execute("DELETE FROM deliveries")
     await db.execute("DELETE FROM subscriptions")
     await SubscriptionStore(db).sync_from_config(specs)
-    deliveries = DeliveryStore(db)
+    deliveries = CandidateQueries(db)
     now = await bench_now(db)
     for spec in specs:
         policy = policy_for(spec)
         for run in range(HISTORY_RUNS):
             when = now - timedelta(hours=HISTORY_RUNS - run)
             candidates = await deliveries.candidates(
-                spec.channel_id, policy, spec.topics, when, policy.max_per_run * 3 + 10
+                spec.channel_id, policy, when, policy.max_per_run * 3 + 10
             )
             picked = select(candidates, policy, when).chosen
             async with db.transaction() as conn:
@@ -119,7 +119,7 @@ async def measure(path: Path, count: int) -> None:
     try:
         await setup(db, count)
         subs = await SubscriptionStore(db).list()
-        deliveries = DeliveryStore(db)
+        deliveries = CandidateQueries(db)
         now = await bench_now(db)
         articles = (await db.fetch_one("SELECT count(*) FROM articles"))[0]
         sent = (await db.fetch_one("SELECT count(*) FROM deliveries"))[0]
@@ -130,7 +130,7 @@ async def measure(path: Path, count: int) -> None:
                 policy = policy_for(sub.spec)
                 started = time.perf_counter()
                 candidates = await deliveries.candidates(
-                    sub.channel_id, policy, sub.spec.topics, now, policy.max_per_run * 3 + 10
+                    sub.channel_id, policy, now, policy.max_per_run * 3 + 10
                 )
                 select(candidates, policy, now)
                 timings.append((time.perf_counter() - started) * 1000)

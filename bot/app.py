@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -26,92 +25,61 @@ from bot.services.admin import AdminService
 from bot.services.ingest.ingestor import Ingestor
 from bot.services.jobs import Jobs
 from bot.services.news import NewsService
-from bot.services.publisher import Poster, Publisher
 from bot.settings import Settings
-from bot.store.articles import ArticleStore
 from bot.store.audit import AuditStore, StateStore
 from bot.store.browse import BrowseStore
-from bot.store.db import Database
-from bot.store.deliveries import DeliveryStore
-from bot.store.subscriptions import GuildStore, SubscriptionStore
+from bot.store.db import utcnow
 from bot.web import HealthServer, HealthSources
+from bot.wiring import Stores, build_publishing, open_stores, prepare
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Stores:
-    db: Database
-    articles: ArticleStore
-    subscriptions: SubscriptionStore
-    deliveries: DeliveryStore
-    guilds: GuildStore
-
-
-async def open_stores(settings: Settings) -> Stores:
-    db = await Database.open(settings.database.path)
-    return Stores(
-        db=db,
-        articles=ArticleStore(db, trust_published_flag=settings.ingest.trust_published_flag),
-        subscriptions=SubscriptionStore(db),
-        deliveries=DeliveryStore(db),
-        guilds=GuildStore(db),
-    )
-
-
-async def prepare(settings: Settings, stores: Stores) -> None:
-    """Bring the database in line with the config: published-flag policy, subscriptions."""
-    await stores.articles.apply_published_policy()
-    await stores.subscriptions.sync_from_config(settings.subscriptions)
-
-
-def build_publisher(
-    settings: Settings, stores: Stores, poster: Poster, metrics: Metrics | None = None
-) -> Publisher:
-    return Publisher(
-        settings=settings,
-        articles=stores.articles,
-        subscriptions=stores.subscriptions,
-        deliveries=stores.deliveries,
-        guilds=stores.guilds,
-        poster=poster,
-        metrics=metrics,
-    )
 
 
 def wire(
     settings: Settings, stores: Stores, client: discord.Client, metrics: Metrics | None = None
 ) -> Services:
-    """Every service the running bot uses, built here and nowhere else."""
+    """Every service the running bot uses (see bot.wiring), with Discord as the Poster."""
     metrics = metrics or Metrics()
-    publisher = build_publisher(settings, stores, DiscordPoster(client), metrics)
-    ingestor = Ingestor(stores.articles, settings.ingest)
+    poster = DiscordPoster(client)
+    publishing = build_publishing(settings, stores, poster, metrics)
     jobs = Jobs(
-        settings=settings,
-        publisher=publisher,
-        ingestor=ingestor,
+        sources=settings.sources,
+        ingest=settings.ingest,
+        publishing=settings.publishing,
+        publisher=publishing.publisher,
+        pauses=publishing.pauses,
+        ingestor=Ingestor(stores.articles, settings.ingest),
         subscriptions=stores.subscriptions,
         metrics=metrics,
+        clock=utcnow,
     )
     browse = BrowseStore(stores.db)
-    return Services(
-        settings=settings,
-        publisher=publisher,
-        jobs=jobs,
-        news=NewsService(stores.articles, browse),
-        admin=AdminService(
-            publisher=publisher,
-            jobs=jobs,
-            subscriptions=stores.subscriptions,
-            guilds=stores.guilds,
-            deliveries=stores.deliveries,
-            articles=stores.articles,
-            browse=browse,
-            audit=AuditStore(stores.db),
-        ),
+    admin = AdminService(
+        guilds=publishing.guilds,
+        guild_settings=stores.guilds,
         subscriptions=stores.subscriptions,
+        selector=publishing.selector,
+        publisher=publishing.publisher,
+        jobs=jobs,
+        outbox=stores.outbox,
+        articles=stores.articles,
+        browse=browse,
+        audit=AuditStore(stores.db),
+        alerts=publishing.alerts,
+        channels=poster,
+        clock=utcnow,
+    )
+    return Services(
+        news=NewsService(stores.articles, browse),
+        admin=admin,
+        jobs=jobs,
+        publisher=publishing.publisher,
+        pauses=publishing.pauses,
+        channels=poster,
         state=StateStore(stores.db),
         metrics=metrics,
+        sync_guild_ids=settings.discord.sync_guild_ids,
+        configured_channels=tuple(spec.channel_id for spec in settings.subscriptions),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -79,6 +80,19 @@ class PlainFormatter(logging.Formatter):
             first, sep, rest = text.partition("\n")
             text = f"{first} [{' '.join(extras)}]{sep}{rest}"
         return text
+
+
+class WithIds(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A logger whose records carry ids (guild, channel, subscription, article...) as fields;
+    ``extra=`` given to one call adds to them."""
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
+        kwargs["extra"] = {**(self.extra or {}), **(kwargs.get("extra") or {})}
+        return msg, kwargs
+
+
+def with_ids(logger: logging.Logger, **ids: object) -> WithIds:
+    return WithIds(logger, ids)
 
 
 def setup_logging(level: str = "INFO", stream: IO[str] | None = None, fmt: str = "plain") -> None:

@@ -81,6 +81,12 @@ class Metrics:
             ["kind"],  # user, refused, internal
             registry=r,
         )
+        self.job_failures = Counter(
+            "newsdesk_job_failures_total",
+            "Background jobs that failed, by job (ingest, publish, recheck-paused, ...)",
+            ["job"],
+            registry=r,
+        )
         self.gateway_connected = Gauge(
             "newsdesk_gateway_connected", "1 while connected to the Discord gateway", registry=r
         )

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -126,7 +126,9 @@ class PublishingSettings:
     retry_backoff: timedelta = timedelta(minutes=1)
     paused_recheck: timedelta = timedelta(hours=1)
     excerpt_length: int = 350
-    history_unreadable: str = "skip"  # "skip": never risk a duplicate; "resend": never risk a loss
+    history_unreadable: Literal["skip", "resend"] = (
+        "skip"  # skip: never a duplicate; resend: never a loss
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,9 +470,9 @@ def settings_from_mapping(
         retry_backoff=p.get("retry_backoff", parse_duration, pub.retry_backoff),
         paused_recheck=p.get("paused_recheck", parse_duration, pub.paused_recheck),
         excerpt_length=p.get("excerpt_length", _int_range(50, 4000), pub.excerpt_length),
-        history_unreadable=p.get(
-            "history_unreadable", _choice("skip", "resend"), pub.history_unreadable
-        ),
+        history_unreadable="resend"
+        if p.get("history_unreadable", _choice("skip", "resend"), "skip") == "resend"
+        else "skip",
     )
     p.finish()
 

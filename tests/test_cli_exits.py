@@ -172,7 +172,9 @@ def test_a_database_directory_without_permission(shared_dir: Path) -> None:
 # --------------------------------------------------------------------------- read-only commands
 
 
-@pytest.mark.parametrize("command", [["export"], ["backup", "copy.db"]], ids=lambda c: c[0])
+@pytest.mark.parametrize(
+    "command", [["export"], ["status"], ["backup", "copy.db"]], ids=lambda c: c[0]
+)
 def test_read_only_commands_refuse_a_missing_database(tmp_path: Path, command: list[str]) -> None:
     (tmp_path / "config.yaml").write_text("database:\n  path: typo/news.db\n", encoding="utf-8")
     done = newsdesk(*command, "--config", "config.yaml", cwd=tmp_path)
@@ -186,6 +188,7 @@ def test_read_only_commands_refuse_a_missing_database(tmp_path: Path, command: l
     assert not (tmp_path / "typo").exists()  # nothing was created
 
 
+@pytest.mark.parametrize("command", ["export", "status"])
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
@@ -193,15 +196,15 @@ def test_read_only_commands_refuse_a_missing_database(tmp_path: Path, command: l
         (7, "schema version 7, but this Newsdesk only knows versions up to 1"),
     ],
 )
-def test_export_neither_migrates_nor_reads_a_foreign_schema(
-    tmp_path: Path, version: int, expected: str
+def test_read_only_commands_neither_migrate_nor_read_a_foreign_schema(
+    tmp_path: Path, version: int, expected: str, command: str
 ) -> None:
     (tmp_path / "config.yaml").write_text("database:\n  path: news.db\n", encoding="utf-8")
     with sqlite3.connect(tmp_path / "news.db") as conn:
         conn.execute("CREATE TABLE notes (x)")
         conn.execute(f"PRAGMA user_version = {version}")
     conn.close()
-    done = newsdesk("export", "--config", "config.yaml", cwd=tmp_path)
+    done = newsdesk(command, "--config", "config.yaml", cwd=tmp_path)
     assert done.returncode == 2
     assert expected in done.stderr
     assert_one_line(done.stderr, done.stderr.strip().splitlines()[-1])
@@ -227,6 +230,9 @@ def test_read_only_commands_work_on_a_database_they_cannot_write(
     exported = unprivileged("export", "--config", "config.yaml", cwd=shared_dir)
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout == expected
+    status = unprivileged("status", "--json", "--config", "config.yaml", cwd=shared_dir)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout) == []
     backup = unprivileged("backup", "out/copy.db", "--config", "config.yaml", cwd=shared_dir)
     assert backup.returncode == 0, backup.stderr
     assert "59 articles" in backup.stdout

@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         "`newsdesk ingest` restores into an empty store",
     )
 
+    status = command("status", "What each subscription is doing, read from the database.")
+    status.add_argument("--json", action="store_true", help="a JSON list of objects")
+
     command("migrate", "Create the database or bring its schema up to date.")
 
     backup = command("backup", "Make a consistent copy of the database (safe while the bot runs).")
@@ -166,6 +169,10 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run_async(
             lambda: export_command(settings, args.format, sys.stdout, deliveries=args.deliveries)
         )
+    if args.command == "status":
+        from bot.cli.status import status_command
+
+        return run_async(lambda: status_command(settings, sys.stdout, as_json=args.json))
     if args.command == "migrate":
         from bot.cli.maintenance import migrate_command
 

@@ -43,7 +43,7 @@ def _when(moment: datetime | None) -> str:
 
 def _status_lines(status: SubscriptionStatus) -> list[str]:
     sub = status.subscription
-    lines = [f"**<#{sub.channel_id}>** — {status.state}", f"  {describe(sub.spec)}"]
+    lines = [f"**<#{sub.channel_id}>** — {status.standing}", f"  {describe(sub.spec)}"]
     if status.next_run:
         lines.append(f"  next run {_when(status.next_run)}")
     for delivery, article in status.last_posts:
@@ -72,9 +72,9 @@ def _preview_embed(preview: Preview) -> discord.Embed:
         lines.append(f"• [{title}]({chosen.url}) — {quality}")
     if preview.near_misses:
         lines.append("\n**Near misses:**")
-        for missed, url, reason in preview.near_misses:
+        for missed, url, reasons in preview.near_misses:
             title = discord.utils.escape_markdown(missed.title)[:120] if missed else url
-            lines.append(f"• {title} — {reason.value}")
+            lines.append(f"• {title} — {', '.join(r.value for r in reasons)}")
     return discord.Embed(
         title=f"Preview: #{preview.subscription.channel_id}",
         description="\n".join(lines)[:4000],
@@ -287,22 +287,13 @@ class AdminCog(
     async def subscriptions(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild_id is not None
-        subs = await self.admin.guild_subscriptions(interaction.guild_id)
+        subs = await self.admin.standings(interaction.guild_id)
         if not subs:
             await interaction.followup.send(
                 "No subscriptions yet: `/newsadmin subscribe` creates one.", ephemeral=True
             )
             return
-        lines = []
-        for sub in subs:
-            state = (
-                "switched off"
-                if not sub.spec.enabled
-                else f"paused: {sub.paused_reason}"
-                if sub.paused_reason
-                else "on"
-            )
-            lines.append(f"**<#{sub.channel_id}>** ({state}) — {describe(sub.spec)}")
+        lines = [f"**<#{sub.channel_id}>** ({where}) — {describe(sub.spec)}" for sub, where in subs]
         embed = discord.Embed(
             title="Subscriptions", description="\n".join(lines)[:4000], colour=0x2B6CB0
         )
@@ -377,8 +368,7 @@ class AdminCog(
             add_role=add_moderator_role.id if add_moderator_role else None,
             remove_role=remove_moderator_role.id if remove_moderator_role else None,
         )
-        roles = await self.admin.moderator_roles(actor.guild_id)
-        log_id = await self.admin.publisher.log_channel(actor.guild_id)
+        log_id, roles = await self.admin.settings_summary(actor.guild_id)
         await interaction.followup.send(
             "Log channel: "
             + (f"<#{log_id}>" if log_id else "none")

@@ -22,28 +22,31 @@ from bot.discord_io.views import RelatedButton
 from bot.domain.listings import related_embed
 from bot.metrics import Metrics
 from bot.services.admin import AdminService
+from bot.services.guard import guarded
 from bot.services.jobs import Jobs
 from bot.services.news import NewsService
-from bot.services.publisher import Publisher
-from bot.settings import Settings
+from bot.services.publishing.alerts import Pauses
+from bot.services.publishing.ports import Channels
+from bot.services.publishing.publisher import Publisher
 from bot.store.audit import StateStore
-from bot.store.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """What the bot needs, built once in bot.app and passed in."""
+    """What the bot needs, built once in bot.app.wire and passed in."""
 
-    settings: Settings
-    publisher: Publisher
-    jobs: Jobs
     news: NewsService
     admin: AdminService
-    subscriptions: SubscriptionStore
+    jobs: Jobs
+    publisher: Publisher
+    pauses: Pauses
+    channels: Channels
     state: StateStore
     metrics: Metrics
+    sync_guild_ids: tuple[int, ...] = ()  # empty: commands are global
+    configured_channels: tuple[int, ...] = ()  # the config file's subscriptions
 
 
 def intents() -> discord.Intents:
@@ -120,7 +123,7 @@ class NewsBot(commands.Bot):
         await self.add_cog(AdminCog(self.services.admin, self.services.news))
         self.add_dynamic_items(RelatedButton)
         if self.publish:
-            self.spawn(self._start_publishing(), name="start publishing")
+            self.spawn(self._start_publishing(), name="start-publishing")
 
     def command_tree_hash(self) -> str:
         payload = sorted(
@@ -136,7 +139,7 @@ class NewsBot(commands.Bot):
         would burn them. The hash of the synced tree is kept in the database per application
         and scope. Returns whether a sync happened.
         """
-        guilds = [guild_id] if guild_id else list(self.services.settings.discord.sync_guild_ids)
+        guilds = [guild_id] if guild_id else list(self.services.sync_guild_ids)
         scopes: list[int | None] = list(guilds) or [None]
         digest = self.command_tree_hash()
         synced = False
@@ -154,16 +157,11 @@ class NewsBot(commands.Bot):
         return synced
 
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
-        """A background task whose reference is kept and whose failure is logged."""
-        task = asyncio.create_task(coro, name=name)
+        """A background task whose reference is kept (until it ends) and whose failure is
+        logged and counted like any job's."""
+        task = asyncio.create_task(guarded(name, coro, self.services.metrics), name=name)
         self._tasks.add(task)
-
-        def done(finished: asyncio.Task[Any]) -> None:
-            self._tasks.discard(finished)
-            if not finished.cancelled() and (exc := finished.exception()) is not None:
-                log.error("background task %r failed", name, exc_info=exc)
-
-        task.add_done_callback(done)
+        task.add_done_callback(self._tasks.discard)
         return task
 
     async def _start_publishing(self) -> None:
@@ -173,35 +171,29 @@ class NewsBot(commands.Bot):
         one still runs (a channel that could not be reconciled is retried by its own run).
         """
         await self.wait_until_ready()
-        for step in (
-            self.sync_commands,
-            self._check_channels,
-            self.services.publisher.recheck_paused,
-            self.services.publisher.reconcile_all,
-        ):
-            try:
-                await step()
-            except Exception:
-                log.exception("start-up step %s failed", getattr(step, "__name__", step))
+        metrics = self.services.metrics
+        await guarded("sync-commands", self.sync_commands(), metrics)
+        await guarded("check-channels", self._check_channels(), metrics)
+        await guarded("recheck-paused", self.services.pauses.recheck(), metrics)
+        await guarded("reconcile", self.services.publisher.reconcile_all(), metrics)
         await self.services.jobs.schedule_publishing()
         self.started_publishing.set()
         log.info("publishing started for %d guilds", len(self.guilds))
 
     async def _check_channels(self) -> None:
         """Warn (don't crash) about configured channels the bot cannot use."""
-        poster = self.services.publisher.poster
-        for spec in self.services.settings.subscriptions:
-            info = poster.channel_info(spec.channel_id)
+        for channel_id in self.services.configured_channels:
+            info = self.services.channels.channel_info(channel_id)
             if info is None:
                 log.warning(
                     "channel %s (from the config) is not visible to the bot: is the bot in that "
                     "server, and may it view the channel?",
-                    spec.channel_id,
+                    channel_id,
                 )
             elif info.problem:
-                log.warning("channel %s (%s): %s", spec.channel_id, info.name, info.problem)
+                log.warning("channel %s (%s): %s", channel_id, info.name, info.problem)
             else:
-                channel = self.get_channel(spec.channel_id)
+                channel = self.get_channel(channel_id)
                 if (
                     isinstance(channel, discord.abc.GuildChannel)
                     and not channel.permissions_for(channel.guild.me).read_message_history
@@ -209,7 +201,7 @@ class NewsBot(commands.Bot):
                     log.warning(
                         "channel %s (%s): missing Read Message History: after a crash the bot "
                         "cannot check whether a post already went out",
-                        spec.channel_id,
+                        channel_id,
                         info.name,
                     )
 
@@ -261,11 +253,11 @@ class NewsBot(commands.Bot):
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         log.warning("removed from guild %s (%s)", guild.name, guild.id)
-        await self.services.publisher.pause_guild(guild.id, "the bot left the server")
+        await self.services.pauses.pause_guild(guild.id, "the bot left the server")
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         log.info("joined guild %s (%s)", guild.name, guild.id)
-        await self.services.publisher.recheck_paused()
+        await self.services.pauses.recheck()
 
     # ------------------------------------------------------------------ related coverage
 

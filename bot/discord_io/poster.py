@@ -13,7 +13,7 @@ import discord
 from bot.discord_io.render import allowed_mentions, post_embed, post_view
 from bot.domain.posts import PostSpec
 from bot.domain.urls import InvalidURLError, canonical_url
-from bot.services.publisher import (
+from bot.services.publishing.ports import (
     ChannelInfo,
     ChannelUnavailable,
     DeliveryError,

@@ -24,6 +24,7 @@ from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.domain.models import Article, Number, Provider, RelatedItem
+from bot.domain.text import topic_key
 from bot.domain.urls import InvalidURLError, canonical_url
 
 try:
@@ -744,11 +745,6 @@ def _topics(value: object, fail: _Fail) -> tuple[str, ...]:
             seen.add(key)
             topics.append(label)
     return tuple(topics)
-
-
-def topic_key(name: str) -> str:
-    """The case-insensitive identity of a topic."""
-    return " ".join(name.split()).casefold()
 
 
 def _mapping_list(value: object, name: str, fail: _Fail) -> list[dict[str, Any]]:

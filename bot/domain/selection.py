@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
-from bot.domain.parse import topic_key
 from bot.domain.subscription import SubscriptionSpec
+from bot.domain.text import topic_key, type_key
 
 
 class Skip(Enum):
@@ -68,14 +68,17 @@ class Policy:
         def keys(values: Iterable[str]) -> frozenset[str]:
             return frozenset(topic_key(v) for v in values if v.strip())
 
+        def types_of(values: Iterable[str]) -> frozenset[str]:
+            return frozenset(type_key(v) for v in values if v.strip())
+
         return cls(
             min_quality=min_quality,
             max_per_run=max_per_run,
             max_age=max_age,
             topics=keys(topics),
             exclude_topics=keys(exclude_topics),
-            types=keys(types),
-            exclude_types=keys(exclude_types),
+            types=types_of(types),
+            exclude_types=types_of(exclude_types),
             providers=keys(providers),
             exclude_providers=keys(exclude_providers),
             respect_source_published=respect_source_published,
@@ -130,34 +133,50 @@ class Selection:
     skipped: list[tuple[Candidate, Skip]] = field(default_factory=list)
 
 
-def rule_out(candidate: Candidate, policy: Policy, now: datetime) -> Skip | None:
-    """The first rule that keeps this article out of the channel, or None if it may go."""
+def reasons(candidate: Candidate, policy: Policy, now: datetime) -> list[Skip]:
+    """Every rule that keeps this article out of the channel (empty: it may go), in order.
+
+    The one statement of a subscription's rules: bot.store.candidates applies the same ones
+    in SQL (tests/store/test_candidates.py proves that both agree).
+    """
+    out = []
     if candidate.delivered:
-        return Skip.ALREADY_POSTED
+        out.append(Skip.ALREADY_POSTED)
     if policy.respect_source_published and candidate.source_published:
-        return Skip.SOURCE_PUBLISHED
+        out.append(Skip.SOURCE_PUBLISHED)
     if policy.topics and not (candidate.topic_keys & policy.topics):
-        return Skip.TOPIC_NOT_INCLUDED
+        out.append(Skip.TOPIC_NOT_INCLUDED)
     if candidate.topic_keys & policy.exclude_topics:
-        return Skip.TOPIC_EXCLUDED
-    kind = candidate.type.casefold()
+        out.append(Skip.TOPIC_EXCLUDED)
+    kind = type_key(candidate.type)
     if (policy.types and kind not in policy.types) or kind in policy.exclude_types:
-        return Skip.TYPE_FILTERED
+        out.append(Skip.TYPE_FILTERED)
     names = {topic_key(n) for n in (candidate.provider_name, candidate.provider_domain) if n}
     if (policy.providers and not names & policy.providers) or names & policy.exclude_providers:
-        return Skip.PROVIDER_FILTERED
+        out.append(Skip.PROVIDER_FILTERED)
     if (candidate.quality or 0) < policy.min_quality:
-        return Skip.BELOW_QUALITY
+        out.append(Skip.BELOW_QUALITY)
     cutoff = policy.cutoff(now)
     if cutoff is not None and candidate.published_at < cutoff:
-        return Skip.TOO_OLD
+        out.append(Skip.TOO_OLD)
     if candidate.same_story_as is not None:
-        return Skip.SAME_STORY
-    return None
+        out.append(Skip.SAME_STORY)
+    return out
+
+
+def rule_out(candidate: Candidate, policy: Policy, now: datetime) -> Skip | None:
+    """The first rule that keeps this article out of the channel, or None if it may go."""
+    found = reasons(candidate, policy, now)
+    return found[0] if found else None
 
 
 def select(candidates: Sequence[Candidate], policy: Policy, now: datetime) -> Selection:
-    """Pick up to ``max_per_run`` articles; explain every other candidate."""
+    """Pick up to ``max_per_run`` articles; explain every other candidate.
+
+    Candidates from the store's query already passed these rules in SQL; they are checked
+    again because not every list comes from that query (the preview explains unfiltered
+    ones) and a check costs microseconds. The same-story rules only apply here.
+    """
     result = Selection()
     chosen_ids: set[int] = set()
     for candidate in sorted(candidates, key=Candidate.sort_key, reverse=True):

@@ -75,6 +75,15 @@ class Subscription:
         """Switched on by moderators and not paused by a Discord failure."""
         return self.spec.enabled and self.paused_reason is None
 
+    @property
+    def ids(self) -> dict[str, int | None]:
+        """What every log line about this subscription carries."""
+        return {
+            "subscription_id": self.id,
+            "channel_id": self.channel_id,
+            "guild_id": self.guild_id,
+        }
+
 
 class State(Enum):
     ON = "on"
@@ -82,7 +91,7 @@ class State(Enum):
     PAUSED = "paused"
 
 
-SWITCHED_OFF = "switched off by a moderator or in the config"
+SWITCHED_OFF = "the subscription is switched off"
 SERVER_OFF = "publishing is switched off for this server"
 
 
@@ -92,6 +101,12 @@ class Standing:
 
     state: State
     reason: str | None = None
+
+    def why_not(self) -> str | None:
+        """Why nothing is posted, in a few words; None when it is on."""
+        if self.state is State.PAUSED:
+            return f"paused: {self.reason}"
+        return self.reason
 
     def __str__(self) -> str:
         return self.state.value if self.reason is None else f"{self.state.value}: {self.reason}"

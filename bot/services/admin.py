@@ -1,32 +1,46 @@
 """Moderators' use cases: subscriptions, the publishing switches, preview, post-now, ingest.
 
-Everything is scoped to the moderator's own guild: a subscription is found by channel only
-among that guild's subscriptions. Every change is recorded (who, what, when) and announced in
-the guild's log channel when one is configured.
+Everything is scoped to the moderator's own server: a subscription is found by channel only
+among that server's subscriptions. Every change is recorded (who, what, when) and announced
+in the server's log channel when one is configured.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain.delivery import Delivery
 from bot.domain.models import Article
-from bot.domain.selection import Skip, rule_out
-from bot.domain.subscription import Subscription, SubscriptionSpec
+from bot.domain.selection import Skip
+from bot.domain.subscription import (
+    Standing,
+    State,
+    Subscription,
+    SubscriptionSpec,
+    next_run,
+    standing,
+)
 from bot.errors import UserFacingError
 from bot.services.ingest.discovery import SourceError
 from bot.services.ingest.ingestor import IngestSummary
 from bot.services.jobs import Jobs
-from bot.services.publisher import DeliveryError, Publisher, RunReport
+from bot.services.publishing.alerts import Alerts
+from bot.services.publishing.guilds import GuildPolicy
+from bot.services.publishing.ports import Channels
+from bot.services.publishing.publisher import Publisher
+from bot.services.publishing.selector import Selector
+from bot.services.publishing.sender import RunReport
 from bot.settings import parse_duration
 from bot.store.articles import ArticleStore
 from bot.store.audit import AuditStore
 from bot.store.browse import BrowseStore
-from bot.store.deliveries import Delivery, DeliveryStore
-from bot.store.subscriptions import GuildSettings, GuildStore, SubscriptionStore
+from bot.store.guilds import GuildStore
+from bot.store.outbox import Outbox
+from bot.store.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +60,7 @@ class Actor:
 @dataclass(frozen=True, slots=True)
 class SubscriptionStatus:
     subscription: Subscription
-    state: str  # "on", "switched off", "paused: ...", "publishing off for the server"
+    standing: Standing
     next_run: datetime | None
     last_posts: list[tuple[Delivery, Article | None]]
     queued: list[Article]
@@ -56,7 +70,7 @@ class SubscriptionStatus:
 class Preview:
     subscription: Subscription
     chosen: list[Article]
-    near_misses: list[tuple[Article | None, str, Skip]]  # (article, url, reason)
+    near_misses: list[tuple[Article | None, str, tuple[Skip, ...]]]  # (article, url, reasons)
     not_run: str | None
 
 
@@ -64,69 +78,60 @@ class AdminService:
     def __init__(
         self,
         *,
+        guilds: GuildPolicy,
+        guild_settings: GuildStore,
+        subscriptions: SubscriptionStore,
+        selector: Selector,
         publisher: Publisher,
         jobs: Jobs,
-        subscriptions: SubscriptionStore,
-        guilds: GuildStore,
-        deliveries: DeliveryStore,
+        outbox: Outbox,
         articles: ArticleStore,
         browse: BrowseStore,
         audit: AuditStore,
+        alerts: Alerts,
+        channels: Channels,
+        clock: Callable[[], datetime],
     ) -> None:
+        self.guilds = guilds
+        self.guild_settings = guild_settings
+        self.subscriptions = subscriptions
+        self.selector = selector
         self.publisher = publisher
         self.jobs = jobs
-        self.subscriptions = subscriptions
-        self.guilds = guilds
-        self.deliveries = deliveries
+        self.outbox = outbox
         self.articles = articles
         self.browse = browse
         self.audit = audit
+        self.alerts = alerts
+        self.channels = channels
+        self.clock = clock
 
     # ------------------------------------------------------------------ access
-
-    async def moderator_roles(self, guild_id: int) -> tuple[int, ...]:
-        own = (await self.guilds.get(guild_id)).moderator_role_ids
-        if own is not None:
-            return own
-        return self.publisher.settings.moderation.moderator_role_ids
 
     async def is_moderator(
         self, guild_id: int, role_ids: Sequence[int], manage_guild: bool
     ) -> bool:
-        if manage_guild:
-            return True
-        return bool(set(role_ids) & set(await self.moderator_roles(guild_id)))
+        return await self.guilds.is_moderator(guild_id, role_ids, manage_guild)
 
     # ------------------------------------------------------------------ records
 
     async def record(self, actor: Actor, action: str) -> None:
-        """Remember who did what; tell the guild's log channel when there is one."""
+        """Remember who did what; tell the server's log channel when there is one."""
         await self.audit.record(actor.guild_id, actor.user_id, action)
         log.info(
             "moderator action: %s",
             action,
             extra={"guild_id": actor.guild_id, "user_id": actor.user_id},
         )
-        channel = await self.publisher.log_channel(actor.guild_id)
-        if channel is None:
-            return
-        try:
-            await self.publisher.poster.alert(channel, f"🛠️ <@{actor.user_id}> {action}")
-        except DeliveryError as exc:
-            log.warning("could not announce a moderator action in %s: %s", channel, exc.reason)
+        await self.alerts.tell(actor.guild_id, f"🛠️ <@{actor.user_id}> {action}")
 
     # ------------------------------------------------------------------ subscriptions
 
     async def subscription_in(self, guild_id: int, channel_id: int) -> Subscription:
-        """The channel's subscription, if that channel belongs to this guild."""
+        """The channel's subscription, if that channel belongs to this server."""
         sub = await self.subscriptions.get_by_channel(channel_id)
-        if sub is not None and sub.guild_id is None:
-            # Not learnt yet: ask Discord's cache which guild the channel is in (never trust
-            # the caller's guild, or a moderator elsewhere could claim it).
-            info = self.publisher.poster.channel_info(channel_id)
-            if info is not None and info.guild_id is not None:
-                await self.subscriptions.set_guild(sub.id, info.guild_id)
-                sub = replace(sub, guild_id=info.guild_id)
+        if sub is not None:
+            sub = await self.guilds.locate(sub)
         if sub is None or sub.guild_id != guild_id:
             raise UserFacingError(
                 f"<#{channel_id}> has no subscription. `/newsadmin subscriptions` lists them; "
@@ -135,16 +140,13 @@ class AdminService:
         return sub
 
     async def guild_subscriptions(self, guild_id: int) -> list[Subscription]:
-        subs = []
-        for sub in await self.subscriptions.list():
-            if sub.guild_id is None:
-                info = self.publisher.poster.channel_info(sub.channel_id)
-                if info is not None and info.guild_id is not None:
-                    await self.subscriptions.set_guild(sub.id, info.guild_id)
-                    sub = replace(sub, guild_id=info.guild_id)
-            if sub.guild_id == guild_id:
-                subs.append(sub)
-        return subs
+        located = [await self.guilds.locate(sub) for sub in await self.subscriptions.list()]
+        return [sub for sub in located if sub.guild_id == guild_id]
+
+    async def standings(self, guild_id: int) -> list[tuple[Subscription, Standing]]:
+        """This server's subscriptions, each with whether it publishes (and why not)."""
+        server_on = await self.server_publishing(guild_id)
+        return [(sub, standing(sub, server_on)) for sub in await self.guild_subscriptions(guild_id)]
 
     async def known_topics(self, names: Sequence[str]) -> tuple[str, ...]:
         """The display names of these topics; UserFacingError naming the unknown ones."""
@@ -169,7 +171,7 @@ class AdminService:
         return tuple(dict.fromkeys(found))
 
     def check_channel(self, guild_id: int, channel_id: int) -> None:
-        info = self.publisher.poster.channel_info(channel_id)
+        info = self.channels.channel_info(channel_id)
         if info is None or info.guild_id != guild_id:
             raise UserFacingError(f"I cannot see <#{channel_id}> in this server.")
         if info.problem is not None:
@@ -198,8 +200,7 @@ class AdminService:
             changes["cron"] = None
         spec = replace(sub.spec, **changes)
         await self.subscriptions.update_spec(channel_id, spec)
-        updated = await self.subscriptions.get_by_channel(channel_id)
-        assert updated is not None
+        updated = replace(sub, spec=spec)
         self.jobs.schedule(updated)
         await self.record(actor, f"changed <#{channel_id}>: {describe(spec)}")
         return updated
@@ -226,7 +227,7 @@ class AdminService:
     async def set_publishing(self, actor: Actor, channel_id: int | None, on: bool) -> str:
         word = "on" if on else "off"
         if channel_id is None:
-            await self.guilds.set_publishing(actor.guild_id, on)
+            await self.guild_settings.set_publishing(actor.guild_id, on)
             text = f"switched publishing {word} for the whole server"
         else:
             sub = await self.subscription_in(actor.guild_id, channel_id)
@@ -238,7 +239,7 @@ class AdminService:
         return text
 
     async def server_publishing(self, guild_id: int) -> bool:
-        return await self.publisher.publishing_enabled(guild_id)
+        return await self.guilds.publishing_enabled(guild_id)
 
     async def status(self, guild_id: int, channel_id: int | None) -> list[SubscriptionStatus]:
         subs = (
@@ -247,28 +248,23 @@ class AdminService:
             else await self.guild_subscriptions(guild_id)
         )
         server_on = await self.server_publishing(guild_id)
+        now = self.clock()
         out = []
         for sub in subs:
-            if not server_on:
-                state = "publishing off for the server"
-            elif not sub.spec.enabled:
-                state = "switched off"
-            elif sub.paused_reason:
-                state = f"paused: {sub.paused_reason}"
-            else:
-                state = "on"
-            last = await self.deliveries.last_sent(sub.channel_id, 3)
-            articles = await self.articles.get_many([d.article_id for d in last])
-            by_id = {a.id: a for a in articles}
+            where = standing(sub, server_on)
+            on = where.state is State.ON
+            last = await self.outbox.last_sent(sub.channel_id, 3)
+            by_id = {a.id: a for a in await self.articles.get_many([d.article_id for d in last])}
             queued = []
-            if state == "on" or channel_id is not None:
-                selection = await self.publisher.selection(sub)
+            if on or channel_id is not None:
+                selection = await self.selector.next_run(sub, now)
                 queued = await self.articles.get_many([c.article_id for c in selection.chosen])
+            scheduled = self.jobs.next_run(sub.id) or next_run(sub.spec, sub.last_run_at, now)
             out.append(
                 SubscriptionStatus(
                     sub,
-                    state,
-                    self.jobs.next_run(sub.id) if state == "on" else None,
+                    where,
+                    scheduled if on else None,
                     [(d, by_id.get(d.article_id)) for d in last],
                     queued,
                 )
@@ -280,33 +276,16 @@ class AdminService:
     async def preview(self, guild_id: int, channel_id: int) -> Preview:
         """The next run's picks, and why the newest other articles of its topics stay out."""
         sub = await self.subscription_in(guild_id, channel_id)
-        now = self.publisher.clock()
-        selection = await self.publisher.selection(sub, now)
-        chosen = await self.articles.get_many([c.article_id for c in selection.chosen])
-        picked = {c.article_id for c in selection.chosen}
-        policy = self.publisher.policy(sub)
-        misses: list[tuple[Any, Skip]] = [
-            (c, r) for c, r in selection.skipped if r is not Skip.RUN_FULL
-        ]
-        seen = picked | {c.article_id for c, _ in misses}
-        for candidate in await self.deliveries.recent(sub.channel_id, sub.spec.topics, 30):
-            if candidate.article_id in seen:
-                continue
-            reason = rule_out(candidate, policy, now)
-            if reason is not None:
-                misses.append((candidate, reason))
-        misses += [(c, r) for c, r in selection.skipped if r is Skip.RUN_FULL]
-        misses = misses[:12]
+        explanation = await self.selector.explain(sub, self.clock())
+        chosen = await self.articles.get_many([c.article_id for c in explanation.selection.chosen])
+        misses = explanation.near_misses
         by_id = {a.id: a for a in await self.articles.get_many([c.article_id for c, _ in misses])}
-        not_run = None
-        if not sub.spec.enabled:
-            not_run = "the subscription is switched off"
-        elif sub.paused_reason:
-            not_run = f"the subscription is paused: {sub.paused_reason}"
-        elif not await self.server_publishing(guild_id):
-            not_run = "publishing is switched off for this server"
+        where = standing(sub, await self.server_publishing(guild_id))
         return Preview(
-            sub, chosen, [(by_id.get(c.article_id), c.url, r) for c, r in misses], not_run
+            sub,
+            chosen,
+            [(by_id.get(c.article_id), c.url, r) for c, r in misses],
+            where.why_not(),
         )
 
     async def post_now(self, actor: Actor, channel_id: int) -> RunReport:
@@ -327,10 +306,7 @@ class AdminService:
         await self.record(actor, f"re-scanned the sources: {summary.describe()}")
         return summary
 
-    # ------------------------------------------------------------------ guild settings
-
-    async def guild_settings(self, guild_id: int) -> GuildSettings:
-        return await self.guilds.get(guild_id)
+    # ------------------------------------------------------------------ server settings
 
     async def update_settings(
         self,
@@ -344,16 +320,16 @@ class AdminService:
         changes: list[str] = []
         if log_channel_id is not None:
             self.check_channel(actor.guild_id, log_channel_id)
-            await self.guilds.set_log_channel(actor.guild_id, log_channel_id)
+            await self.guild_settings.set_log_channel(actor.guild_id, log_channel_id)
             changes.append(f"log channel <#{log_channel_id}>")
         elif clear_log_channel:
-            await self.guilds.set_log_channel(actor.guild_id, None)
+            await self.guild_settings.set_log_channel(actor.guild_id, None)
             changes.append("no log channel of its own (the config's default applies)")
         if add_role is not None or remove_role is not None:
-            before = await self.moderator_roles(actor.guild_id)
-            after = await self.guilds.change_moderator_roles(
+            before = await self.guilds.moderator_roles(actor.guild_id)
+            after = await self.guild_settings.change_moderator_roles(
                 actor.guild_id,
-                self.publisher.settings.moderation.moderator_role_ids,
+                self.guilds.defaults.moderator_role_ids,
                 add=add_role,
                 remove=remove_role,
             )
@@ -362,9 +338,15 @@ class AdminService:
         if changes:
             await self.record(actor, "changed the server's settings: " + "; ".join(changes))
 
+    async def settings_summary(self, guild_id: int) -> tuple[int | None, tuple[int, ...]]:
+        """The log channel alerts go to, and the moderator roles, as they apply now."""
+        return await self.guilds.log_channel(guild_id), await self.guilds.moderator_roles(guild_id)
+
 
 def describe(spec: SubscriptionSpec) -> str:
     """A subscription's rules in one line."""
+    from bot.settings import format_duration
+
     parts = [f"topics {', '.join(spec.topics)}" if spec.topics else "every topic"]
     if spec.exclude_topics:
         parts.append(f"not {', '.join(spec.exclude_topics)}")
@@ -373,17 +355,11 @@ def describe(spec: SubscriptionSpec) -> str:
     if spec.cron:
         parts.append(f"cron {spec.cron} ({spec.timezone})")
     elif spec.interval:
-        parts.append(f"every {format_timedelta(spec.interval)}")
-    parts.append(f"max age {format_timedelta(spec.max_age)}" if spec.max_age else "no age limit")
+        parts.append(f"every {format_duration(spec.interval)}")
+    parts.append(f"max age {format_duration(spec.max_age)}" if spec.max_age else "no age limit")
     if spec.quiet_hours:
         parts.append(f"quiet {spec.quiet_hours}")
     return ", ".join(parts)
-
-
-def format_timedelta(value: timedelta) -> str:
-    from bot.settings import format_duration
-
-    return format_duration(value)
 
 
 def parse_interval(text: str) -> timedelta:

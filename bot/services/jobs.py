@@ -8,6 +8,9 @@ Every job has ``max_instances=1`` (no overlapping runs) and ``coalesce=True`` (m
 collapse into one); the store is in memory, so a restart never replays a backlog of runs: an
 interval job's first run is one interval after the subscription's last run (or right away when
 that is past). The database, not the scheduler, records what was posted.
+
+Every job runs through :func:`bot.services.guard.guarded`, the one place where a failed
+background job is logged and counted.
 """
 
 from __future__ import annotations
@@ -20,17 +23,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.domain.subscription import Subscription, cron_trigger, next_run
 from bot.metrics import Metrics
-from bot.services.ingest.discovery import SourceError
+from bot.services.guard import guarded
 from bot.services.ingest.ingestor import Ingestor, IngestSummary
-from bot.services.publisher import Publisher
-from bot.settings import Settings
-from bot.store.db import utcnow
+from bot.services.publishing.alerts import Pauses
+from bot.services.publishing.publisher import Publisher
+from bot.settings import IngestSettings, PublishingSettings, SourceSettings
 from bot.store.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -50,18 +54,24 @@ class Jobs:
     def __init__(
         self,
         *,
-        settings: Settings,
+        sources: tuple[SourceSettings, ...],
+        ingest: IngestSettings,
+        publishing: PublishingSettings,
         publisher: Publisher,
+        pauses: Pauses,
         ingestor: Ingestor,
         subscriptions: SubscriptionStore,
-        metrics: Metrics | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics,
+        clock: Callable[[], datetime],
     ) -> None:
-        self.settings = settings
+        self.sources = sources
+        self.ingest_settings = ingest
+        self.publishing = publishing
         self.publisher = publisher
+        self.pauses = pauses
         self.ingestor = ingestor
         self.subscriptions = subscriptions
-        self.metrics = metrics or Metrics()
+        self.metrics = metrics
         self.clock = clock
         self.scheduler = AsyncIOScheduler(
             timezone=UTC,
@@ -82,15 +92,15 @@ class Jobs:
         """Start the scheduler (inside the running loop) with the ingest and recheck jobs."""
         self.scheduler.start()
         self.scheduler.add_job(
-            self._tracked(self.ingest),
-            IntervalTrigger(seconds=int(self.settings.ingest.interval.total_seconds())),
+            self._tracked("ingest", self.run_ingest),
+            IntervalTrigger(seconds=int(self.ingest_settings.interval.total_seconds())),
             id="ingest",
             next_run_time=self.clock(),
             replace_existing=True,
         )
         self.scheduler.add_job(
-            self._tracked(self.publisher.recheck_paused),
-            IntervalTrigger(seconds=int(self.settings.publishing.paused_recheck.total_seconds())),
+            self._tracked("recheck-paused", self.pauses.recheck),
+            IntervalTrigger(seconds=int(self.publishing.paused_recheck.total_seconds())),
             id="recheck-paused",
             replace_existing=True,
         )
@@ -102,7 +112,7 @@ class Jobs:
     def schedule(self, sub: Subscription) -> None:
         """(Re)schedule one subscription's publishing job after it was created or changed."""
         self.scheduler.add_job(
-            self._tracked(self.publisher.run),
+            self._tracked("publish", self.publisher.run, detail=f"channel {sub.channel_id}"),
             trigger_for(sub),
             args=[sub.id],
             id=f"publish:{sub.id}",
@@ -112,35 +122,19 @@ class Jobs:
         )
 
     def unschedule(self, subscription_id: int) -> None:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(JobLookupError):  # never scheduled (not connected yet)
             self.scheduler.remove_job(f"publish:{subscription_id}")
 
     def next_run(self, subscription_id: int) -> datetime | None:
         job = self.scheduler.get_job(f"publish:{subscription_id}")
         return job.next_run_time if job else None
 
-    async def ingest(self) -> None:
-        """The scheduled re-scan: problems are logged, the next scan tries again."""
-        try:
-            await self.run_ingest()
-        except SourceError as exc:
-            log.warning("ingest: %s", exc)
-
     async def run_ingest(self) -> IngestSummary | None:
         """Scan the configured sources now; None when there are none. Raises SourceError."""
-        paths: list[Path] = [source.path for source in self.settings.sources]
+        paths: list[Path] = [source.path for source in self.sources]
         if not paths:
             return None
-        existing = []
-        for path in paths:
-            try:
-                found = path.exists()
-            except OSError as exc:
-                raise SourceError(f"{path}: {exc.strerror or exc}") from exc
-            if found:
-                existing.append(path)
-            else:
-                log.warning("source %s does not exist; skipped", path)
+        existing = [path for path in paths if await asyncio.to_thread(_exists, path)]
         summary = await self.ingestor.ingest(existing)
         self.last_ingest = self.clock()
         m = self.metrics
@@ -157,24 +151,22 @@ class Jobs:
             log.debug("rejected: %s", rejection)
         return summary
 
-    def _tracked(self, job: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[None]]:
-        """Wrap a job: remember the running task (for a clean stop) and log its failures."""
+    def _tracked(
+        self, name: str, job: Callable[..., Awaitable[Any]], *, detail: str | None = None
+    ) -> Callable[..., Awaitable[None]]:
+        """Wrap a job: remember the running task (for a clean stop), guard its failures."""
 
         async def run(*args: Any) -> None:
             task = asyncio.current_task()
             if task is not None:
                 self._running.add(task)
             try:
-                await job(*args)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("job %s failed", getattr(job, "__name__", job))
+                await guarded(name, job(*args), self.metrics, detail=detail)
             finally:
                 if task is not None:
                     self._running.discard(task)
 
-        run.__name__ = getattr(job, "__name__", "job")
+        run.__name__ = name
         return run
 
     async def shutdown(self, grace: float = 5.0) -> None:
@@ -195,3 +187,16 @@ class Jobs:
                 await asyncio.wait(pending, timeout=grace)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+
+def _exists(path: Path) -> bool:
+    """Whether a configured source exists (a missing one is skipped, with a warning)."""
+    from bot.services.ingest.discovery import SourceError
+
+    try:
+        found = path.exists()
+    except OSError as exc:
+        raise SourceError(f"{path}: {exc.strerror or exc}") from exc
+    if not found:
+        log.warning("source %s does not exist; skipped", path)
+    return found

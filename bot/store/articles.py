@@ -11,9 +11,16 @@ from typing import Any, Literal, NamedTuple
 
 import aiosqlite
 
+from bot.domain.delivery import POSTED_SQL
 from bot.domain.models import Article
 from bot.store.db import Database, db_time, utcnow
-from bot.store.rows import SOURCE_PUBLISHED, ArticleRows, article_from_rows, delivery_record
+from bot.store.rows import (
+    SOURCE_PUBLISHED,
+    ArticleRows,
+    article_from_rows,
+    delivery_record,
+    related_item,
+)
 
 log = logging.getLogger(__name__)
 
@@ -367,33 +374,33 @@ class ArticleStore:
             last = found[-1][0].id or last
 
     async def _load(self, where: str, params: Sequence[Any]) -> list[tuple[Article, bool]]:
-        """Articles matching one of the fixed WHERE clauses below, with topics and related."""
+        """Articles matching one of the fixed WHERE clauses below, with their topics and
+        related coverage (one query), and whether each was posted anywhere."""
         rows = await self.db.fetch(_SELECT_ARTICLES[where], params)
-        if not rows:
-            return []
-        ids = json.dumps([r["id"] for r in rows])
-        topics: dict[int, list[str]] = {}
-        related: dict[int, list[Any]] = {}
-        for t in await self.db.fetch(_SELECT_TOPIC_LABELS, (ids,)):
-            topics.setdefault(t[0], []).append(t[1])
-        for rel in await self.db.fetch(_SELECT_RELATED, (ids,)):
-            related.setdefault(rel["article_id"], []).append(rel)
         return [
             (
-                article_from_rows(r, topics.get(r["id"], ()), related.get(r["id"], ())),
+                article_from_rows(
+                    r,
+                    [label for _, label in sorted(json.loads(r["topic_labels"]))],
+                    [related_item(*item[1:]) for item in sorted(json.loads(r["related_rows"]))],
+                ),
                 bool(r["posted"]),
             )
             for r in rows
         ]
 
 
-_ARTICLE_WITH_POSTED = """
+_ARTICLE_WITH_POSTED = f"""
 SELECT a.*, EXISTS (
-    SELECT 1 FROM deliveries d
-    WHERE d.article_id = a.id AND d.state IN ('sent', 'pending', 'unconfirmed')
-) AS posted
+    SELECT 1 FROM deliveries d WHERE d.article_id = a.id AND d.state IN ({POSTED_SQL})
+) AS posted,
+(SELECT json_group_array(json_array(t.position, t.label)) FROM article_topics t
+ WHERE t.article_id = a.id) AS topic_labels,
+(SELECT json_group_array(json_array(r.position, r.url, r.title, r.provider_name,
+        r.published_at, r.quality, json(r.data_json)))
+ FROM related r WHERE r.article_id = a.id) AS related_rows
 FROM articles a
-"""
+"""  # noqa: S608 - constant fragments
 # Constant SQL (a shared SELECT plus a fixed WHERE clause); values are bound parameters.
 _SELECT_ARTICLES = {
     "id": _ARTICLE_WITH_POSTED + "WHERE a.id = ?",
@@ -410,14 +417,4 @@ INSERT INTO deliveries (channel_id, article_id, guild_id, state, nonce, intent_a
                         message_id, sent_at, error, last_attempt_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (channel_id, article_id) DO NOTHING
-"""
-_SELECT_TOPIC_LABELS = """
-SELECT article_id, label FROM article_topics
-WHERE article_id IN (SELECT value FROM json_each(?))
-ORDER BY article_id, position
-"""
-_SELECT_RELATED = """
-SELECT * FROM related
-WHERE article_id IN (SELECT value FROM json_each(?))
-ORDER BY article_id, position
 """

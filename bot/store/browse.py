@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from bot.domain.parse import topic_key
 from bot.domain.search import Match
 from bot.domain.similarity import STOPWORDS
+from bot.domain.text import topic_key
 from bot.store.db import Database, db_time, parse_db_time
 
 Sort = Literal["quality", "recent"]

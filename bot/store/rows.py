@@ -9,11 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, NamedTuple
 
 from bot.domain.models import Article, Provider, RelatedItem
-from bot.domain.parse import topic_key
+from bot.domain.text import topic_key
 from bot.store.db import db_time, parse_db_time
 
 # Column order of ArticleRows.values, as in the articles table.
@@ -196,9 +195,9 @@ def article_rows(article: Article, source_path: str | None = None) -> ArticleRow
 def article_from_rows(
     row: Any,
     topics: Sequence[str] = (),
-    related: Sequence[Any] = (),
+    related: Sequence[RelatedItem] = (),
 ) -> Article:
-    """Rebuild an Article from an ``articles`` row, its topic labels and its related rows."""
+    """Rebuild an Article from an ``articles`` row, its topic labels and its related items."""
     provider: Provider | None = None
     if row["provider_json"] is not None:
         provider = Provider(
@@ -221,23 +220,29 @@ def article_from_rows(
         provider=provider,
         topics=tuple(topics),
         images=tuple(json.loads(row["images_json"])) if row["images_json"] else (),
-        related=tuple(related_from_row(r) for r in related),
+        related=tuple(related),
         featured_content=row["featured_content"],
         body=row["body"],
         extra=json.loads(row["extra_json"]) if row["extra_json"] else {},
     )
 
 
-def related_from_row(row: Any) -> RelatedItem:
-    published: datetime | None = parse_db_time(row["published_at"]) if row["published_at"] else None
-    data = json.loads(row["data_json"])
+def related_item(
+    url: str | None,
+    title: str | None,
+    provider_name: str | None,
+    published_at: str | None,
+    quality: Any,
+    data: dict[str, Any],
+) -> RelatedItem:
+    """A related item from its ``related`` row's columns (``data``: its data_json, parsed)."""
     excerpt = data.get("excerpt")
     return RelatedItem(
-        url=row["url"],
-        title=row["title"],
+        url=url,
+        title=title,
         excerpt=excerpt if isinstance(excerpt, str) else None,
-        published_at=published,
-        provider_name=row["provider_name"],
-        quality=row["quality"],
+        published_at=parse_db_time(published_at) if published_at else None,
+        provider_name=provider_name,
+        quality=quality,
         data=data,
     )

@@ -17,21 +17,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain.delivery import DeliveryState
 from bot.domain.subscription import QuietHours, Subscription, SubscriptionSpec
 from bot.settings import parse_clock
 from bot.store.db import Database, db_time, parse_db_time, utcnow
+
+_PENDING = DeliveryState.PENDING.value
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class GuildSettings:
-    """A guild's own settings; None means "the config file's default"."""
-
-    guild_id: int
-    publishing_enabled: bool | None = None
-    log_channel_id: int | None = None
-    moderator_role_ids: tuple[int, ...] | None = None
+class RunContext:
+    subscription: Subscription
+    server_publishing: bool | None  # the guild's own switch; None: the config's default
+    has_pending: bool  # deliveries whose outcome is unknown: reconcile before posting
 
 
 @dataclass(slots=True)
@@ -154,6 +154,15 @@ WHERE channel_id = ?
 """
 
 
+_FOR_RUN = f"""
+SELECT s.*, g.publishing_enabled AS server_publishing, EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.channel_id = s.channel_id AND d.state = '{_PENDING}'
+) AS pending
+FROM subscriptions s LEFT JOIN guild_settings g ON g.guild_id = s.guild_id
+WHERE s.id = ?
+"""  # noqa: S608 - a constant
+
+
 class SubscriptionStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -174,6 +183,17 @@ class SubscriptionStore:
             "SELECT * FROM subscriptions WHERE id = ?", (subscription_id,)
         )
         return _subscription(row) if row else None
+
+    async def for_run(self, subscription_id: int) -> RunContext | None:
+        """The subscription with what a publishing run checks first, in one read: its
+        server's own publishing switch and whether it has deliveries to reconcile."""
+        row = await self.db.fetch_one(_FOR_RUN, (subscription_id,))
+        if row is None:
+            return None
+        switch = row["server_publishing"]
+        return RunContext(
+            _subscription(row), None if switch is None else bool(switch), bool(row["pending"])
+        )
 
     async def get_by_channel(self, channel_id: int) -> Subscription | None:
         row = await self.db.fetch_one(
@@ -298,68 +318,3 @@ class SubscriptionStore:
             "UPDATE subscriptions SET last_run_at = ? WHERE id = ?",
             (db_time(when), subscription_id),
         )
-
-
-class GuildStore:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def get(self, guild_id: int) -> GuildSettings:
-        row = await self.db.fetch_one(
-            "SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)
-        )
-        if row is None:
-            return GuildSettings(guild_id)
-        roles = json.loads(row["moderator_role_ids"]) if row["moderator_role_ids"] else None
-        return GuildSettings(
-            guild_id=guild_id,
-            publishing_enabled=None
-            if row["publishing_enabled"] is None
-            else bool(row["publishing_enabled"]),
-            log_channel_id=row["log_channel_id"],
-            moderator_role_ids=None if roles is None else tuple(roles),
-        )
-
-    # One statement per setting: concurrent changes of different settings never undo each other.
-
-    async def set_publishing(self, guild_id: int, enabled: bool | None) -> None:
-        await self.db.execute(
-            "INSERT INTO guild_settings (guild_id, publishing_enabled, updated_at) "
-            "VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
-            "publishing_enabled = excluded.publishing_enabled, updated_at = excluded.updated_at",
-            (guild_id, None if enabled is None else int(enabled), db_time(utcnow())),
-        )
-
-    async def set_log_channel(self, guild_id: int, channel_id: int | None) -> None:
-        await self.db.execute(
-            "INSERT INTO guild_settings (guild_id, log_channel_id, updated_at) "
-            "VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
-            "log_channel_id = excluded.log_channel_id, updated_at = excluded.updated_at",
-            (guild_id, channel_id, db_time(utcnow())),
-        )
-
-    async def change_moderator_roles(
-        self, guild_id: int, defaults: tuple[int, ...], *, add: int | None, remove: int | None
-    ) -> tuple[int, ...]:
-        """Add and/or remove a moderator role, atomically; the guild's own list starts from
-        ``defaults`` (the config's) the first time it is changed."""
-        async with self.db.transaction() as conn:
-            rows = await conn.execute_fetchall(
-                "SELECT moderator_role_ids FROM guild_settings WHERE guild_id = ?", (guild_id,)
-            )
-            stored = next(iter(rows), None)
-            current = (
-                list(json.loads(stored[0])) if stored is not None and stored[0] else list(defaults)
-            )
-            if add is not None and add not in current:
-                current.append(add)
-            if remove is not None and remove in current:
-                current.remove(remove)
-            await conn.execute(
-                "INSERT INTO guild_settings (guild_id, moderator_role_ids, updated_at) "
-                "VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
-                "moderator_role_ids = excluded.moderator_role_ids, "
-                "updated_at = excluded.updated_at",
-                (guild_id, json.dumps(current), db_time(utcnow())),
-            )
-        return tuple(current)

@@ -12,13 +12,15 @@ from typing import Any
 
 import discord
 
-from bot.app import Stores, health_server, open_stores, prepare, wire
+from bot.app import health_server, wire
 from bot.discord_io.client import NewsBot
 from bot.domain.subscription import Subscription
 from bot.services.ingest.ingestor import Ingestor
-from bot.services.publisher import Publisher, RunReport
+from bot.services.publishing.publisher import Publisher
+from bot.services.publishing.sender import RunReport
 from bot.settings import Settings, settings_from_mapping
 from bot.web import HealthServer
+from bot.wiring import Stores, open_stores, prepare
 from tests.fakediscord import (
     EMBED_LINKS,
     NEWS_CHANNEL,

@@ -221,7 +221,7 @@ async def test_a_member_without_rights_is_refused_privately_and_nothing_changes(
     assert record.ephemeral
     assert "Only moderators can do that" in record.content
     assert not record.deferred
-    assert await bot.publisher.publishing_enabled(GUILD) is True
+    assert await bot.bot.services.admin.server_publishing(GUILD) is True
     assert fake.messages_in(LOG_CHANNEL) == []
 
 
@@ -255,7 +255,7 @@ async def test_one_channel_off_and_status_shows_it(bot: Running, fake: FakeDisco
     await fake.slash(
         GUILD, ROBOTS_CHANNEL, ALICE, "newsadmin publishing off", {"channel": AI_CHANNEL}
     )
-    assert (await bot.run(AI_CHANNEL)).not_run == "switched off by a moderator"
+    assert (await bot.run(AI_CHANNEL)).not_run == "the subscription is switched off"
     status = await fake.slash(
         GUILD, ROBOTS_CHANNEL, ALICE, "newsadmin publishing status", {"channel": AI_CHANNEL}
     )
@@ -391,7 +391,7 @@ async def test_a_moderator_elsewhere_cannot_touch_this_server(
     with pytest.raises(UserFacingError, match="has no subscription"):
         await bot.bot.services.admin.set_publishing(outsider, AI_CHANNEL, False)
     assert (await bot.sub(AI_CHANNEL)).spec.enabled
-    assert await bot.publisher.publishing_enabled(GUILD)
+    assert await bot.bot.services.admin.server_publishing(GUILD)
 
 
 async def test_guild_settings_log_channel_and_roles(bot: Running, fake: FakeDiscord) -> None:

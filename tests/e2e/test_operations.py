@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -120,7 +121,8 @@ async def test_backup_while_the_bot_posts(tmp_path: Path, fake: FakeDiscord) -> 
             await asyncio.sleep(0.7)
         posted = len(fake.messages_in(AI_CHANNEL))
         assert posted >= 2
-        assert run.bot.services.publisher.last_success is not None
+        metrics = run.bot.services.metrics.render().decode()
+        assert re.search(r"^newsdesk_last_successful_post_timestamp_seconds [1-9]", metrics, re.M)
     sent_counts = []
     for copy in copies:
         with sqlite3.connect(copy) as conn:

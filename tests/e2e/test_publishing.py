@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,13 +103,17 @@ async def test_same_story_is_skipped_and_logged(
     article(tmp_path, 3, quality=70, related=[{"title": "One", "webUrl": url_of(1)}])  # reverse
     article(tmp_path, 4, quality=60, title="Similar title but another outlet, not linked")
     settings = make_settings(tmp_path, [subscription(AI_CHANNEL, max_per_run=1)])
-    caplog.set_level(logging.INFO, logger="bot.services.publisher")
+    caplog.set_level(logging.INFO, logger="bot.services.publishing")
     async with running_bot(fake, settings) as run:
         for _ in range(4):
             await run.run(AI_CHANNEL)
         assert run.posted_urls(AI_CHANNEL) == [url_of(1), url_of(4)]
-        skipped = await run.stores.deliveries.list_for_channel(AI_CHANNEL)
-        assert sorted(d.article_id for d in skipped if d.state == "skipped") == [2, 3]
+        skipped = await run.stores.db.fetch(
+            "SELECT article_id FROM deliveries WHERE channel_id = ? AND state = 'skipped' "
+            "ORDER BY article_id",
+            (AI_CHANNEL,),
+        )
+        assert [row[0] for row in skipped] == [2, 3]
     assert "same story as an article already posted here" in caplog.text
 
 
@@ -144,7 +150,7 @@ async def test_server_errors_are_retried_on_later_runs_with_backoff(
         failed = await run.run(AI_CHANNEL)
         assert failed.posted == []
         assert failed.error is not None
-        pending = await run.stores.deliveries.open_deliveries(AI_CHANNEL)
+        pending = await run.stores.outbox.open_deliveries(AI_CHANNEL)
         assert [(d.article_id, d.attempts) for d in pending] == [(1, 1)]
         requests = run.post_requests(AI_CHANNEL)
         waiting = await run.run(AI_CHANNEL)  # within the backoff: Discord is left alone
@@ -169,7 +175,7 @@ async def test_a_lost_response_is_found_in_history_not_reposted(
         report = await run.run(AI_CHANNEL)
         assert report.recovered == [1]
         assert run.posted_urls(AI_CHANNEL) == [url_of(1)]
-        delivery = await run.stores.deliveries.get(AI_CHANNEL, 1)
+        delivery = await run.stores.outbox.get(AI_CHANNEL, 1)
         assert delivery is not None
         assert delivery.state == "sent"
         assert delivery.message_id == int(fake.messages_in(AI_CHANNEL)[0]["id"])
@@ -183,7 +189,7 @@ async def test_bounded_retries_then_give_up(tmp_path: Path, fake: FakeDiscord) -
         await run.run(AI_CHANNEL)
         await asyncio.sleep(1.1)
         await run.run(AI_CHANNEL)
-        delivery = await run.stores.deliveries.get(AI_CHANNEL, 1)
+        delivery = await run.stores.outbox.get(AI_CHANNEL, 1)
         assert delivery is not None
         assert (delivery.state, delivery.attempts) == ("failed", 2)
         requests = run.post_requests(AI_CHANNEL)
@@ -232,7 +238,7 @@ async def test_missing_permission_pauses_without_a_request_and_resumes_by_itself
             AI_CHANNEL, overwrites=[Overwrite.role(bot_role.id, deny=SEND_MESSAGES)]
         )
         await fake.wait_for(
-            lambda: run.publisher.poster.channel_info(AI_CHANNEL).problem is not None,  # type: ignore[union-attr]
+            lambda: run.bot.services.channels.channel_info(AI_CHANNEL).problem is not None,  # type: ignore[union-attr]
             timeout=5,
         )
         report = await run.run(AI_CHANNEL)
@@ -240,10 +246,10 @@ async def test_missing_permission_pauses_without_a_request_and_resumes_by_itself
         assert fake.calls("POST", f"/channels/{AI_CHANNEL}/messages") == []
         fake.update_channel(AI_CHANNEL, overwrites=[])
         await fake.wait_for(
-            lambda: run.publisher.poster.channel_info(AI_CHANNEL).problem is None,  # type: ignore[union-attr]
+            lambda: run.bot.services.channels.channel_info(AI_CHANNEL).problem is None,  # type: ignore[union-attr]
             timeout=5,
         )
-        assert await run.publisher.recheck_paused() == [(await run.sub(AI_CHANNEL)).id]
+        assert await run.bot.services.pauses.recheck() == [(await run.sub(AI_CHANNEL)).id]
         await run.run(AI_CHANNEL)
         assert run.posted_urls(AI_CHANNEL) == [url_of(1)]
 
@@ -259,7 +265,7 @@ async def test_malformed_post_is_quarantined_and_the_run_goes_on(
         report = await run.run(AI_CHANNEL)
         assert report.quarantined == [1]
         assert report.posted == [2]
-        assert (await run.stores.deliveries.get(AI_CHANNEL, 1)).state == "quarantined"  # type: ignore[union-attr]
+        assert (await run.stores.outbox.get(AI_CHANNEL, 1)).state == "quarantined"  # type: ignore[union-attr]
         await run.run(AI_CHANNEL)
         assert run.posted_urls(AI_CHANNEL) == [url_of(2)]
 
@@ -276,7 +282,7 @@ async def test_publishing_off_holds_articles_and_on_releases_them(
         sub = await run.sub(AI_CHANNEL)
         await run.stores.guilds.set_publishing(GUILD, True)
         await run.stores.subscriptions.set_enabled(sub.id, False)
-        assert (await run.run(AI_CHANNEL)).not_run == "switched off by a moderator"
+        assert (await run.run(AI_CHANNEL)).not_run == "the subscription is switched off"
         assert fake.messages_in(AI_CHANNEL) == []
         await run.stores.subscriptions.set_enabled(sub.id, True)
         await run.run(AI_CHANNEL)
@@ -449,7 +455,7 @@ async def test_unreadable_history_follows_the_documented_policy(
         fake.expire_nonces()
         await run.stores.db.execute("UPDATE deliveries SET next_attempt_at = NULL")
         await run.run(AI_CHANNEL)
-        delivery = await run.stores.deliveries.get(AI_CHANNEL, 1)
+        delivery = await run.stores.outbox.get(AI_CHANNEL, 1)
         assert delivery is not None
         if policy == "skip":
             assert delivery.state == "unconfirmed"
@@ -472,7 +478,7 @@ async def test_start_up_reconciliation_respects_publishing_switched_off(
         await run.stores.db.execute("UPDATE deliveries SET next_attempt_at = NULL")
     async with running_bot(fake, settings) as run:  # a restart
         assert fake.messages_in(AI_CHANNEL) == []
-        assert (await run.stores.deliveries.get(AI_CHANNEL, 1)).state == "pending"  # type: ignore[union-attr]
+        assert (await run.stores.outbox.get(AI_CHANNEL, 1)).state == "pending"  # type: ignore[union-attr]
         await run.stores.guilds.set_publishing(GUILD, True)
         await run.run(AI_CHANNEL)
         assert run.posted_urls(AI_CHANNEL) == [url_of(1)]
@@ -485,7 +491,7 @@ async def test_a_deleted_subscription_is_not_posted_by_a_waiting_run(
     settings = make_settings(tmp_path, [subscription(AI_CHANNEL)])
     async with running_bot(fake, settings) as run:
         sub = await run.sub(AI_CHANNEL)
-        lock = run.publisher._lock(AI_CHANNEL)
+        lock = run.publisher._lock(sub.id)
         async with lock:  # a run in progress holds the channel
             waiting = asyncio.ensure_future(run.publisher.run(sub.id))
             await asyncio.sleep(0.05)
@@ -518,3 +524,62 @@ async def test_provider_filters_match_names_case_insensitively_beyond_ascii(
     async with running_bot(fake, settings) as run:
         await run.run(AI_CHANNEL)
         assert run.posted_urls(AI_CHANNEL) == [url_of(1)]
+
+
+class CountedConnection:
+    """An aiosqlite connection that records each database operation made through it: a
+    query on the reader, a transaction (BEGIN ... COMMIT) on the writer."""
+
+    def __init__(self, conn: Any, operations: list[str], *, writer: bool) -> None:
+        self._conn = conn
+        self._operations = operations
+        self._writer = writer
+        self._in_transaction = False
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._conn, name)
+        if name not in ("execute", "execute_fetchall", "executemany", "commit", "rollback"):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            sql = " ".join(str(args[0]).split())[:60] if args else name
+            if name in ("commit", "rollback"):
+                self._in_transaction = False
+            elif sql.startswith("BEGIN"):
+                self._in_transaction = True
+                self._operations.append("transaction")
+            elif not self._in_transaction:
+                self._operations.append(f"{'write' if self._writer else 'query'}: {sql}")
+            return attr(*args, **kwargs)
+
+        return call
+
+
+def count_operations(db: Any) -> list[str]:
+    operations: list[str] = []
+    db._writer = CountedConnection(db._writer, operations, writer=True)
+    db._reader = CountedConnection(db._reader, operations, writer=False)
+    return operations
+
+
+async def test_one_post_costs_at_most_eight_database_operations(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    """A run reads its subscription (with its server's switch) once and builds its post
+    from one read of the chosen article: subscription, last run, three candidate queries,
+    the article, the intent, the confirmation."""
+    for n in range(1, 6):
+        article(tmp_path, n, quality=90 - n)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL, topics=["AI"], max_per_run=1)])
+    async with running_bot(fake, settings) as run:
+        sub = await run.sub(AI_CHANNEL)
+        await run.run(AI_CHANNEL)  # the first run learns the subscription's server, once
+        operations = count_operations(run.stores.db)
+        report = await run.publisher.run(sub.id)
+        assert report.posted == [2]
+        assert len(operations) <= 8, operations
+        await run.stores.subscriptions.update_spec(AI_CHANNEL, replace(sub.spec, max_per_run=3))
+        operations.clear()
+        report = await run.publisher.run(sub.id)
+        assert report.posted == [3, 4, 5]
+        assert len(operations) <= 8 + 2 * 2, operations  # each further post: intent, sent

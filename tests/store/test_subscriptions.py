@@ -6,16 +6,16 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.app import Stores, build_publisher
-from bot.cli.dry_run import OfflinePoster
 from bot.domain.subscription import FIRST_RUN_DELAY, QuietHours, SubscriptionSpec
+from bot.metrics import Metrics
 from bot.services.ingest.ingestor import Ingestor
 from bot.services.jobs import Jobs
+from bot.services.publishing.offline import OfflinePoster
 from bot.settings import settings_from_mapping
-from bot.store.articles import ArticleStore
 from bot.store.db import Database
-from bot.store.deliveries import DeliveryStore
-from bot.store.subscriptions import GuildSettings, GuildStore, SubscriptionStore
+from bot.store.guilds import GuildSettings, GuildStore
+from bot.store.subscriptions import SubscriptionStore
+from bot.wiring import build_publishing, stores_of
 
 
 def spec(channel: int = 1, **kw: object) -> SubscriptionSpec:
@@ -137,12 +137,17 @@ async def test_first_run_respects_the_last_run_and_never_replays(db: Database) -
     assert sub is not None
     now = datetime(2024, 1, 1, 12, tzinfo=UTC)
     settings = settings_from_mapping({"database": {"path": "x.db"}}, {})
-    stores = Stores(db, ArticleStore(db), store, DeliveryStore(db), GuildStore(db))
+    stores = stores_of(db, settings)
+    publishing = build_publishing(settings, stores, OfflinePoster(), Metrics(), lambda: now)
     jobs = Jobs(
-        settings=settings,
-        publisher=build_publisher(settings, stores, OfflinePoster()),
+        sources=settings.sources,
+        ingest=settings.ingest,
+        publishing=settings.publishing,
+        publisher=publishing.publisher,
+        pauses=publishing.pauses,
         ingestor=Ingestor(stores.articles, settings.ingest),
         subscriptions=store,
+        metrics=Metrics(),
         clock=lambda: now,
     )
     jobs.scheduler.start(paused=True)  # running (so jobs are really replaced) but idle

@@ -1,0 +1,94 @@
+"""``newsdesk status``: what each subscription is doing, in one screen, from the database.
+
+Reads only (the database is opened read-only; Discord is not needed). ``--json`` prints a list
+of objects with the same facts.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from itertools import groupby
+from typing import IO
+
+from bot.cli.process import EXIT_OK
+from bot.domain.subscription import FIRST_RUN_DELAY, State
+from bot.services.publishing.guilds import GuildPolicy
+from bot.services.publishing.offline import OfflinePoster
+from bot.services.publishing.selector import ELIGIBLE_CAP
+from bot.services.status import Status, StatusService
+from bot.settings import Settings
+from bot.store.db import Database, utcnow
+from bot.wiring import guild_policy, selector, stores_of
+
+COLUMNS = ("channel", "state", "last run", "last post", "next run", "pending", "eligible")
+WIDTHS = (18, 6, 11, 11, 11, 16, 8)
+
+
+async def status_command(settings: Settings, out: IO[str], *, as_json: bool) -> int:
+    db = await Database.open_readonly(settings.database.path)
+    try:
+        stores = stores_of(db, settings)
+        guilds = guild_policy(settings, stores, OfflinePoster())
+        service = StatusService(
+            stores.subscriptions, stores.outbox, guilds, selector(settings, stores), utcnow
+        )
+        statuses = await service.statuses()
+        if as_json:
+            out.write(json.dumps([s.as_dict() for s in statuses], indent=2) + "\n")
+        else:
+            out.write(await render(statuses, guilds, utcnow()))
+        out.flush()
+    finally:
+        await db.close()
+    return EXIT_OK
+
+
+def _when(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    return f"{moment:%m-%d %H:%M}" if moment.year == now.year else f"{moment:%Y-%m-%d}"
+
+
+def _next(status: Status, now: datetime) -> str:
+    if status.next_run is None:
+        return "—"
+    if status.next_run - now <= FIRST_RUN_DELAY:
+        return "due now"
+    return _when(status.next_run, now)
+
+
+def _row(cells: tuple[str, ...]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(cells, WIDTHS, strict=True)).rstrip()
+
+
+async def render(statuses: list[Status], guilds: GuildPolicy, now: datetime) -> str:
+    if not statuses:
+        return (
+            "No subscriptions in the database: they come from the config file's "
+            "subscriptions: and from /newsadmin subscribe.\n"
+        )
+    lines = [f"Subscriptions at {now:%Y-%m-%d %H:%M} UTC (times are UTC)"]
+    ordered = sorted(statuses, key=lambda s: (s.guild_id or 0, s.channel_id))
+    for guild_id, group in groupby(ordered, key=lambda s: s.guild_id):
+        switch = "on" if await guilds.publishing_enabled(guild_id) else "off"
+        server = f"server {guild_id}" if guild_id else "server not known yet"
+        lines += ["", f"{server} (publishing {switch})", "  " + _row(COLUMNS)]
+        for status in group:
+            pending = str(status.pending)
+            if status.retrying:
+                pending += f" ({status.retrying} retrying)"
+            eligible = f"{ELIGIBLE_CAP}+" if status.eligible_capped else str(status.eligible)
+            cells = (
+                str(status.channel_id),
+                status.state.value,
+                _when(status.last_run, now),
+                _when(status.last_post, now),
+                _next(status, now),
+                pending,
+                eligible,
+            )
+            lines.append("  " + _row(cells))
+            if status.state is not State.ON and status.reason:
+                lines.append(f"  {'':18}  {status.reason}"[:100])
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,35 @@
+"""The Poster of the commands that run without Discord (the dry run, ``newsdesk status``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.posts import PostSpec
+from bot.services.publishing.ports import ChannelInfo
+
+
+class OfflinePoster:
+    """Every channel looks usable, in no known server; nothing can be sent.
+
+    What it cannot know (permissions, servers) the dry run says in its output.
+    """
+
+    def ready(self) -> bool:
+        return True
+
+    def channel_info(self, channel_id: int) -> ChannelInfo | None:
+        return ChannelInfo(None, f"channel {channel_id}")  # the server is unknown offline
+
+    async def send(self, channel_id: int, post: PostSpec, nonce: str) -> int | None:
+        raise RuntimeError("a dry run sends nothing")
+
+    async def find_post(
+        self, channel_id: int, post: PostSpec, since: datetime, until: datetime
+    ) -> int | None:
+        return None
+
+    async def crosspost(self, channel_id: int, message_id: int) -> None:
+        raise RuntimeError("a dry run sends nothing")
+
+    async def alert(self, channel_id: int, text: str) -> None:
+        raise RuntimeError("a dry run sends nothing")

@@ -1,0 +1,226 @@
+"""A publishing run: check, settle what is unfinished, select, post; exactly once per channel.
+
+For every article: record the intent (``pending``), send with a nonce derived from channel and
+article URL, record the message id (``sent``) — see sender.py. A ``pending`` delivery found
+later is reconciled against the channel's history before anything is resent (reconcile.py),
+so a crash at any moment, followed by a restart however late, neither loses nor duplicates.
+
+A run reads its subscription once (with its server's switch and whether anything is pending),
+and builds its posts from one read of the chosen articles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from bot.domain.delivery import DeliveryState, nonce_for
+from bot.domain.selection import PERMANENT_SKIPS
+from bot.domain.subscription import State, Subscription, in_quiet_hours, standing
+from bot.log import with_ids
+from bot.metrics import Metrics
+from bot.services.guard import guarded
+from bot.services.publishing.alerts import Pauses
+from bot.services.publishing.guilds import GuildPolicy
+from bot.services.publishing.ports import Channels
+from bot.services.publishing.reconcile import Reconciler
+from bot.services.publishing.selector import Selector
+from bot.services.publishing.sender import RunReport, Sender
+from bot.store.articles import ArticleStore
+from bot.store.outbox import Outbox
+from bot.store.subscriptions import SubscriptionStore
+
+log = logging.getLogger(__name__)
+
+
+class Publisher:
+    """Runs subscriptions. One per process; the database, not the scheduler, records what
+    went out. Runs of one subscription never overlap (a lock per subscription)."""
+
+    def __init__(
+        self,
+        *,
+        subscriptions: SubscriptionStore,
+        articles: ArticleStore,
+        outbox: Outbox,
+        guilds: GuildPolicy,
+        selector: Selector,
+        reconciler: Reconciler,
+        sender: Sender,
+        pauses: Pauses,
+        channels: Channels,
+        pace: timedelta,
+        clock: Callable[[], datetime],
+        metrics: Metrics,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.subscriptions = subscriptions
+        self.articles = articles
+        self.outbox = outbox
+        self.guilds = guilds
+        self.selector = selector
+        self.reconciler = reconciler
+        self.sender = sender
+        self.pauses = pauses
+        self.channels = channels
+        self.pace = pace
+        self.clock = clock
+        self.metrics = metrics
+        self.sleep = sleep
+        self._locks: dict[int, asyncio.Lock] = {}
+        self.stopping = False
+        self.last_run_ok: datetime | None = None  # the last run that ended without an error
+
+    def _lock(self, subscription_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(subscription_id, asyncio.Lock())
+
+    async def run(self, subscription_id: int, *, force: bool = False) -> RunReport:
+        """One publishing run of one subscription (scheduled, or ``post-now`` with force)."""
+        async with self._lock(subscription_id):
+            context = await self.subscriptions.for_run(subscription_id)
+            if context is None:
+                return RunReport(subscription_id, 0, not_run="no such subscription")
+            sub = context.subscription
+            report = RunReport(sub.id, sub.channel_id)
+            try:
+                await self._run(sub, context.server_publishing, context.has_pending, report, force)
+            except Exception as exc:  # counted here; logged by the job's guard (jobs.guarded)
+                report.error = f"{type(exc).__name__}: {exc}"
+                raise
+            finally:
+                self._count(report)
+            return report
+
+    def _count(self, report: RunReport) -> None:
+        now = self.clock()
+        if report.error:
+            outcome = "error"
+        elif report.not_run:
+            outcome = "not_run"
+        else:
+            outcome = "posted" if report.posted or report.recovered else "nothing_to_post"
+        self.metrics.publish_runs.labels(outcome).inc()
+        self.metrics.last_publish_run.set(now.timestamp())
+        if report.error is None and report.not_run is None:
+            self.last_run_ok = now
+
+    async def _run(
+        self,
+        sub: Subscription,
+        server_switch: bool | None,
+        has_pending: bool,
+        report: RunReport,
+        force: bool,
+    ) -> None:
+        now = self.clock()
+        if not self.channels.ready():
+            report.not_run = "not connected to Discord"
+            return
+        located = await self.guilds.locate(sub)
+        if located.guild_id == sub.guild_id:
+            server_on = self.guilds.resolve_publishing(server_switch)
+        else:  # just learnt which server it is in: that server's switch
+            server_on = await self.guilds.publishing_enabled(located.guild_id)
+        sub = located
+        where = standing(sub, server_on)
+        if where.state is not State.ON:
+            report.not_run = where.why_not()
+            return
+        if not force and in_quiet_hours(sub.spec, now):
+            report.not_run = "quiet hours"
+            return
+        info = self.channels.channel_info(sub.channel_id)
+        problem = "the channel is unknown to the bot" if info is None else info.problem
+        if problem is not None:
+            await self.pauses.pause(sub, problem)
+            report.not_run = f"paused: {problem}"
+            return
+        await self.subscriptions.mark_run(sub.id, now)
+        if has_pending and not await self.reconciler.settle(sub, report, now):
+            return
+        await self._post_new(sub, report, now)
+
+    async def _post_new(self, sub: Subscription, report: RunReport, now: datetime) -> None:
+        selection = await self.selector.next_run(sub, now)
+        logger = with_ids(log, **sub.ids)
+        permanent = []
+        for candidate, reason in selection.skipped:
+            if reason in PERMANENT_SKIPS:
+                logger.info(
+                    "not posting %s: %s (article %s)",
+                    candidate.url,
+                    reason.value,
+                    candidate.same_story_as,
+                    extra={"article_id": candidate.article_id},
+                )
+                permanent.append(
+                    (candidate.article_id, f"{reason.value} (article {candidate.same_story_as})")
+                )
+        report.skipped = [(c.article_id, r) for c, r in selection.skipped]
+        if permanent:
+            self.metrics.posts.labels("skipped").inc(len(permanent))
+            await self.outbox.record_skips(
+                sub.channel_id, permanent, subscription_id=sub.id, guild_id=sub.guild_id, now=now
+            )
+        if not selection.chosen:
+            return
+        articles = await self.articles.get_many([c.article_id for c in selection.chosen])
+        for number, article in enumerate(articles):
+            if self.stopping:
+                break
+            if number:
+                await self.sleep(self.pace.total_seconds())
+            assert article.id is not None
+            delivery = await self.outbox.record_intent(
+                sub.channel_id,
+                article.id,
+                subscription_id=sub.id,
+                guild_id=sub.guild_id,
+                nonce=nonce_for(sub.channel_id, article.url),
+                now=self.clock(),
+            )
+            if delivery.state is not DeliveryState.PENDING:
+                continue  # already settled meanwhile
+            post = self.sender.post_for(sub, article)
+            if not await self.sender.deliver(sub, post, delivery, report):
+                break
+
+    # ------------------------------------------------------------------ start-up
+
+    async def reconcile_all(self) -> None:
+        """At start-up, before anything new is sent: settle every unfinished delivery.
+
+        A post is only re-sent where publishing may happen now (switched on, not paused, not
+        in quiet hours); elsewhere the history is still checked, and a post found there is
+        recorded as sent. Each channel is handled on its own: one failure stops nothing else.
+        """
+        pending = await self.outbox.open_deliveries()
+        channels = sorted({d.channel_id for d in pending})
+        if channels:
+            log.info(
+                "reconciling %d unfinished deliveries in %d channels", len(pending), len(channels)
+            )
+        for channel_id in channels:
+            sub = await self.subscriptions.get_by_channel(channel_id)
+            if sub is None:
+                continue
+            # one channel's failure stops no other; the channel is retried on its next run
+            await guarded(
+                "reconcile", self._reconcile(sub), self.metrics, detail=f"channel {channel_id}"
+            )
+
+    async def _reconcile(self, sub: Subscription) -> None:
+        async with self._lock(sub.id):
+            now = self.clock()
+            resend = await self._may_publish(sub, now)
+            await self.reconciler.settle(sub, RunReport(sub.id, sub.channel_id), now, resend=resend)
+
+    async def _may_publish(self, sub: Subscription, now: datetime) -> bool:
+        return (
+            sub.active
+            and self.channels.ready()
+            and await self.guilds.publishing_enabled(sub.guild_id)
+            and not in_quiet_hours(sub.spec, now)
+        )

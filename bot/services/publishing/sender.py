@@ -1,0 +1,150 @@
+"""One post, from a recorded intent to its outcome, and what each Discord failure means.
+
+* ChannelUnavailable (403 50001/50013, 404 10003, channel gone or not visible): Discord
+  answered, so nothing was created: the intent is forgotten and the subscription paused.
+* PostRejected (400 50035): the article is quarantined for that channel; the run goes on.
+* TransientError (5xx, network, long rate limits): the outcome is unknown; the delivery stays
+  pending and is reconciled, then retried, with exponential backoff, at most
+  ``publishing.retry_limit`` attempts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.domain.delivery import Delivery, DeliveryState
+from bot.domain.models import Article
+from bot.domain.posts import PostSpec, build_post
+from bot.domain.selection import Skip
+from bot.domain.subscription import Subscription
+from bot.log import with_ids
+from bot.metrics import Metrics
+from bot.services.publishing.alerts import Pauses
+from bot.services.publishing.ports import (
+    ChannelUnavailable,
+    DeliveryError,
+    Poster,
+    PostRejected,
+    TransientError,
+)
+from bot.store.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass(slots=True)
+class RunReport:
+    subscription_id: int
+    channel_id: int
+    posted: list[int] = field(default_factory=list)  # article ids
+    skipped: list[tuple[int, Skip]] = field(default_factory=list)
+    quarantined: list[int] = field(default_factory=list)
+    recovered: list[int] = field(default_factory=list)  # pending posts found in history
+    not_run: str | None = None  # why nothing was tried (switched off, paused, quiet hours...)
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    limit: int = 5
+    backoff: timedelta = timedelta(minutes=1)  # before the first retry; doubles each time
+
+    def delay(self, attempts: int) -> timedelta:
+        return min(self.backoff * (1 << max(0, attempts - 1)), MAX_BACKOFF)
+
+
+class Sender:
+    def __init__(
+        self,
+        outbox: Outbox,
+        poster: Poster,
+        pauses: Pauses,
+        *,
+        retry: RetryPolicy,
+        excerpt_length: int,
+        clock: Callable[[], datetime],
+        metrics: Metrics,
+    ) -> None:
+        self.outbox = outbox
+        self.poster = poster
+        self.pauses = pauses
+        self.retry = retry
+        self.excerpt_length = excerpt_length
+        self.clock = clock
+        self.metrics = metrics
+
+    def post_for(self, sub: Subscription, article: Article) -> PostSpec:
+        return build_post(
+            article, excerpt_length=self.excerpt_length, mention_role_id=sub.spec.mention_role_id
+        )
+
+    async def deliver(
+        self, sub: Subscription, post: PostSpec, delivery: Delivery, report: RunReport
+    ) -> bool:
+        """Send a post whose intent is recorded. False: do not use the channel again now."""
+        article_id = delivery.article_id
+        logger = with_ids(log, **sub.ids, article_id=article_id)
+        try:
+            message_id = await self.poster.send(sub.channel_id, post, delivery.nonce)
+        except ChannelUnavailable as exc:
+            self.metrics.post_failures.labels("channel_unavailable").inc()
+            # Discord answered: nothing was created. Forget the intent, so the article goes out
+            # (subject to max_age) once the channel is usable again.
+            await self.outbox.cancel(sub.channel_id, article_id)
+            await self.pauses.pause(sub, exc.reason)
+            report.error = exc.reason
+            return False
+        except PostRejected as exc:
+            self.metrics.post_failures.labels("rejected").inc()
+            self.metrics.posts.labels("quarantined").inc()
+            logger.warning("Discord rejected the post of %s: %s", post.article_url, exc.reason)
+            await self.outbox.finish(
+                sub.channel_id, article_id, DeliveryState.QUARANTINED, exc.reason
+            )
+            report.quarantined.append(article_id)
+            return True
+        except TransientError as exc:
+            self.metrics.post_failures.labels("transient").inc()
+            await self.retry_later(sub, delivery, exc.reason)
+            report.error = exc.reason
+            return False
+        await self.confirmed(sub, article_id, message_id)
+        self.metrics.posts.labels("sent").inc()
+        logger.info("posted %s", post.article_url, extra={"message_id": message_id})
+        report.posted.append(article_id)
+        if sub.spec.crosspost and message_id is not None:
+            try:
+                await self.poster.crosspost(sub.channel_id, message_id)
+            except DeliveryError as exc:
+                logger.warning("could not crosspost message %s: %s", message_id, exc.reason)
+        return True
+
+    async def confirmed(self, sub: Subscription, article_id: int, message_id: int | None) -> None:
+        """The post is in the channel (sent now, or found there after a crash)."""
+        now = self.clock()
+        await self.outbox.mark_sent(sub.channel_id, article_id, message_id, now)
+        self.metrics.last_successful_post.set(now.timestamp())
+        await self.pauses.posted(sub)
+
+    async def retry_later(self, sub: Subscription, delivery: Delivery, reason: str) -> None:
+        logger = with_ids(log, **sub.ids, article_id=delivery.article_id)
+        if delivery.attempts >= self.retry.limit:
+            logger.error("giving up on a post after %d attempts: %s", delivery.attempts, reason)
+            await self.outbox.finish(
+                sub.channel_id, delivery.article_id, DeliveryState.FAILED, reason
+            )
+            return
+        when = self.clock() + self.retry.delay(delivery.attempts)
+        logger.warning(
+            "post failed (%s); attempt %d of %d, next after %s",
+            reason,
+            delivery.attempts,
+            self.retry.limit,
+            when.isoformat(timespec="seconds"),
+        )
+        await self.outbox.retry_later(sub.channel_id, delivery.article_id, reason, when)

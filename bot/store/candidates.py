@@ -1,0 +1,277 @@
+"""Candidate queries: the articles that may go to a channel now, best first (a query planner).
+
+Every hard filter of a subscription is applied here in SQL, so that LIMIT returns articles that
+can go; ``bot.domain.selection.rule_out`` states the same rules in Python for the preview and
+for ``select`` (tests/store/test_candidates.py proves both agree, for every plan below).
+
+Two steps. The first walks one index and touches nothing else but the deliveries primary key:
+quality, date and "postable" are copied into the index rows. The second reads only the best
+articles it found, through the filters that need the article itself (topics to exclude,
+types, providers), with their topic keys and the story links the same-story rule needs. When
+those filters throw too many away, the first step is run again with a bigger limit.
+
+Which index the first step walks is chosen per query: with a ``max_age`` window holding at
+most ``Plans.window`` candidates, the window is read whole from ``*_postable_recent`` and
+sorted; a wider window (or none) walks ``*_postable_best`` in quality order. (With a day's
+window over a topic of 300,000 articles, the walk costs 200 ms and the window read a fraction
+of a millisecond; with a wide window it is the other way round.) A short list of allowed
+providers reads those providers' articles instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.domain.delivery import POSTED_SQL
+from bot.domain.selection import Candidate, Policy
+from bot.domain.text import topic_key
+from bot.store.db import Database, db_time, parse_db_time
+
+
+@dataclass(frozen=True, slots=True)
+class Plans:
+    """Where the planner switches plans (tests make them small to reach every plan)."""
+
+    window: int = 2000  # a max_age window this small is read whole from the *_recent index
+    provider_window: int = 10000  # a provider list's articles read directly up to here
+    headroom: int = 4  # first-step rows per wanted row, when second-step filters may drop some
+    max_scan: int = 50000  # the widening scan stops here
+
+
+_NOT_DELIVERED = (
+    "NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.channel_id = :channel AND d.article_id = {id})"
+)
+_TOPIC = "topic_id = (SELECT id FROM topics WHERE key = :topic) AND "
+
+
+def _first_step(table: str, key: str, index: str, scope: str) -> str:
+    """The one template of the first step: an index walk, best quality then newest first."""
+    return (
+        f"SELECT {key}, quality, published_at FROM {table} INDEXED BY {index} "  # noqa: S608
+        f"WHERE {scope}postable = 1 AND published_at >= :cutoff "
+        "AND coalesce(quality, 0) >= :min_quality "
+        f"AND {_NOT_DELIVERED.format(id=f'{table}.{key}')} "
+        "ORDER BY quality DESC, published_at DESC LIMIT :scan"
+    )
+
+
+def _window_size(table: str, scope: str) -> str:
+    return (
+        "SELECT count(*) FROM (SELECT 1 FROM "  # noqa: S608
+        f"{table} INDEXED BY {table}_postable_recent "
+        f"WHERE {scope}postable = 1 AND published_at >= :cutoff LIMIT :window)"
+    )
+
+
+# (topic?, plan) -> SQL; topic: the scope is one topic (article_topics), else every article.
+_FIRST_STEP = {
+    (True, plan): _first_step(
+        "article_topics", "article_id", f"article_topics_postable_{plan}", _TOPIC
+    )
+    for plan in ("best", "recent")
+} | {
+    (False, plan): _first_step("articles", "id", f"articles_postable_{plan}", "")
+    for plan in ("best", "recent")
+}
+_WINDOW_SIZE = {True: _window_size("article_topics", _TOPIC), False: _window_size("articles", "")}
+
+# Only a few providers allowed: their articles in the window, whatever the topic.
+_PROVIDER_IDS = """
+    SELECT id FROM articles INDEXED BY articles_postable_provider
+    WHERE provider_key IN (SELECT value FROM json_each(:providers))
+    AND postable = 1 AND published_at >= :cutoff
+    UNION
+    SELECT id FROM articles INDEXED BY articles_postable_domain
+    WHERE domain_key IN (SELECT value FROM json_each(:providers))
+    AND postable = 1 AND published_at >= :cutoff
+"""
+_PROVIDERS_SIZE = f"SELECT count(*) FROM ({_PROVIDER_IDS} LIMIT :window)"  # noqa: S608
+_BY_PROVIDERS = f"""
+SELECT a.id, a.quality, a.published_at FROM articles a
+WHERE a.id IN ({_PROVIDER_IDS})
+    AND coalesce(a.quality, 0) >= :min_quality
+    AND {_NOT_DELIVERED.format(id="a.id")}
+    AND (:topics = '[]' OR EXISTS (
+        SELECT 1 FROM article_topics t JOIN topics k ON k.id = t.topic_id
+        WHERE t.article_id = a.id AND k.key IN (SELECT value FROM json_each(:topics))))
+ORDER BY a.quality DESC, a.published_at DESC LIMIT :scan
+"""  # noqa: S608 - constant fragments, values are bound parameters
+
+# The second step's filters: what needs the article itself.
+_ARTICLE_FILTERS = """
+    NOT EXISTS (
+        SELECT 1 FROM article_topics x JOIN topics k ON k.id = x.topic_id
+        WHERE x.article_id = a.id AND k.key IN (SELECT value FROM json_each(:excluded)))
+    AND (:types = '[]' OR lower(a.type) IN (SELECT value FROM json_each(:types)))
+    AND lower(a.type) NOT IN (SELECT value FROM json_each(:exclude_types))
+    AND (:providers = '[]'
+         OR a.provider_key IN (SELECT value FROM json_each(:providers))
+         OR a.domain_key IN (SELECT value FROM json_each(:providers)))
+    AND coalesce(a.provider_key, '') NOT IN (SELECT value FROM json_each(:exclude_providers))
+    AND coalesce(a.domain_key, '') NOT IN (SELECT value FROM json_each(:exclude_providers))
+"""
+
+
+def _described(best: str) -> str:
+    """Candidates for the ids a ``best(id, rank)`` CTE yields: the article's columns, whether
+    it was delivered to the channel, its topic keys, its story links (stored articles linked by
+    related coverage, either way) and one of those already posted in the channel, if any."""
+    return f"""
+WITH best AS MATERIALIZED ({best}),
+links AS MATERIALIZED (
+    SELECT r.article_id AS article_id, r.linked_article_id AS other FROM related r
+    WHERE r.article_id IN (SELECT id FROM best) AND r.linked_article_id IS NOT NULL
+    UNION
+    SELECT r.linked_article_id, r.article_id FROM related r
+    WHERE r.linked_article_id IN (SELECT id FROM best)
+)
+SELECT a.id, a.url, a.title, a.published_at, a.quality, a.type, a.provider_name,
+    a.provider_domain, a.source_published, b.rank,
+    EXISTS (SELECT 1 FROM deliveries d WHERE d.channel_id = :channel AND d.article_id = a.id)
+        AS delivered,
+    (SELECT json_group_array(k.key) FROM article_topics t JOIN topics k ON k.id = t.topic_id
+     WHERE t.article_id = a.id) AS topic_keys,
+    (SELECT json_group_array(l.other) FROM links l WHERE l.article_id = a.id) AS story,
+    (SELECT min(l.other) FROM links l JOIN deliveries d
+        ON d.channel_id = :channel AND d.article_id = l.other AND d.state IN ({POSTED_SQL})
+     WHERE l.article_id = a.id) AS same_story_as
+FROM best b JOIN articles a ON a.id = b.id
+ORDER BY b.rank
+"""  # noqa: S608 - constant fragments, values are bound parameters
+
+
+# The second step: the first step's ids (in its order), through the article filters.
+_SECOND_STEP = _described(
+    f"""
+    SELECT a.id AS id, f.key AS rank FROM json_each(:ids) f JOIN articles a ON a.id = f.value
+    WHERE {_ARTICLE_FILTERS} ORDER BY f.key LIMIT :limit"""  # noqa: S608
+)
+# The newest articles of one topic (or of all), unfiltered: the preview explains each of them.
+_RECENT_IN_TOPIC = _described(
+    """
+    SELECT t.article_id AS id, row_number() OVER (ORDER BY t.published_at DESC) AS rank
+    FROM article_topics t WHERE t.topic_id = (SELECT id FROM topics WHERE key = :topic)
+    ORDER BY t.published_at DESC LIMIT :limit"""
+)
+_RECENT_ANY_TOPIC = _described(
+    """
+    SELECT a.id AS id, row_number() OVER (ORDER BY a.published_at DESC) AS rank
+    FROM articles a ORDER BY a.published_at DESC LIMIT :limit"""
+)
+
+
+def _keys(values: Sequence[str]) -> str:
+    return json.dumps(sorted({topic_key(v) for v in values if v.strip()}))
+
+
+class CandidateQueries:
+    def __init__(self, db: Database, plans: Plans | None = None) -> None:
+        self.db = db
+        self.plans = plans or Plans()
+
+    async def candidates(
+        self, channel_id: int, policy: Policy, now: datetime, limit: int
+    ) -> list[Candidate]:
+        """Up to ``limit`` articles that may go to ``channel_id`` now, best first, with what the
+        same-story rule needs."""
+        cutoff = policy.cutoff(now)
+        params: dict[str, Any] = {
+            "channel": channel_id,
+            "cutoff": db_time(cutoff) if cutoff else "",
+            "min_quality": policy.min_quality,
+            "excluded": json.dumps(sorted(policy.exclude_topics)),
+            "types": json.dumps(sorted(policy.types)),
+            "exclude_types": json.dumps(sorted(policy.exclude_types)),
+            "providers": json.dumps(sorted(policy.providers)),
+            "exclude_providers": json.dumps(sorted(policy.exclude_providers)),
+            "topics": json.dumps(sorted(policy.topics)),
+            "limit": limit,
+        }
+        filtered = bool(
+            policy.exclude_topics
+            or policy.types
+            or policy.exclude_types
+            or policy.providers
+            or policy.exclude_providers
+        )
+        scan = limit * self.plans.headroom if filtered else limit
+        while True:
+            ids, complete = await self._first_step(policy, params, scan)
+            if not ids:
+                return []
+            rows = await self.db.fetch(_SECOND_STEP, {**params, "ids": json.dumps(ids)})
+            if len(rows) >= limit or complete or scan >= self.plans.max_scan:
+                return [_candidate(row) for row in rows]
+            scan *= 8  # the article filters threw too many away: look further
+
+    async def _first_step(
+        self, policy: Policy, params: dict[str, Any], scan: int
+    ) -> tuple[list[int], bool]:
+        """Ids of the best candidates, best first; and whether nothing was left unread."""
+        if policy.providers:
+            size = await self.db.fetch_one(
+                _PROVIDERS_SIZE, {**params, "window": self.plans.provider_window + 1}
+            )
+            if size[0] <= self.plans.provider_window:
+                ids = [r[0] for r in await self.db.fetch(_BY_PROVIDERS, {**params, "scan": scan})]
+                return ids, len(ids) < scan
+        found: dict[int, tuple[bool, Any, str]] = {}
+        complete = True
+        scopes: list[str | None] = [*sorted(policy.topics)] or [None]
+        for topic in scopes:
+            sql = await self._plan(policy, topic, params)
+            rows = await self.db.fetch(sql, {**params, "topic": topic, "scan": scan})
+            complete = complete and len(rows) < scan
+            for article_id, quality, published_at in rows:
+                found[article_id] = (quality is not None, quality or 0, published_at)
+        # several topics: merge their lists, best quality (missing last), then newest
+        ranked = sorted(found, key=lambda article_id: found[article_id], reverse=True)
+        return ranked, complete
+
+    async def _plan(self, policy: Policy, topic: str | None, params: dict[str, Any]) -> str:
+        """The window plan when max_age leaves at most ``window`` candidates, else the best."""
+        scoped = topic is not None
+        if policy.max_age is None:
+            return _FIRST_STEP[(scoped, "best")]
+        row = await self.db.fetch_one(
+            _WINDOW_SIZE[scoped],
+            {"cutoff": params["cutoff"], "topic": topic, "window": self.plans.window + 1},
+        )
+        return _FIRST_STEP[(scoped, "recent" if row[0] <= self.plans.window else "best")]
+
+    async def recent(self, channel_id: int, topics: Sequence[str], limit: int) -> list[Candidate]:
+        """The newest articles of these topics (or of all), unfiltered, seen from a channel."""
+        params = {"channel": channel_id, "limit": limit}
+        found: dict[int, Any] = {}
+        if topics:
+            for topic in json.loads(_keys(topics)):
+                for row in await self.db.fetch(_RECENT_IN_TOPIC, {**params, "topic": topic}):
+                    found[row["id"]] = row
+        else:
+            for row in await self.db.fetch(_RECENT_ANY_TOPIC, params):
+                found[row["id"]] = row
+        newest = sorted(found.values(), key=lambda r: r["published_at"], reverse=True)[:limit]
+        return [_candidate(row) for row in newest]
+
+
+def _candidate(row: Any) -> Candidate:
+    story = frozenset(json.loads(row["story"])) if row["story"] else frozenset()
+    return Candidate(
+        article_id=row["id"],
+        url=row["url"],
+        title=row["title"],
+        published_at=parse_db_time(row["published_at"]),
+        quality=row["quality"],
+        type=row["type"],
+        provider_name=row["provider_name"],
+        provider_domain=row["provider_domain"],
+        topic_keys=frozenset(json.loads(row["topic_keys"])),
+        source_published=bool(row["source_published"]),
+        delivered=bool(row["delivered"]),
+        same_story_as=row["same_story_as"],
+        story_ids=story,
+    )

@@ -1,0 +1,209 @@
+"""The outbox: per-channel delivery records that make publishing exactly-once.
+
+One row per (channel, article). The intent is recorded *before* a post is sent (``pending``),
+the message id after (``sent``). A ``pending`` row found later means the outcome is unknown
+and must be reconciled against the channel's history before anything is resent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.domain.delivery import Delivery, DeliveryState
+from bot.store.db import Database, db_time, parse_db_time
+
+
+def _time(text: str | None) -> datetime | None:
+    return parse_db_time(text) if text else None
+
+
+def delivery_from_row(row: Any) -> Delivery:
+    return Delivery(
+        channel_id=row["channel_id"],
+        article_id=row["article_id"],
+        subscription_id=row["subscription_id"],
+        state=DeliveryState(row["state"]),
+        nonce=row["nonce"],
+        intent_at=parse_db_time(row["intent_at"]),
+        last_attempt_at=parse_db_time(row["last_attempt_at"]),
+        attempts=row["attempts"],
+        next_attempt_at=_time(row["next_attempt_at"]),
+        message_id=row["message_id"],
+        sent_at=_time(row["sent_at"]),
+        error=row["error"],
+        guild_id=row["guild_id"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelQueue:
+    """What the outbox holds for one channel, for status reports."""
+
+    pending: int = 0  # outcome unknown, to be reconciled
+    retrying: int = 0  # of those, waiting for a backed-off retry
+    last_post: datetime | None = None
+
+
+_PENDING = DeliveryState.PENDING.value
+
+
+class Outbox:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record_intent(
+        self,
+        channel_id: int,
+        article_id: int,
+        *,
+        subscription_id: int | None,
+        guild_id: int | None,
+        nonce: str,
+        now: datetime,
+    ) -> Delivery:
+        """Before sending: a new pending row, or one more attempt on a pending one."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO deliveries (channel_id, article_id, subscription_id, guild_id, state, "
+                "nonce, intent_at, last_attempt_at, attempts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) "
+                "ON CONFLICT (channel_id, article_id) DO UPDATE SET attempts = attempts + 1, "
+                "last_attempt_at = excluded.last_attempt_at, next_attempt_at = NULL "
+                "WHERE state = ?",
+                (
+                    channel_id,
+                    article_id,
+                    subscription_id,
+                    guild_id,
+                    _PENDING,
+                    nonce,
+                    db_time(now),
+                    db_time(now),
+                    _PENDING,
+                ),
+            )
+            rows = await conn.execute_fetchall(
+                "SELECT * FROM deliveries WHERE channel_id = ? AND article_id = ?",
+                (channel_id, article_id),
+            )
+        return delivery_from_row(next(iter(rows)))
+
+    async def mark_sent(
+        self, channel_id: int, article_id: int, message_id: int | None, now: datetime
+    ) -> None:
+        await self.db.execute(
+            "UPDATE deliveries SET state = ?, message_id = ?, sent_at = ?, error = NULL, "
+            "next_attempt_at = NULL WHERE channel_id = ? AND article_id = ?",
+            (DeliveryState.SENT.value, message_id, db_time(now), channel_id, article_id),
+        )
+
+    async def retry_later(
+        self, channel_id: int, article_id: int, error: str, when: datetime
+    ) -> None:
+        """The outcome is unknown (5xx, network): stay pending, reconcile and retry ``when``."""
+        await self.db.execute(
+            "UPDATE deliveries SET error = ?, next_attempt_at = ? "
+            "WHERE channel_id = ? AND article_id = ? AND state = ?",
+            (error, db_time(when), channel_id, article_id, _PENDING),
+        )
+
+    async def cancel(self, channel_id: int, article_id: int) -> None:
+        """Forget a pending intent that Discord definitely refused (nothing was created)."""
+        await self.db.execute(
+            "DELETE FROM deliveries WHERE channel_id = ? AND article_id = ? AND state = ?",
+            (channel_id, article_id, _PENDING),
+        )
+
+    async def finish(
+        self, channel_id: int, article_id: int, state: DeliveryState, error: str
+    ) -> None:
+        """A final state other than sent: quarantined, failed, unconfirmed."""
+        assert state.final
+        await self.db.execute(
+            "UPDATE deliveries SET state = ?, error = ?, next_attempt_at = NULL "
+            "WHERE channel_id = ? AND article_id = ?",
+            (state.value, error, channel_id, article_id),
+        )
+
+    async def record_skips(
+        self,
+        channel_id: int,
+        skips: Sequence[tuple[int, str]],
+        *,
+        subscription_id: int | None,
+        guild_id: int | None,
+        now: datetime,
+    ) -> None:
+        """Articles that will never go to this channel (same story): never considered again."""
+        if not skips:
+            return
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO deliveries (channel_id, article_id, subscription_id, guild_id, state, "
+                "nonce, intent_at, last_attempt_at, attempts, error) "
+                "VALUES (?, ?, ?, ?, ?, '', ?, ?, 0, ?) "
+                "ON CONFLICT (channel_id, article_id) DO NOTHING",
+                [
+                    (
+                        channel_id,
+                        article_id,
+                        subscription_id,
+                        guild_id,
+                        DeliveryState.SKIPPED.value,
+                        db_time(now),
+                        db_time(now),
+                        reason,
+                    )
+                    for article_id, reason in skips
+                ],
+            )
+
+    async def open_deliveries(self, channel_id: int | None = None) -> list[Delivery]:
+        """Pending deliveries (outcome unknown), oldest first."""
+        if channel_id is None:
+            rows = await self.db.fetch(
+                "SELECT * FROM deliveries WHERE state = ? ORDER BY intent_at", (_PENDING,)
+            )
+        else:
+            rows = await self.db.fetch(
+                "SELECT * FROM deliveries WHERE state = ? AND channel_id = ? ORDER BY intent_at",
+                (_PENDING, channel_id),
+            )
+        return [delivery_from_row(r) for r in rows]
+
+    async def get(self, channel_id: int, article_id: int) -> Delivery | None:
+        row = await self.db.fetch_one(
+            "SELECT * FROM deliveries WHERE channel_id = ? AND article_id = ?",
+            (channel_id, article_id),
+        )
+        return delivery_from_row(row) if row else None
+
+    async def last_sent(self, channel_id: int, limit: int = 5) -> list[Delivery]:
+        rows = await self.db.fetch(
+            "SELECT * FROM deliveries WHERE channel_id = ? AND state = ? "
+            "ORDER BY sent_at DESC LIMIT ?",
+            (channel_id, DeliveryState.SENT.value, limit),
+        )
+        return [delivery_from_row(r) for r in rows]
+
+    async def queues(self, channel_ids: Sequence[int]) -> dict[int, ChannelQueue]:
+        """Pending and retrying deliveries and the last post, per channel (one query)."""
+        if not channel_ids:
+            return {}
+        rows = await self.db.fetch(
+            "SELECT c.value AS channel_id, "
+            "(SELECT count(*) FROM deliveries d WHERE d.channel_id = c.value AND d.state = ?), "
+            "(SELECT count(*) FROM deliveries d WHERE d.channel_id = c.value AND d.state = ? "
+            " AND d.next_attempt_at IS NOT NULL), "
+            "(SELECT max(sent_at) FROM deliveries d WHERE d.channel_id = c.value AND d.state = ?) "
+            "FROM json_each(?) c",
+            (_PENDING, _PENDING, DeliveryState.SENT.value, _json_ids(channel_ids)),
+        )
+        return {r[0]: ChannelQueue(r[1], r[2], _time(r[3])) for r in rows}
+
+
+def _json_ids(ids: Sequence[int]) -> str:
+    return "[" + ",".join(str(int(i)) for i in ids) + "]"

@@ -1,0 +1,138 @@
+"""Where every store and service is constructed (bot.app adds the Discord client and the bot).
+
+Each service is given exactly what it uses; nothing reaches through another service for its
+dependencies. The dry run and ``newsdesk status`` build the same publishing services with a
+Poster of their own, so they can never disagree with a real run about what would go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.metrics import Metrics
+from bot.services.publishing.alerts import Alerts, Pauses
+from bot.services.publishing.guilds import GuildDefaults, GuildPolicy
+from bot.services.publishing.ports import Poster
+from bot.services.publishing.publisher import Publisher
+from bot.services.publishing.reconcile import Reconciler
+from bot.services.publishing.selector import Selector
+from bot.services.publishing.sender import RetryPolicy, Sender
+from bot.settings import Settings
+from bot.store.articles import ArticleStore
+from bot.store.candidates import CandidateQueries
+from bot.store.db import Database, utcnow
+from bot.store.guilds import GuildStore
+from bot.store.outbox import Outbox
+from bot.store.subscriptions import SubscriptionStore
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    db: Database
+    articles: ArticleStore
+    subscriptions: SubscriptionStore
+    outbox: Outbox
+    candidates: CandidateQueries
+    guilds: GuildStore
+
+
+def stores_of(db: Database, settings: Settings) -> Stores:
+    return Stores(
+        db=db,
+        articles=ArticleStore(db, trust_published_flag=settings.ingest.trust_published_flag),
+        subscriptions=SubscriptionStore(db),
+        outbox=Outbox(db),
+        candidates=CandidateQueries(db),
+        guilds=GuildStore(db),
+    )
+
+
+async def open_stores(settings: Settings) -> Stores:
+    return stores_of(await Database.open(settings.database.path), settings)
+
+
+async def prepare(settings: Settings, stores: Stores) -> None:
+    """Bring the database in line with the config: published-flag policy, subscriptions."""
+    await stores.articles.apply_published_policy()
+    await stores.subscriptions.sync_from_config(settings.subscriptions)
+
+
+@dataclass(frozen=True, slots=True)
+class Publishing:
+    guilds: GuildPolicy
+    alerts: Alerts
+    pauses: Pauses
+    selector: Selector
+    sender: Sender
+    reconciler: Reconciler
+    publisher: Publisher
+
+
+def guild_policy(settings: Settings, stores: Stores, poster: Poster) -> GuildPolicy:
+    return GuildPolicy(
+        stores.guilds,
+        stores.subscriptions,
+        poster,
+        GuildDefaults(
+            publishing_enabled=settings.publishing.enabled,
+            log_channel_id=settings.moderation.log_channel_id,
+            moderator_role_ids=settings.moderation.moderator_role_ids,
+        ),
+    )
+
+
+def selector(settings: Settings, stores: Stores) -> Selector:
+    return Selector(
+        stores.candidates, respect_source_published=settings.ingest.trust_published_flag
+    )
+
+
+def build_publishing(
+    settings: Settings,
+    stores: Stores,
+    poster: Poster,
+    metrics: Metrics,
+    clock: Callable[[], datetime] = utcnow,
+) -> Publishing:
+    publishing = settings.publishing
+    guilds = guild_policy(settings, stores, poster)
+    alerts = Alerts(poster, guilds)
+    pauses = Pauses(stores.subscriptions, alerts, poster, guilds)
+    picks = selector(settings, stores)
+    sender = Sender(
+        stores.outbox,
+        poster,
+        pauses,
+        retry=RetryPolicy(publishing.retry_limit, publishing.retry_backoff),
+        excerpt_length=publishing.excerpt_length,
+        clock=clock,
+        metrics=metrics,
+    )
+    reconciler = Reconciler(
+        stores.outbox,
+        stores.articles,
+        poster,
+        sender,
+        pauses,
+        alerts,
+        history_unreadable=publishing.history_unreadable,
+        clock=clock,
+        metrics=metrics,
+    )
+    publisher = Publisher(
+        subscriptions=stores.subscriptions,
+        articles=stores.articles,
+        outbox=stores.outbox,
+        guilds=guilds,
+        selector=picks,
+        reconciler=reconciler,
+        sender=sender,
+        pauses=pauses,
+        channels=poster,
+        pace=publishing.pace,
+        clock=clock,
+        metrics=metrics,
+    )
+    return Publishing(guilds, alerts, pauses, picks, sender, reconciler, publisher)
