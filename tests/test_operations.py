@@ -6,13 +6,18 @@ import json
 import re
 import shutil
 import sqlite3
+import typing
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from pydantic import BaseModel
 
 from bot.errors import DatabaseError
-from bot.settings import settings_from_mapping
+from bot.settings import Settings
 from bot.store.db import MIGRATIONS, Database, backup_database, schema_version
 from tests.conftest import ROOT
 from tests.support.articles import write_article
@@ -152,39 +157,81 @@ def _readme_keys(section: str) -> set[str]:
     return keys
 
 
-def _flatten(value: object, prefix: str = "") -> set[str]:
+def _model_keys(model: type[BaseModel], prefix: str = "") -> set[str]:
+    """Every key the config file may hold, as ``section.key`` (``sources[].path``...)."""
     keys: set[str] = set()
-    if isinstance(value, dict):
-        for key, item in value.items():
-            name = f"{prefix}{key}"
-            if isinstance(item, dict):
-                keys |= _flatten(item, f"{name}.")
-            else:
-                keys.add(name)
+    for name, field in model.model_fields.items():
+        inner = [
+            a for a in _flat(field.annotation) if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
+        if not inner:
+            keys.add(prefix + name)
+        elif name in ("sources", "subscriptions"):
+            keys |= _model_keys(inner[0], f"{prefix}{name}[].")
+        else:
+            keys |= _model_keys(inner[0], f"{prefix}{name}.")
     return keys
 
 
-def test_readme_configuration_reference_matches_the_example_and_the_loader() -> None:
-    """Every key of the example config is documented, and every documented key loads."""
+def _flat(annotation: object) -> list[object]:
+    out = [annotation]
+    for arg in typing.get_args(annotation):
+        out += _flat(arg)
+    return out
+
+
+def _example_keys(value: object, prefix: str = "") -> set[str]:
+    keys: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, dict):
+                keys |= _example_keys(item, f"{prefix}{key}.")
+            elif isinstance(item, list) and item and isinstance(item[0], dict):
+                keys |= _example_keys(item[0], f"{prefix}{key}[].")
+            else:
+                keys.add(f"{prefix}{key}")
+    return keys
+
+
+def test_the_example_config_holds_every_key_the_settings_know() -> None:
     example = yaml.safe_load((ROOT / "config" / "config.example.yaml").read_text())
-    documented = _readme_keys("| key | default | meaning |")
-    for key in _flatten(
-        {k: v for k, v in example.items() if k not in ("sources", "subscriptions")}
-    ):
-        assert key in documented, f"{key} is in the example config but not in the README"
-    sub_documented = set()
+    assert _example_keys(example) == _model_keys(Settings)
+
+
+def test_the_readme_documents_every_key_and_only_those() -> None:
+    documented = set()
+    for key in _readme_keys("| key | default | meaning |"):
+        documented |= set(key.replace(" ", "").split("/"))
     for key in _readme_keys("A subscription sends articles"):
-        sub_documented |= set(key.replace(" ", "").split("/"))
-    for key in example["subscriptions"][0]:
-        assert key in sub_documented, f"subscriptions[].{key} is not in the README"
-    # every documented top-level key is accepted by the loader (unknown keys would be refused)
-    raw: dict[str, dict[str, object]] = {"database": {"path": "x.db"}}
-    for key in documented:
-        section, _, name = key.partition(".")
-        if section == "database" or section.endswith("[]") or not name:
-            continue
-        raw.setdefault(section, {})
-    settings_from_mapping(raw, {})
+        documented |= {f"subscriptions[].{k}" for k in key.replace(" ", "").split("/")}
+    documented.discard("subscriptions[]")  # the row that points at the subscriptions table
+    assert documented == _model_keys(Settings)
+
+
+def test_constraints_pin_every_package_newsdesk_installs() -> None:
+    """What the Dockerfile and .ci/run install with -c constraints.txt is all pinned, at the
+    versions installed here (runtime and test dependencies, and theirs)."""
+    pinned: dict[str, str] = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pinned[canonicalize_name(name)] = version
+    needed: set[str] = set()
+    todo = [("newsdesk", {"test"})]
+    while todo:
+        name, extras = todo.pop()
+        for text in metadata.requires(name) or []:
+            requirement = Requirement(text)
+            markers = requirement.marker
+            if markers and not any(markers.evaluate({"extra": e}) for e in extras | {""}):
+                continue
+            key = canonicalize_name(requirement.name)
+            if key not in needed:
+                needed.add(key)
+                todo.append((requirement.name, set(requirement.extras)))
+    assert needed - set(pinned) == set(), "not pinned in constraints.txt"
+    for name in needed:
+        assert metadata.version(name) == pinned[name], name
 
 
 def test_readme_set_up_commands_are_the_ones_ci_runs() -> None:

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.values import parse_duration, parse_size
 from bot.errors import ConfigError
-from bot.settings import (
-    load_settings,
-    parse_duration,
-    parse_size,
-    settings_from_mapping,
-)
+from bot.settings import load_settings, settings_from_mapping
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "config" / "config.example.yaml"
@@ -111,8 +107,10 @@ def test_token_comes_only_from_the_environment_and_is_never_shown() -> None:
     settings = settings_from_mapping(
         {"database": {"path": "x.db"}}, {"DISCORD_TOKEN": "secret.token.value"}
     )
-    assert settings.token == "secret.token.value"
+    assert settings.require_token() == "secret.token.value"
     assert "secret" not in repr(settings)
+    assert "secret" not in str(settings.model_dump())
+    assert "secret" not in settings.model_dump_json()
     problems = problems_of({"database": {"path": "x.db"}, "token": "abc"})
     assert any("only from the environment" in p for p in problems)
     assert not any("abc" in p for p in problems)

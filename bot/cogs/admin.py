@@ -16,15 +16,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_io.tree import NotModeratorError
-from bot.domain.subscription import SubscriptionSpec
 from bot.services.admin import (
     Actor,
     AdminService,
     Preview,
     SubscriptionStatus,
     describe,
-    parse_interval,
-    parse_max_age,
 )
 from bot.services.news import NewsService
 
@@ -189,7 +186,7 @@ class AdminCog(
     @app_commands.describe(
         channel="The channel to post in",
         topics="Comma-separated topics (default: every topic)",
-        min_quality="Only articles with at least this quality (default 60)",
+        min_quality="Only articles with at least this quality (default 0)",
         max_per_run="At most this many posts per run (default 3)",
         interval="How often to post, e.g. 30m, 2h (default 30m)",
         max_age="Never post articles older than this, e.g. 7d, or none (default 7d)",
@@ -200,19 +197,20 @@ class AdminCog(
         interaction: discord.Interaction[Any],
         channel: discord.TextChannel,
         topics: app_commands.Range[str, 1, 500] | None = None,
-        min_quality: app_commands.Range[int, 0, 1000] = 60,
-        max_per_run: app_commands.Range[int, 1, 10] = 3,
-        interval: app_commands.Range[str, 2, 20] = "30m",
-        max_age: app_commands.Range[str, 2, 20] = "7d",
+        min_quality: app_commands.Range[int, 0, 1000] | None = None,
+        max_per_run: app_commands.Range[int, 1, 10] | None = None,
+        interval: app_commands.Range[str, 2, 20] | None = None,
+        max_age: app_commands.Range[str, 2, 20] | None = None,
     ) -> None:
-        spec = SubscriptionSpec(
-            channel_id=channel.id,
-            topics=_topics(topics),
-            min_quality=min_quality,
-            max_per_run=max_per_run,
-            interval=parse_interval(interval),
-            max_age=parse_max_age(max_age),
-        )
+        given = {
+            "topics": _topics(topics) if topics is not None else None,
+            "min_quality": min_quality,
+            "max_per_run": max_per_run,
+            "interval": interval,
+            "max_age": max_age,
+        }
+        options = {key: value for key, value in given.items() if value is not None}
+        spec = self.admin.new_spec({"channel_id": channel.id, **options})  # the spec's defaults
         await interaction.response.defer(ephemeral=True, thinking=True)
         sub = await self.admin.subscribe(self.actor(interaction), spec)
         await interaction.followup.send(
@@ -259,9 +257,9 @@ class AdminCog(
         if max_per_run is not None:
             changes["max_per_run"] = max_per_run
         if interval is not None:
-            changes["interval"] = parse_interval(interval)
+            changes["interval"] = interval
         if max_age is not None:
-            changes["max_age"] = parse_max_age(max_age)
+            changes["max_age"] = max_age
         if mention_role is not None:
             changes["mention_role_id"] = mention_role.id
         if no_mention:

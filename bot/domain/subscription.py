@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import Enum
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
+from pydantic import (
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from bot.domain.validation import At, Strict, problems
+from bot.domain.values import (
+    Flag,
+    Names,
+    OptionalSnowflake,
+    Snowflake,
+    TimeZone,
+    format_duration,
+    kind,
+    no_limit_or,
+    number,
+    optional,
+    parse_clock,
+    parse_duration,
+    whole_number,
+)
+from bot.domain.values import cron as crontab_line
 
 # A job scheduled at start-up (or after an edit) runs no sooner than this.
 FIRST_RUN_DELAY = timedelta(seconds=5)
@@ -27,30 +55,113 @@ class QuietHours:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
-@dataclass(frozen=True, slots=True)
-class SubscriptionSpec:
+# The one statement of what a subscription may be, wherever it comes from.
+DEFAULT_INTERVAL = timedelta(minutes=30)
+MIN_INTERVAL = timedelta(minutes=1)  # from Discord (moderators)
+MIN_INTERVAL_CONFIG = timedelta(seconds=1)  # the config file may go lower: meant for tests
+MAX_INTERVAL = timedelta(days=7)
+DEFAULT_MAX_AGE = timedelta(days=7)
+MAX_PER_RUN = 10
+
+
+def parse_quiet_hours(value: Any) -> QuietHours:
+    if isinstance(value, QuietHours):
+        return value
+    if isinstance(value, str) and "-" in value:
+        start, _, end = value.partition("-")
+        return QuietHours(parse_clock(start), parse_clock(end))
+    if isinstance(value, Mapping) and set(value) == {"start", "end"}:
+        return QuietHours(parse_clock(value["start"]), parse_clock(value["end"]))
+    raise ValueError(f'expected a range such as "22:00-07:00", got {kind(value)}')
+
+
+class InvalidSpec(ValueError):
+    """What is wrong with a subscription, one ``key: problem`` line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class SubscriptionSpec(Strict):
     """What a subscription is: a channel, the rules for what goes there, and a schedule.
 
-    Written in the config file or built by a moderator command; stored in the database.
+    Written in the config file or given by a moderator's slash command, validated here in
+    both cases (only the shortest interval differs: see MIN_INTERVAL_CONFIG); stored in the
+    database.
     """
 
-    channel_id: int
-    topics: tuple[str, ...] = ()
-    exclude_topics: tuple[str, ...] = ()
-    min_quality: float = 0
-    max_per_run: int = 3
-    interval: timedelta | None = timedelta(minutes=30)
-    cron: str | None = None
-    timezone: str = "UTC"
-    quiet_hours: QuietHours | None = None
-    max_age: timedelta | None = timedelta(days=7)
-    types: tuple[str, ...] = ()
-    exclude_types: tuple[str, ...] = ()
-    providers: tuple[str, ...] = ()
-    exclude_providers: tuple[str, ...] = ()
-    mention_role_id: int | None = None
-    crosspost: bool = False
-    enabled: bool = True
+    channel_id: Snowflake = Field(description="the id of the channel to post in")
+    topics: Names = ()
+    exclude_topics: Names = ()
+    min_quality: Annotated[float, BeforeValidator(number)] = 0.0
+    max_per_run: Annotated[int, BeforeValidator(whole_number), Field(ge=1, le=MAX_PER_RUN)] = 3
+    interval: Annotated[timedelta | None, BeforeValidator(optional(parse_duration))] = (
+        DEFAULT_INTERVAL
+    )
+    cron: Annotated[str | None, BeforeValidator(optional(crontab_line))] = None
+    timezone: TimeZone = "UTC"
+    quiet_hours: Annotated[QuietHours | None, BeforeValidator(optional(parse_quiet_hours))] = None
+    max_age: Annotated[timedelta | None, BeforeValidator(no_limit_or(parse_duration))] = (
+        DEFAULT_MAX_AGE
+    )
+    types: Names = ()
+    exclude_types: Names = ()
+    providers: Names = ()
+    exclude_providers: Names = ()
+    mention_role_id: OptionalSnowflake = None
+    crosspost: Flag = False
+    enabled: Flag = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_schedule(cls, data: Any) -> Any:
+        """Either an interval or a cron line; a cron line given means no interval."""
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        has_cron = data.get("cron") is not None
+        if has_cron and data.get("interval") is not None:
+            raise At(("cron",), "give either interval or cron, not both")
+        if has_cron:
+            data["interval"] = None
+        elif "interval" in data and data["interval"] is None:
+            raise At(("interval",), "give an interval (such as 30m) or a cron expression")
+        return data
+
+    @field_validator("interval")
+    @classmethod
+    def _interval_range(cls, value: timedelta | None, info: ValidationInfo) -> timedelta | None:
+        low = (info.context or {}).get("min_interval", MIN_INTERVAL_CONFIG)
+        if value is not None and not low <= value <= MAX_INTERVAL:
+            raise ValueError(
+                f"must be from {format_duration(low)} to {format_duration(MAX_INTERVAL)}, "
+                f"got {format_duration(value)!r}"
+            )
+        return value
+
+    @classmethod
+    def from_discord(cls, data: Mapping[str, Any]) -> SubscriptionSpec:
+        """A new subscription from a moderator's options; InvalidSpec lists the problems."""
+        return cls._checked(data, MIN_INTERVAL)
+
+    def changed(self, changes: Mapping[str, Any]) -> SubscriptionSpec:
+        """This spec with a moderator's changes, validated as if given from Discord (an
+        interval from the config file that is shorter than a moderator may choose stays)."""
+        merged = {**self.model_dump(), **changes}
+        if changes.get("interval") is not None:
+            merged["cron"] = None
+        elif changes.get("cron") is not None:
+            merged["interval"] = None
+        low = MIN_INTERVAL if "interval" in changes else MIN_INTERVAL_CONFIG
+        return self._checked(merged, low)
+
+    @classmethod
+    def _checked(cls, data: Mapping[str, Any], min_interval: timedelta) -> SubscriptionSpec:
+        try:
+            return cls.model_validate(data, context={"min_interval": min_interval})
+        except ValidationError as exc:
+            raise InvalidSpec(problems(exc, cls)) from None
 
 
 @dataclass(frozen=True, slots=True)

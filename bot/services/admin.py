@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.domain.delivery import Delivery
 from bot.domain.models import Article
 from bot.domain.selection import Skip
 from bot.domain.subscription import (
+    InvalidSpec,
     Standing,
     State,
     Subscription,
@@ -24,6 +25,7 @@ from bot.domain.subscription import (
     next_run,
     standing,
 )
+from bot.domain.values import format_duration
 from bot.errors import UserFacingError
 from bot.services.ingest.discovery import SourceError
 from bot.services.ingest.ingestor import IngestSummary
@@ -34,7 +36,6 @@ from bot.services.publishing.ports import Channels
 from bot.services.publishing.publisher import Publisher
 from bot.services.publishing.selector import Selector
 from bot.services.publishing.sender import RunReport
-from bot.settings import parse_duration
 from bot.store.articles import ArticleStore
 from bot.store.audit import AuditStore
 from bot.store.browse import BrowseStore
@@ -43,9 +44,6 @@ from bot.store.outbox import Outbox
 from bot.store.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
-
-MIN_INTERVAL = timedelta(minutes=1)
-MAX_INTERVAL = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +175,12 @@ class AdminService:
         if info.problem is not None:
             raise UserFacingError(f"I cannot post in <#{channel_id}>: {info.problem}.")
 
+    @staticmethod
+    def new_spec(options: dict[str, Any]) -> SubscriptionSpec:
+        """A moderator's options as a spec, validated as the config file's are (quick: the
+        command checks them before it defers)."""
+        return _checked(lambda: SubscriptionSpec.from_discord(options))
+
     async def subscribe(self, actor: Actor, spec: SubscriptionSpec) -> Subscription:
         self.check_channel(actor.guild_id, spec.channel_id)
         if await self.subscriptions.get_by_channel(spec.channel_id) is not None:
@@ -184,7 +188,7 @@ class AdminService:
                 f"<#{spec.channel_id}> already has a subscription: change it with "
                 "`/newsadmin edit`."
             )
-        spec = replace(spec, topics=await self.known_topics(spec.topics))
+        spec = spec.model_copy(update={"topics": await self.known_topics(spec.topics)})
         sub = await self.subscriptions.create(spec, actor.guild_id)
         self.jobs.schedule(sub)
         await self.record(actor, f"subscribed <#{spec.channel_id}> ({describe(spec)})")
@@ -192,13 +196,13 @@ class AdminService:
 
     async def edit(self, actor: Actor, channel_id: int, changes: dict[str, Any]) -> Subscription:
         sub = await self.subscription_in(actor.guild_id, channel_id)
-        if "topics" in changes:
-            changes["topics"] = await self.known_topics(changes["topics"])
-        if "exclude_topics" in changes:
-            changes["exclude_topics"] = await self.known_topics(changes["exclude_topics"])
-        if changes.get("interval") is not None:
-            changes["cron"] = None
-        spec = replace(sub.spec, **changes)
+        spec = _checked(lambda: sub.spec.changed(changes))
+        known: dict[str, Any] = {
+            key: await self.known_topics(getattr(spec, key))
+            for key in ("topics", "exclude_topics")
+            if key in changes
+        }
+        spec = spec.model_copy(update=known)
         await self.subscriptions.update_spec(channel_id, spec)
         updated = replace(sub, spec=spec)
         self.jobs.schedule(updated)
@@ -343,10 +347,16 @@ class AdminService:
         return await self.guilds.log_channel(guild_id), await self.guilds.moderator_roles(guild_id)
 
 
+def _checked(make: Callable[[], SubscriptionSpec]) -> SubscriptionSpec:
+    """A spec, or the same ``key: problem`` lines the config file would get, for Discord."""
+    try:
+        return make()
+    except InvalidSpec as exc:
+        raise UserFacingError("That does not work: " + "; ".join(exc.problems) + ".") from None
+
+
 def describe(spec: SubscriptionSpec) -> str:
     """A subscription's rules in one line."""
-    from bot.settings import format_duration
-
     parts = [f"topics {', '.join(spec.topics)}" if spec.topics else "every topic"]
     if spec.exclude_topics:
         parts.append(f"not {', '.join(spec.exclude_topics)}")
@@ -360,22 +370,3 @@ def describe(spec: SubscriptionSpec) -> str:
     if spec.quiet_hours:
         parts.append(f"quiet {spec.quiet_hours}")
     return ", ".join(parts)
-
-
-def parse_interval(text: str) -> timedelta:
-    try:
-        value = parse_duration(text)
-    except ValueError as exc:
-        raise UserFacingError(f"Interval: {exc}.") from None
-    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
-        raise UserFacingError("Interval: choose between 1m and 7d.")
-    return value
-
-
-def parse_max_age(text: str) -> timedelta | None:
-    if text.strip().lower() in ("none", "null", "no limit", "off"):
-        return None
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise UserFacingError(f"Max age: {exc} (or “none” for no limit).") from None

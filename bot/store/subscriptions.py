@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.domain.delivery import DeliveryState
 from bot.domain.subscription import QuietHours, Subscription, SubscriptionSpec
-from bot.settings import parse_clock
+from bot.domain.values import parse_clock
 from bot.store.db import Database, db_time, parse_db_time, utcnow
 
 _PENDING = DeliveryState.PENDING.value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -293,7 +294,7 @@ async def test_subscribe_validates_then_takes_effect(bot: Running, fake: FakeDis
         "newsadmin subscribe",
         {"channel": ROBOTS_CHANNEL, "max_age": "800000d"},
     )
-    assert "Max age: must be at most 3650d" in too_old.content
+    assert "max_age: must be at most 3650d (ten years), got '800000d'" in too_old.content
     bad_interval = await fake.slash(
         GUILD,
         ROBOTS_CHANNEL,
@@ -301,7 +302,8 @@ async def test_subscribe_validates_then_takes_effect(bot: Running, fake: FakeDis
         "newsadmin subscribe",
         {"channel": ROBOTS_CHANNEL, "interval": "5s"},
     )
-    assert "Interval: choose between 1m and 7d" in bad_interval.content
+    # the config file's wording and rules, but a moderator's shortest interval is 1m
+    assert "interval: must be from 1m to 7d, got '5s'" in bad_interval.content
     taken = await fake.slash(
         GUILD, ROBOTS_CHANNEL, ALICE, "newsadmin subscribe", {"channel": AI_CHANNEL}
     )
@@ -322,6 +324,8 @@ async def test_subscribe_validates_then_takes_effect(bot: Running, fake: FakeDis
     )
     assert made.content.startswith("✅ Subscribed")
     assert bot.bot.services.jobs.next_run((await bot.sub(ROBOTS_CHANNEL)).id) is not None
+    made_spec = (await bot.sub(ROBOTS_CHANNEL)).spec
+    assert (made_spec.interval, made_spec.max_age) == (timedelta(minutes=30), None)
     await bot.run(ROBOTS_CHANNEL)
     assert bot.posted_urls(ROBOTS_CHANNEL) == [url_of(20)]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -578,7 +577,8 @@ async def test_one_post_costs_at_most_eight_database_operations(
         report = await run.publisher.run(sub.id)
         assert report.posted == [2]
         assert len(operations) <= 8, operations
-        await run.stores.subscriptions.update_spec(AI_CHANNEL, replace(sub.spec, max_per_run=3))
+        more = sub.spec.model_copy(update={"max_per_run": 3})
+        await run.stores.subscriptions.update_spec(AI_CHANNEL, more)
         operations.clear()
         report = await run.publisher.run(sub.id)
         assert report.posted == [3, 4, 5]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.subscription import FIRST_RUN_DELAY, QuietHours, SubscriptionSpec
@@ -19,7 +18,7 @@ from bot.wiring import build_publishing, stores_of
 
 
 def spec(channel: int = 1, **kw: object) -> SubscriptionSpec:
-    return replace(SubscriptionSpec(channel_id=channel), **kw)  # type: ignore[arg-type]
+    return SubscriptionSpec.model_validate({"channel_id": channel, **kw})
 
 
 async def test_a_spec_round_trips_through_the_database(db: Database) -> None:
@@ -57,7 +56,7 @@ async def test_moderator_edits_survive_restarts_until_the_same_field_changes_in_
     config = spec(1, min_quality=60, max_per_run=3)
     await store.sync_from_config([config])
     # a moderator raises the bar
-    await store.update_spec(1, replace(config, min_quality=80))
+    await store.update_spec(1, config.model_copy(update=dict(min_quality=80)))
     # restart with the same config file: the moderator's value stays
     report = await store.sync_from_config([config])
     assert report.updated == []
@@ -65,12 +64,12 @@ async def test_moderator_edits_survive_restarts_until_the_same_field_changes_in_
     assert stored is not None
     assert stored.spec.min_quality == 80
     # someone edits another field in the file: only that field changes
-    await store.sync_from_config([replace(config, max_per_run=5)])
+    await store.sync_from_config([config.model_copy(update=dict(max_per_run=5))])
     stored = await store.get_by_channel(1)
     assert stored is not None
     assert (stored.spec.min_quality, stored.spec.max_per_run) == (80, 5)
     # and editing the same field in the file wins over the moderator
-    await store.sync_from_config([replace(config, max_per_run=5, min_quality=70)])
+    await store.sync_from_config([config.model_copy(update=dict(max_per_run=5, min_quality=70))])
     stored = await store.get_by_channel(1)
     assert stored is not None
     assert stored.spec.min_quality == 70

@@ -182,9 +182,9 @@ class ParsePool:
                 for worker in self._workers:
                     if worker.process.stdin is not None:
                         worker.process.stdin.close()
-                waits = [w.process.wait() for w in self._workers]
-                with contextlib.suppress(TimeoutError):  # then they are killed below
-                    await asyncio.wait_for(asyncio.gather(*waits), STOP_TIMEOUT)
+                # tasks, not gather: a cancellation here must leave no unretrieved future
+                exits = [asyncio.ensure_future(w.process.wait()) for w in self._workers]
+                await asyncio.wait(exits, timeout=STOP_TIMEOUT)  # then they are killed below
         finally:
             for worker in self._workers:
                 if worker.process.returncode is None:

@@ -1,0 +1,72 @@
+"""Reading the config file: YAML in, :class:`Settings` out, or every problem at once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from bot.domain.validation import problems
+from bot.domain.values import kind
+from bot.errors import ConfigError
+from bot.settings.models import TOKEN_ENV, Settings
+
+DEFAULT_CONFIG_PATH = Path("config/config.yaml")
+_TOKEN_KEYS = ("token", "discord_token")
+
+
+def settings_from_mapping(
+    raw: Any, environ: Mapping[str, str], config_path: Path | None = None
+) -> Settings:
+    """Validate the config file's content; the token is taken from ``environ`` only."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError([f"(top level): expected a mapping of sections, got {kind(raw)}"])
+    data = dict(raw)
+    found: list[str] = []
+    if any(key in data for key in _TOKEN_KEYS):
+        for key in _TOKEN_KEYS:
+            data.pop(key, None)
+        found.append(
+            f"token: the Discord token is read only from the environment ({TOKEN_ENV}), "
+            "never from the config file; remove it from the file"
+        )
+    if data.get("database") is None:
+        data.pop("database", None)  # reported as missing, with what is required
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        found = problems(exc, Settings) + found
+    if found:
+        raise ConfigError(found)
+    return settings.with_origin(environ.get(TOKEN_ENV, "").strip() or None, config_path)
+
+
+def load_settings(
+    path: Path = DEFAULT_CONFIG_PATH, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read and validate the config file; raise ConfigError listing every problem."""
+    env = os.environ if environ is None else environ
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        hint = ""
+        if path == DEFAULT_CONFIG_PATH:
+            hint = " (copy config/config.example.yaml to config/config.yaml, or pass --config PATH)"
+        raise ConfigError([f"{path}: config file not found{hint}"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read the config file: {exc}"]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError([f"{path}: invalid YAML{where}: {exc.problem}"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{path}: invalid YAML: {exc}"]) from None
+    return settings_from_mapping(raw, env, config_path=path)
