@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 from gen_corpus import iter_articles  # noqa: E402
 
-from bot.domain.parse import article_from_mapping  # noqa: E402
+from bot.domain.ingest.schema import article_from_mapping  # noqa: E402
 from bot.store.articles import ArticleStore  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 from bot.store.rows import article_rows  # noqa: E402

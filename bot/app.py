@@ -48,7 +48,7 @@ def wire(
         publishing=settings.publishing,
         publisher=publishing.publisher,
         pauses=publishing.pauses,
-        ingestor=Ingestor(stores.articles, settings.ingest),
+        ingestor=Ingestor(stores.articles, settings.ingest, outbox=stores.outbox),
         subscriptions=stores.subscriptions,
         metrics=metrics,
         clock=utcnow,

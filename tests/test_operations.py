@@ -20,7 +20,7 @@ from bot.errors import DatabaseError
 from bot.settings import Settings
 from bot.store.db import MIGRATIONS, Database, backup_database, schema_version
 from tests.conftest import ROOT
-from tests.support.articles import write_article
+from tests.support.articles import article_fields, write_article
 from tests.test_cli import newsdesk
 
 
@@ -100,25 +100,40 @@ def test_backup_of_a_live_wal_database_includes_committed_work(tmp_path: Path) -
     assert not list(tmp_path.glob(".copy.db.partial"))
 
 
-def test_export_with_deliveries_round_trips_them(tmp_path: Path) -> None:
+def _sent_record(db: Path, channel: int, article: int, message: int) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO deliveries (channel_id, article_id, guild_id, state, nonce, intent_at, "
+            "last_attempt_at, attempts, message_id, sent_at) VALUES (?, ?, 7, 'sent', 'ndabc', "
+            "'2021-01-01T00:00:00.000000Z', '2021-01-01T00:00:00.000000Z', 1, ?, "
+            "'2021-01-01T00:00:01.000000Z')",
+            (channel, article, message),
+        )
+    conn.close()
+
+
+def test_deliveries_are_their_own_stream_and_round_trip(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("database:\n  path: a.db\n", encoding="utf-8")
     write_article(tmp_path / "news", "a.md", 1)
     write_article(tmp_path / "news", "b.md", 2)
     assert newsdesk("ingest", "news", "--config", "config.yaml", cwd=tmp_path).returncode == 0
-    with sqlite3.connect(tmp_path / "a.db") as conn:
-        conn.execute(
-            "INSERT INTO deliveries (channel_id, article_id, guild_id, state, nonce, intent_at, "
-            "last_attempt_at, attempts, message_id, sent_at) VALUES (42, 1, 7, 'sent', 'ndabc', "
-            "'2021-01-01T00:00:00.000000Z', '2021-01-01T00:00:00.000000Z', 1, 99, "
-            "'2021-01-01T00:00:01.000000Z')"
-        )
-    conn.close()
+    _sent_record(tmp_path / "a.db", 42, 1, 99)
     first = newsdesk(
-        "export", "--format", "yaml", "--deliveries", "--config", "config.yaml", cwd=tmp_path
+        "export",
+        "--deliveries",
+        "out.jsonl",
+        "--format",
+        "yaml",
+        "--config",
+        "config.yaml",
+        cwd=tmp_path,
     )
-    docs = list(yaml.safe_load_all(first.stdout))
-    assert docs[0]["newsdeskDeliveries"] == [
+    assert first.returncode == 0, first.stderr
+    assert "newsdeskDeliveries" not in first.stdout  # articles carry none
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [
         {
+            "url": "https://news.example.com/articles/1",
             "channelId": 42,
             "guildId": 7,
             "state": "sent",
@@ -130,16 +145,122 @@ def test_export_with_deliveries_round_trips_them(tmp_path: Path) -> None:
             "sentAt": "2021-01-01T00:00:01.000000Z",
         }
     ]
-    assert "newsdeskDeliveries" not in docs[1]
+    again = newsdesk("export", "--deliveries", "out.jsonl", "--config", "config.yaml", cwd=tmp_path)
+    assert again.returncode == 2
+    assert "out.jsonl exists" in again.stderr
+
     (tmp_path / "dump.yaml").write_text(first.stdout, encoding="utf-8")
     (tmp_path / "b.yaml").write_text("database:\n  path: b.db\n", encoding="utf-8")
-    assert newsdesk("ingest", "dump.yaml", "--config", "b.yaml", cwd=tmp_path).returncode == 0
+    restored = newsdesk(
+        "ingest",
+        "dump.yaml",
+        "--deliveries",
+        "out.jsonl",
+        "--json",
+        "--config",
+        "b.yaml",
+        cwd=tmp_path,
+    )
+    assert restored.returncode == 0, restored.stderr
+    assert json.loads(restored.stdout)["deliveries"] == {
+        "restored": 1,
+        "kept": 0,
+        "unknown_article": 0,
+    }
     second = newsdesk(
-        "export", "--format", "yaml", "--deliveries", "--config", "b.yaml", cwd=tmp_path
+        "export",
+        "--deliveries",
+        "back.jsonl",
+        "--format",
+        "yaml",
+        "--config",
+        "b.yaml",
+        cwd=tmp_path,
     )
     assert second.stdout == first.stdout
-    plain = newsdesk("export", "--format", "yaml", "--config", "b.yaml", cwd=tmp_path)
-    assert "newsdeskDeliveries" not in plain.stdout  # a restored record is not an extra field
+    assert (tmp_path / "back.jsonl").read_text() == (tmp_path / "out.jsonl").read_text()
+    twice = newsdesk(
+        "ingest",
+        "dump.yaml",
+        "--deliveries",
+        "out.jsonl",
+        "--json",
+        "--config",
+        "b.yaml",
+        cwd=tmp_path,
+    )  # never overwrites a record the store has
+    assert json.loads(twice.stdout)["deliveries"] == {
+        "restored": 0,
+        "kept": 1,
+        "unknown_article": 0,
+    }
+
+
+def test_a_bad_delivery_line_is_rejected_and_the_rest_restored(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("database:\n  path: a.db\n", encoding="utf-8")
+    write_article(tmp_path / "news", "a.md", 1)
+    good = {
+        "url": "https://news.example.com/articles/1",
+        "channelId": 5,
+        "state": "sent",
+        "intentAt": "2021-01-01T00:00:00Z",
+    }
+    (tmp_path / "d.jsonl").write_text(
+        "\n".join(
+            [
+                json.dumps(good),
+                "{not json",
+                json.dumps({**good, "state": "posted"}),
+                json.dumps({**good, "url": "https://elsewhere.example/x", "channelId": 6}),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    done = newsdesk(
+        "ingest",
+        "news",
+        "--deliveries",
+        "d.jsonl",
+        "--json",
+        "--config",
+        "config.yaml",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1
+    summary = json.loads(done.stdout)
+    assert summary["deliveries"] == {"restored": 1, "kept": 0, "unknown_article": 1}
+    assert [(r["path"], r["line"], r["error"][:20]) for r in summary["rejected"]] == [
+        ("d.jsonl", 2, "invalid JSON: Expect"),
+        ("d.jsonl", 3, "not a delivery recor"),
+    ]
+
+
+def test_older_exports_with_deliveries_inside_articles_are_still_restored(tmp_path: Path) -> None:
+    """newsdeskDeliveries inside an article: restored through the outbox, never overwriting;
+    not kept as an article field."""
+    fields = article_fields(1)
+    fields["newsdeskDeliveries"] = [
+        {"channelId": 42, "state": "sent", "nonce": "n", "intentAt": "2021-01-01T00:00:00Z"},
+        {"channelId": 43, "state": "nonsense"},  # malformed: left out
+    ]
+    (tmp_path / "old.json").write_text(json.dumps([fields]), encoding="utf-8")
+    (tmp_path / "config.yaml").write_text("database:\n  path: a.db\n", encoding="utf-8")
+    done = newsdesk("ingest", "old.json", "--json", "--config", "config.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["deliveries"] == {
+        "restored": 1,
+        "kept": 0,
+        "unknown_article": 0,
+    }
+    with sqlite3.connect(tmp_path / "a.db") as conn:
+        assert conn.execute("SELECT channel_id, state FROM deliveries").fetchall() == [(42, "sent")]
+        assert (
+            conn.execute("SELECT extra_json FROM articles").fetchone()[0].find("newsdeskDeliveries")
+            == -1
+        )
+    conn.close()
+    exported = newsdesk("export", "--config", "config.yaml", cwd=tmp_path)
+    assert json.loads(exported.stdout)[0]["published"] is True  # posted somewhere
 
 
 # --------------------------------------------------------------------------- the README

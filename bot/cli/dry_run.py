@@ -65,7 +65,9 @@ async def _ingest(settings: Settings, stores: Stores) -> None:
     if not paths:
         return
     try:
-        summary = await Ingestor(stores.articles, settings.ingest).ingest(paths)
+        summary = await Ingestor(stores.articles, settings.ingest, outbox=stores.outbox).ingest(
+            paths
+        )
     except SourceError as exc:
         raise ConfigError([f"sources: {exc}"]) from None
     log.info("ingest: %s", summary.describe())

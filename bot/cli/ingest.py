@@ -9,10 +9,14 @@ from pathlib import Path
 from typing import IO
 
 from bot.cli.process import EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, say
+from bot.domain.delivery_records import DeliveryRecord, from_json
+from bot.domain.ingest import Rejection
+from bot.errors import UsageError
 from bot.services.ingest.ingestor import Ingestor
 from bot.settings import Settings
 from bot.store.articles import ArticleStore
 from bot.store.db import Database
+from bot.store.outbox import Outbox, Restored
 
 PROGRESS_MINIMUM = 1000  # files to read before a progress bar is worth drawing
 
@@ -50,25 +54,61 @@ class ProgressBar:
         self.stream.flush()
 
 
-async def ingest_command(settings: Settings, paths: list[Path], as_json: bool, rescan: bool) -> int:
+async def ingest_command(
+    settings: Settings,
+    paths: list[Path],
+    as_json: bool,
+    rescan: bool,
+    *,
+    deliveries: Path | None = None,
+) -> int:
     roots = paths or [source.path for source in settings.sources]
     if not roots:
         say("nothing to ingest: give PATH arguments or configure sources")
         return EXIT_UNUSABLE
+    records, bad = read_records(deliveries) if deliveries is not None else ([], [])
     progress = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     db = await Database.open(settings.database.path)
     try:
         store = ArticleStore(db, trust_published_flag=settings.ingest.trust_published_flag)
+        outbox = Outbox(db)
         await store.apply_published_policy()
-        summary = await Ingestor(store, settings.ingest).ingest(
+        summary = await Ingestor(store, settings.ingest, outbox=outbox).ingest(
             roots, rescan=rescan, progress=progress
         )
+        if deliveries is not None:
+            restored = await outbox.restore(records)
+            summary.deliveries = (summary.deliveries or Restored()) + restored
+            summary.rejected += bad
     finally:
         await db.close()
     if as_json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False))
     else:
         print(summary.counts())
+        if summary.deliveries is not None:
+            print(summary.deliveries.describe())
         for rejection in summary.rejected:
             print(f"rejected: {rejection}")
     return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def read_records(path: Path) -> tuple[list[DeliveryRecord], list[Rejection]]:
+    """The delivery records of a file written by ``newsdesk export --deliveries``; each bad
+    line is a rejection (with its line number), the others are restored."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the delivery records: {exc}") from None
+    records: list[DeliveryRecord] = []
+    bad: list[Rejection] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(from_json(json.loads(line)))
+        except json.JSONDecodeError as exc:
+            bad.append(Rejection(str(path), f"invalid JSON: {exc.msg}", number, exc.colno))
+        except ValueError as exc:
+            bad.append(Rejection(str(path), f"not a delivery record: {exc}", number))
+    return records, bad

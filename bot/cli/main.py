@@ -67,14 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--rescan", action="store_true", help="re-read every file, even those that look unchanged"
     )
+    ingest.add_argument(
+        "--deliveries",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="then restore the delivery records of `newsdesk export --deliveries FILE` (a record "
+        "the store already has is never overwritten)",
+    )
 
     export = command("export", "Write every stored article to stdout in the source format.")
     export.add_argument("--format", choices=("json", "yaml"), default="json")
     export.add_argument(
         "--deliveries",
-        action="store_true",
-        help="also write each article's delivery records (newsdeskDeliveries), which "
-        "`newsdesk ingest` restores into an empty store",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write every delivery record (what was posted where) to FILE, as JSON lines; "
+        "`newsdesk ingest --deliveries FILE` restores them",
     )
 
     status = command("status", "What each subscription is doing, read from the database.")
@@ -162,7 +172,11 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "ingest":
         from bot.cli.ingest import ingest_command
 
-        return run_async(lambda: ingest_command(settings, args.paths, args.json, args.rescan))
+        return run_async(
+            lambda: ingest_command(
+                settings, args.paths, args.json, args.rescan, deliveries=args.deliveries
+            )
+        )
     if args.command == "export":
         from bot.cli.export import export_command
 

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from bot.domain.models import Article
-from bot.domain.parse import format_timestamp
+from bot.domain.plain_data import format_timestamp
 
 _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -27,9 +27,7 @@ def _represent_datetime(dumper: Any, value: datetime) -> Any:
 ExportDumper.add_representer(datetime, _represent_datetime)
 
 
-def article_to_source(
-    article: Article, *, posted: bool = False, deliveries: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
+def article_to_source(article: Article, *, posted: bool = False) -> dict[str, Any]:
     """The article as a Smartable mapping; ``newsdesk ingest`` reads it back unchanged.
 
     ``published`` is true when the source said so or Newsdesk has posted the article anywhere,
@@ -76,8 +74,6 @@ def article_to_source(
         out.setdefault(key, value)
     if article.body is not None:
         out["body"] = article.body
-    if deliveries:
-        out["newsdeskDeliveries"] = deliveries  # bot.store.rows.DELIVERIES_FIELD
     return out
 
 

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.domain.text import kind
 from bot.domain.validation import At, Strict, problems
 from bot.domain.values import (
     Flag,
@@ -27,7 +28,6 @@ from bot.domain.values import (
     Snowflake,
     TimeZone,
     format_duration,
-    kind,
     no_limit_or,
     number,
     optional,

@@ -15,7 +15,7 @@ from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.fields import FieldInfo
 
-from bot.domain.values import kind
+from bot.domain.text import kind
 
 
 class Strict(BaseModel):

@@ -9,13 +9,15 @@ models of the settings and of a subscription are built from them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator
+
+from bot.domain.text import kind
 
 T = TypeVar("T")
 
@@ -34,24 +36,6 @@ _SIZE_UNITS = {
     "gib": 1024**3,
 }
 NO_LIMIT = frozenset({"none", "null", "no limit", "off"})
-
-
-def kind(value: Any) -> str:
-    """What a value is, for messages: ``text 'abc'``, ``the number 3``, ``a list``..."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"text {shown!r}"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    return type(value).__name__
 
 
 # --------------------------------------------------------------------------- parsers

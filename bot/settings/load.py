@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from bot.domain.text import kind
 from bot.domain.validation import problems
-from bot.domain.values import kind
 from bot.errors import ConfigError
 from bot.settings.models import TOKEN_ENV, Settings
 

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from bot.domain.subscription import SubscriptionSpec
+from bot.domain.text import kind
 from bot.domain.validation import At, Strict
 from bot.domain.values import (
     Duration,
@@ -31,7 +32,6 @@ from bot.domain.values import (
     Snowflakes,
     Text,
     choice,
-    kind,
     whole_number,
 )
 from bot.errors import ConfigError

@@ -18,7 +18,6 @@ from bot.store.rows import (
     SOURCE_PUBLISHED,
     ArticleRows,
     article_from_rows,
-    delivery_record,
     related_item,
 )
 
@@ -252,14 +251,6 @@ class ArticleStore:
                 await conn.executemany(
                     _INSERT_RELATED, [(i, *rel, rel[1]) for i, r in written for rel in r.related]
                 )
-            restored = [(d[0], i, *d[1:]) for i, r in inserts + updates for d in r.deliveries] + [
-                (d[0], existing[url][0], *d[1:])
-                for url, r in latest.items()
-                if outcomes[url] == "unchanged"
-                for d in r.deliveries
-            ]
-            if restored:  # from an export made with --deliveries; never overwrites a record
-                await conn.executemany(_RESTORE_DELIVERY, restored)
             if any(counts.values()):
                 await conn.executemany(
                     "UPDATE topics SET article_count = article_count + ? WHERE id = ?",
@@ -354,23 +345,15 @@ class ArticleStore:
         by_id = {article.id: article for article, _ in found}
         return [by_id[i] for i in ids if i in by_id]
 
-    async def iter_all(
-        self, page: int = 500, *, with_deliveries: bool = False
-    ) -> AsyncIterator[tuple[Article, bool, list[dict[str, Any]]]]:
-        """Every article in id order, whether it was posted anywhere and (if asked) its
-        delivery records as export data, a page at a time."""
+    async def iter_all(self, page: int = 500) -> AsyncIterator[tuple[Article, bool]]:
+        """Every article in id order, and whether it was posted anywhere; a page at a time."""
         last = 0
         while True:
             found = await self._load("page", (last, page))
             if not found:
                 return
-            records: dict[int, list[dict[str, Any]]] = {}
-            if with_deliveries:
-                ids = json.dumps([a.id for a, _ in found])
-                for row in await self.db.fetch(_SELECT_DELIVERIES, (ids,)):
-                    records.setdefault(row["article_id"], []).append(delivery_record(row))
             for article, posted in found:
-                yield article, posted, records.get(article.id or 0, [])
+                yield article, posted
             last = found[-1][0].id or last
 
     async def _load(self, where: str, params: Sequence[Any]) -> list[tuple[Article, bool]]:
@@ -408,13 +391,3 @@ _SELECT_ARTICLES = {
     "ids": _ARTICLE_WITH_POSTED + "WHERE a.id IN (SELECT value FROM json_each(?))",  # noqa: S608
     "page": _ARTICLE_WITH_POSTED + "WHERE a.id > ? ORDER BY a.id LIMIT ?",
 }
-_SELECT_DELIVERIES = """
-SELECT * FROM deliveries WHERE article_id IN (SELECT value FROM json_each(?))
-ORDER BY article_id, channel_id
-"""
-_RESTORE_DELIVERY = """
-INSERT INTO deliveries (channel_id, article_id, guild_id, state, nonce, intent_at, attempts,
-                        message_id, sent_at, error, last_attempt_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (channel_id, article_id) DO NOTHING
-"""

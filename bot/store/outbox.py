@@ -7,12 +7,14 @@ and must be reconciled against the channel's history before anything is resent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.domain.delivery import Delivery, DeliveryState
+from bot.domain.delivery_records import DeliveryRecord
 from bot.store.db import Database, db_time, parse_db_time
 
 
@@ -189,6 +191,36 @@ class Outbox:
         )
         return [delivery_from_row(r) for r in rows]
 
+    async def records(self, page: int = 1000) -> AsyncIterator[DeliveryRecord]:
+        """Every delivery record, with its article's URL, in article then channel order."""
+        last = 0
+        while True:
+            rows = await self.db.fetch(_RECORDS, (last, page))
+            if not rows:
+                return
+            for row in rows:
+                yield _record(row)
+            last = rows[-1]["article_id"]
+
+    async def restore(self, records: Sequence[DeliveryRecord]) -> Restored:
+        """Write these records, never over one the store has; one transaction."""
+        if not records:
+            return Restored()
+        urls = sorted({r.url for r in records})
+        async with self.db.transaction() as conn:
+            known = {
+                row[0]
+                for row in await conn.execute_fetchall(
+                    "SELECT url FROM articles WHERE url IN (SELECT value FROM json_each(?))",
+                    (json.dumps(urls),),
+                )
+            }
+            wanted = [r for r in records if r.url in known]
+            before = conn.total_changes
+            await conn.executemany(_RESTORE, [_restore_values(r) for r in wanted])
+            restored = conn.total_changes - before
+        return Restored(restored, len(wanted) - restored, len(records) - len(wanted))
+
     async def queues(self, channel_ids: Sequence[int]) -> dict[int, ChannelQueue]:
         """Pending and retrying deliveries and the last post, per channel (one query)."""
         if not channel_ids:
@@ -205,5 +237,70 @@ class Outbox:
         return {r[0]: ChannelQueue(r[1], r[2], _time(r[3])) for r in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """What a restore of delivery records did."""
+
+    restored: int = 0  # written
+    kept: int = 0  # the store already had a record for that article and channel
+    unknown: int = 0  # for an article the store does not hold
+
+    def __add__(self, other: Restored) -> Restored:
+        return Restored(
+            self.restored + other.restored, self.kept + other.kept, self.unknown + other.unknown
+        )
+
+    def describe(self) -> str:
+        return (
+            f"{self.restored} delivery records restored, {self.kept} already there, "
+            f"{self.unknown} for articles not stored"
+        )
+
+
+_RESTORE = """
+INSERT INTO deliveries (channel_id, article_id, guild_id, state, nonce, intent_at, attempts,
+                        message_id, sent_at, error, last_attempt_at)
+SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM articles a WHERE a.url = ?
+ON CONFLICT (channel_id, article_id) DO NOTHING
+"""
+_RECORDS = """
+SELECT d.*, a.url FROM deliveries d JOIN articles a ON a.id = d.article_id
+WHERE d.article_id > ? ORDER BY d.article_id, d.channel_id LIMIT ?
+"""
+
+
 def _json_ids(ids: Sequence[int]) -> str:
     return "[" + ",".join(str(int(i)) for i in ids) + "]"
+
+
+def _record(row: Any) -> DeliveryRecord:
+    delivery = delivery_from_row(row)
+    return DeliveryRecord(
+        url=row["url"],
+        channel_id=delivery.channel_id,
+        state=delivery.state,
+        nonce=delivery.nonce,
+        intent_at=delivery.intent_at,
+        last_attempt_at=delivery.last_attempt_at,
+        attempts=delivery.attempts,
+        guild_id=delivery.guild_id,
+        message_id=delivery.message_id,
+        sent_at=delivery.sent_at,
+        error=delivery.error,
+    )
+
+
+def _restore_values(r: DeliveryRecord) -> tuple[Any, ...]:
+    return (
+        r.channel_id,
+        r.guild_id,
+        r.state.value,
+        r.nonce,
+        db_time(r.intent_at),
+        r.attempts,
+        r.message_id,
+        db_time(r.sent_at) if r.sent_at else None,
+        r.error,
+        db_time(r.last_attempt_at),
+        r.url,
+    )

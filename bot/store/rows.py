@@ -6,11 +6,13 @@ ready-made rows to SQLite. :func:`article_from_rows` is the way back, for export
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from bot.domain.delivery_records import INLINE_FIELD, DeliveryRecord, from_json
 from bot.domain.models import Article, Provider, RelatedItem
 from bot.domain.text import topic_key
 from bot.store.db import db_time, parse_db_time
@@ -64,10 +66,8 @@ class ArticleRows(NamedTuple):
     related: tuple[tuple[Any, ...], ...]
     content_hash: str
     source_path: str | None
-    # delivery records carried by an export made with --deliveries (not article content):
-    # (channel_id, guild_id, state, nonce, intent_at, attempts, message_id, sent_at, error,
-    #  last_attempt_at)
-    deliveries: tuple[tuple[Any, ...], ...] = ()
+    # delivery records an older export carried inside the article (not article content)
+    deliveries: tuple[DeliveryRecord, ...] = ()
 
     @property
     def published_at(self) -> str:
@@ -78,77 +78,21 @@ class ArticleRows(NamedTuple):
         return self.values[QUALITY]
 
 
-DELIVERIES_FIELD = "newsdeskDeliveries"
-_STATES = frozenset({"sent", "pending", "quarantined", "failed", "unconfirmed", "skipped"})
-
-
-def delivery_record(row: Any) -> dict[str, Any]:
-    """A deliveries row as export data (the value of DELIVERIES_FIELD is a list of these)."""
-    record = {
-        "channelId": row["channel_id"],
-        "guildId": row["guild_id"],
-        "state": row["state"],
-        "nonce": row["nonce"],
-        "intentAt": row["intent_at"],
-        "lastAttemptAt": row["last_attempt_at"],
-        "attempts": row["attempts"],
-        "messageId": row["message_id"],
-        "sentAt": row["sent_at"],
-        "error": row["error"],
-    }
-    return {k: v for k, v in record.items() if v is not None}
-
-
-def _snowflake(value: Any) -> int | None:
-    return (
-        value
-        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
-        else None
-    )
-
-
-def _moment(value: Any) -> str | None:
-    """A stored timestamp from export data, re-formatted; None unless it is a real one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return db_time(parse_db_time(value))
-    except (ValueError, OverflowError):
-        return None
-
-
-def _restorable(records: Any) -> tuple[tuple[Any, ...], ...]:
-    """Delivery records from an export, as rows; anything malformed is left out."""
+def _inline_records(url: str, records: Any) -> tuple[DeliveryRecord, ...]:
+    """Delivery records an older export carried inside the article; malformed ones are left
+    out (they were never article content either)."""
     if not isinstance(records, list):
         return ()
     out = []
-    for r in records:
-        if not isinstance(r, dict) or r.get("state") not in _STATES:
-            continue
-        channel, intent = _snowflake(r.get("channelId")), _moment(r.get("intentAt"))
-        if channel is None or intent is None:
-            continue
-        attempts = r.get("attempts")
-        out.append(
-            (
-                channel,
-                _snowflake(r.get("guildId")),
-                r["state"],
-                str(r.get("nonce", ""))[:25],
-                intent,
-                attempts if isinstance(attempts, int) and 0 <= attempts < 1000 else 1,
-                _snowflake(r.get("messageId")),
-                _moment(r.get("sentAt")),
-                str(r["error"])[:1000] if isinstance(r.get("error"), str) else None,
-                _moment(r.get("lastAttemptAt")) or intent,
-            )
-        )
+    for record in records:
+        with contextlib.suppress(ValueError):
+            out.append(from_json(record, url=url))
     return tuple(out)
 
 
 def article_rows(article: Article, source_path: str | None = None) -> ArticleRows:
     extra = dict(article.extra)
-    deliveries = _restorable(extra.pop(DELIVERIES_FIELD, None))
+    deliveries = _inline_records(article.url, extra.pop(INLINE_FIELD, None))
     provider = article.provider
     values = (
         article.url,

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.parse import Rejection, parse_file
+from bot.domain.ingest import Rejection, parse_file
+from bot.domain.ingest.yaml_fast import build, compose
 from bot.store.rows import article_rows
 from tests.conftest import FIXTURES, MALFORMED, SAMPLES
 from tests.support.articles import article_fields, markdown
@@ -465,16 +466,14 @@ _yaml_values = st.recursive(
 @settings(max_examples=400, deadline=None)
 @given(_yaml_values, st.sampled_from([None, "'", '"']))
 def test_fast_builder_equals_safe_constructor(value: object, style: str | None) -> None:
-    """_build takes shortcuts for common tags; it must agree with PyYAML's SafeConstructor."""
+    """build takes shortcuts for common tags; it must agree with PyYAML's SafeConstructor."""
     import yaml
     from yaml.constructor import SafeConstructor
 
-    from bot.domain.parse import _build, _compose
-
     text = yaml.safe_dump({"v": value}, default_style=style, allow_unicode=True)
-    node = _compose(text)
+    node = compose(text)
     assert node is not None
-    fast = _build(node)
+    fast = build(node)
     safe = SafeConstructor().construct_document(node)
     assert fast == safe
     assert repr(fast) == repr(safe)  # same types too (1 vs 1.0 vs True)
@@ -483,17 +482,15 @@ def test_fast_builder_equals_safe_constructor(value: object, style: str | None) 
 def test_fast_builder_on_plain_scalars_of_every_kind() -> None:
     from yaml.constructor import SafeConstructor
 
-    from bot.domain.parse import _build, _compose
-
     text = (
         "v: [012, 0x1F, 0b101, 1_000, +7, -0, 0, 190:20:30, yes, Off, TRUE, ~, null, .inf, -.Inf,"
         " .nan, 1.5e3, 2020-01-01, 2020-01-01 10:00:00+02:00, !!binary aGVsbG8=, '012', plain]\n"
         "w: !!set {a, b}\n"
         "x: {<<: {a: 1}, b: 2}\n"
     )
-    node = _compose(text)
+    node = compose(text)
     assert node is not None
-    fast, safe = _build(node), SafeConstructor().construct_document(node)
+    fast, safe = build(node), SafeConstructor().construct_document(node)
     assert repr(fast) == repr(safe)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from bot.domain.parse import SCANNED_SUFFIXES
+from bot.domain.ingest import SCANNED_SUFFIXES
 from bot.errors import UsageError
 from bot.store.articles import StoredFile
 

@@ -30,12 +30,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bot.domain.parse import LIBYAML, Rejection
+from bot.domain.delivery_records import DeliveryRecord
+from bot.domain.ingest import LIBYAML, Rejection
 from bot.services.ingest.discovery import SourceFile, discover
 from bot.services.ingest.pool import ParsePool
 from bot.services.ingest.worker import FileResult, ParseTask, parse_chunk
 from bot.settings import IngestSettings
 from bot.store.articles import ArticleStore, BatchResult, FileState
+from bot.store.outbox import Outbox, Restored
 from bot.store.rows import ArticleRows
 
 log = logging.getLogger(__name__)
@@ -70,14 +72,22 @@ class IngestSummary:
     files_seen: int = 0
     files_parsed: int = 0
     seconds: float = 0.0
+    deliveries: Restored | None = None  # delivery records restored (older exports, --deliveries)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "new": self.new,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": [r.as_dict() for r in self.rejected],
         }
+        if self.deliveries is not None:
+            out["deliveries"] = {
+                "restored": self.deliveries.restored,
+                "kept": self.deliveries.kept,
+                "unknown_article": self.deliveries.unknown,
+            }
+        return out
 
     def counts(self) -> str:
         return (
@@ -111,8 +121,13 @@ class _Batches:
     file, or any file read meanwhile, carries the URL, the held row is dropped, else stored.
     """
 
-    def __init__(self, store: ArticleStore, plan: _Plan, batch_articles: int) -> None:
+    def __init__(
+        self, store: ArticleStore, outbox: Outbox | None, plan: _Plan, batch_articles: int
+    ) -> None:
         self.store = store
+        self.outbox = outbox
+        self.restored: Restored | None = None
+        self.records: list[DeliveryRecord] = []  # carried inline by articles of older exports
         self.plan = plan
         self.batch_articles = batch_articles
         self.positions = {f.key: n for n, f in enumerate(plan.to_parse)}
@@ -139,6 +154,7 @@ class _Batches:
                 self._emit(rows, display)
         for rows in result.rows:
             self._emit(rows, source.display)
+            self.records.extend(rows.deliveries)
         self.batch_urls.update(urls)
         self.rejections.extend(result.rejections)
         self.displays[result.key] = source.display
@@ -169,10 +185,15 @@ class _Batches:
             last = self.position
             positions = self.positions
             self.writing = asyncio.create_task(
-                self._write(self.rows, self.files, lambda key: positions.get(key, -1) > last)
+                self._write(
+                    self.rows,
+                    self.files,
+                    self.records,
+                    lambda key: positions.get(key, -1) > last,
+                )
             )
             self.writing_keys = [state.path for state in self.files]
-            self.rows, self.files, self.batch_urls = [], [], set()
+            self.rows, self.files, self.batch_urls, self.records = [], [], set(), []
 
     async def finish(self) -> None:
         await self.flush()
@@ -215,7 +236,11 @@ class _Batches:
         self.writing_keys = []
 
     async def _write(
-        self, rows: list[ArticleRows], states: list[FileState], hold: Callable[[str], bool]
+        self,
+        rows: list[ArticleRows],
+        states: list[FileState],
+        records: list[DeliveryRecord],
+        hold: Callable[[str], bool],
     ) -> BatchResult:
         try:
             result = await self.store.apply_batch(rows, states, hold=hold)
@@ -224,6 +249,9 @@ class _Batches:
             # store its files one by one, so that only the culprit is rejected.
             log.exception("a batch could not be stored; storing its files one by one")
             result = await self._apply_one_by_one(rows, states, hold)
+        if records and self.outbox is not None:  # once their articles are stored
+            done = await self.outbox.restore(records)
+            self.restored = done if self.restored is None else self.restored + done
         return result
 
     async def _apply_one_by_one(
@@ -261,9 +289,11 @@ class Ingestor:
         store: ArticleStore,
         settings: IngestSettings,
         *,
+        outbox: Outbox | None = None,
         batch_articles: int = BATCH_ARTICLES,
     ) -> None:
         self.store = store
+        self.outbox = outbox  # restores delivery records that older exports carry inline
         self.settings = settings
         self.batch_articles = batch_articles
         self._lock = asyncio.Lock()
@@ -292,7 +322,7 @@ class Ingestor:
         plan = await self._plan(files, rescan)
         del files
         summary.files_parsed = len(plan.to_parse)
-        batches = _Batches(self.store, plan, self.batch_articles)
+        batches = _Batches(self.store, self.outbox, plan, self.batch_articles)
         done = 0
         try:
             async with contextlib.aclosing(self._parse(plan.to_parse)) as results:
@@ -318,6 +348,7 @@ class Ingestor:
         summary.rejected = sorted(
             plan.rejections + batches.rejections, key=lambda r: (r.path, r.item or 0)
         )
+        summary.deliveries = batches.restored
         if summary.new >= 5000:
             await self.store.analyze()
         summary.seconds = time.perf_counter() - started

@@ -20,7 +20,7 @@ import struct
 import sys
 from typing import IO, NamedTuple
 
-from bot.domain.parse import MARKDOWN_SUFFIXES, Rejection, parse_file, suffix_of, too_large
+from bot.domain.ingest import MARKDOWN_SUFFIXES, Rejection, parse_file, suffix_of, too_large
 from bot.store.rows import ArticleRows, article_rows
 
 HEADER = struct.Struct("!Q")
