@@ -29,8 +29,9 @@ from store_1m import ensure  # noqa: E402
 from bot.domain.selection import Policy, select  # noqa: E402
 from bot.domain.subscription import SubscriptionSpec  # noqa: E402
 from bot.store.candidates import CandidateQueries  # noqa: E402
-from bot.store.db import Database, db_time, parse_db_time  # noqa: E402
+from bot.store.db import Database  # noqa: E402
 from bot.store.subscriptions import SubscriptionStore  # noqa: E402
+from bot.store.times import db_time, parse_db_time  # noqa: E402
 
 HISTORY_RUNS = 20
 

@@ -28,7 +28,7 @@ from bot.services.news import NewsService
 from bot.settings import Settings
 from bot.store.audit import AuditStore, StateStore
 from bot.store.browse import BrowseStore
-from bot.store.db import utcnow
+from bot.store.times import utcnow
 from bot.web import HealthServer, HealthSources
 from bot.wiring import Stores, build_publishing, open_stores, prepare
 

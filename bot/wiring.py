@@ -22,10 +22,11 @@ from bot.services.publishing.sender import RetryPolicy, Sender
 from bot.settings import Settings
 from bot.store.articles import ArticleStore
 from bot.store.candidates import CandidateQueries
-from bot.store.db import Database, utcnow
+from bot.store.db import Database
 from bot.store.guilds import GuildStore
 from bot.store.outbox import Outbox
 from bot.store.subscriptions import SubscriptionStore
+from bot.store.times import utcnow
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from bot.services.ingest.ingestor import Ingestor
 from bot.services.publishing.offline import OfflinePoster
 from bot.services.publishing.selector import Explanation
 from bot.settings import Settings
-from bot.store.db import utcnow
+from bot.store.times import utcnow
 from bot.wiring import Publishing, Stores, build_publishing, open_stores, prepare
 
 log = logging.getLogger(__name__)

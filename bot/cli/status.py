@@ -18,7 +18,8 @@ from bot.services.publishing.offline import OfflinePoster
 from bot.services.publishing.selector import ELIGIBLE_CAP
 from bot.services.status import Status, StatusService
 from bot.settings import Settings
-from bot.store.db import Database, utcnow
+from bot.store.db import Database
+from bot.store.times import utcnow
 from bot.wiring import guild_policy, selector, stores_of
 
 COLUMNS = ("channel", "state", "last run", "last post", "next run", "pending", "eligible")

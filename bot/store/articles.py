@@ -13,13 +13,14 @@ import aiosqlite
 
 from bot.domain.delivery import POSTED_SQL
 from bot.domain.models import Article
-from bot.store.db import Database, db_time, utcnow
+from bot.store.db import Database
 from bot.store.rows import (
     SOURCE_PUBLISHED,
     ArticleRows,
     article_from_rows,
     related_item,
 )
+from bot.store.times import db_time, utcnow
 
 log = logging.getLogger(__name__)
 

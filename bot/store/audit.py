@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.store.db import Database, db_time, parse_db_time, utcnow
+from bot.store.db import Database
+from bot.store.times import db_time, parse_db_time, utcnow
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ from typing import Any, Literal
 from bot.domain.search import Match
 from bot.domain.similarity import STOPWORDS
 from bot.domain.text import topic_key
-from bot.store.db import Database, db_time, parse_db_time
+from bot.store.db import Database
+from bot.store.times import db_time, parse_db_time
 
 Sort = Literal["quality", "recent"]
 

@@ -29,7 +29,8 @@ from typing import Any
 from bot.domain.delivery import POSTED_SQL
 from bot.domain.selection import Candidate, Policy
 from bot.domain.text import topic_key
-from bot.store.db import Database, db_time, parse_db_time
+from bot.store.db import Database
+from bot.store.times import db_time, parse_db_time
 
 
 @dataclass(frozen=True, slots=True)

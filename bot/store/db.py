@@ -19,7 +19,6 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
@@ -28,26 +27,12 @@ from typing import Any
 import aiosqlite
 
 from bot.errors import DatabaseError
+from bot.store.times import utcnow
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS: Traversable = resources.files("bot.store") / "migrations"
 BUSY_TIMEOUT_MS = 5000
-
-
-def db_time(moment: datetime) -> str:
-    """A timestamp as stored: UTC, fixed width, so text order is time order."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime given to the store")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
-
-
-def parse_db_time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def migration_files(directory: Traversable = MIGRATIONS) -> list[tuple[int, Traversable]]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bot.store.db import Database, db_time, utcnow
+from bot.store.db import Database
+from bot.store.times import db_time, utcnow
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ from typing import Any
 
 from bot.domain.delivery import Delivery, DeliveryState
 from bot.domain.delivery_records import DeliveryRecord
-from bot.store.db import Database, db_time, parse_db_time
+from bot.store.db import Database
+from bot.store.times import db_time, parse_db_time
 
 
 def _time(text: str | None) -> datetime | None:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from bot.domain.delivery_records import INLINE_FIELD, DeliveryRecord, from_json
 from bot.domain.models import Article, Provider, RelatedItem
 from bot.domain.text import topic_key
-from bot.store.db import db_time, parse_db_time
+from bot.store.times import db_time, parse_db_time
 
 # Column order of ArticleRows.values, as in the articles table.
 ARTICLE_COLUMNS = (

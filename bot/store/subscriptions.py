@@ -20,7 +20,8 @@ from typing import Any
 from bot.domain.delivery import DeliveryState
 from bot.domain.subscription import QuietHours, Subscription, SubscriptionSpec
 from bot.domain.values import parse_clock
-from bot.store.db import Database, db_time, parse_db_time, utcnow
+from bot.store.db import Database
+from bot.store.times import db_time, parse_db_time, utcnow
 
 _PENDING = DeliveryState.PENDING.value
 

@@ -25,8 +25,9 @@ from bot.domain.selection import Candidate, Policy, Skip, reasons
 from bot.domain.text import topic_key
 from bot.store.articles import ArticleStore
 from bot.store.candidates import CandidateQueries, Plans
-from bot.store.db import Database, db_time
+from bot.store.db import Database
 from bot.store.rows import article_rows
+from bot.store.times import db_time
 
 CHANNEL, OTHER_CHANNEL = 7, 8
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
