@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import random
 import sqlite3
-import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from stats import summary  # noqa: E402
 from store_1m import ensure  # noqa: E402
 
 from bot.services.news import NewsService  # noqa: E402
@@ -60,12 +60,7 @@ async def timed(
 
 
 def report(label: str, timings: list[float]) -> None:
-    timings = sorted(timings)
-    q = statistics.quantiles(timings, n=100)
-    print(
-        f"{label:58s} n={len(timings):5d}  p50 {q[49]:6.2f} ms  p99 {q[98]:6.2f} ms  "
-        f"max {timings[-1]:6.2f} ms"
-    )
+    print(f"{label:58s} {summary(timings)}")
 
 
 async def measure(path: Path) -> None:
@@ -74,7 +69,7 @@ async def measure(path: Path) -> None:
     browse = BrowseStore(db)
     rng = random.Random(3)
     try:
-        total = await browse.article_count()
+        total = (await db.fetch_one("SELECT count(*) FROM articles"))[0]
         topics = await browse.topics(1000)
         print(f"store: {total:,} articles, {len(topics)} topics, {len(terms):,} terms")
         print(f"commonest terms: {', '.join(f'{t} ({d:,})' for t, d in terms[:8])}")
@@ -146,6 +141,7 @@ async def measure(path: Path) -> None:
                 [(lambda q=q: news.search_page(q, (top_id, top.name), 0)) for q in mix],
             )
         )
+        print("percentiles by nearest rank (each one of the samples)")
         for label, timings in results:
             report(label, timings)
     finally:

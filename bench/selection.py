@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import statistics
 import sys
 import time
 from datetime import timedelta
@@ -24,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from stats import summary  # noqa: E402
 from store_1m import ensure  # noqa: E402
 
 from bot.domain.selection import Policy, select  # noqa: E402
@@ -135,12 +135,9 @@ async def measure(path: Path, count: int) -> None:
                 )
                 select(candidates, policy, now)
                 timings.append((time.perf_counter() - started) * 1000)
-        timings.sort()
-        q = statistics.quantiles(timings, n=100)
         print(
-            f"selection per subscription (candidates query through aiosqlite + select), "
-            f"{len(timings)} runs: p50 {q[49]:.2f} ms, p95 {q[94]:.2f} ms, p99 {q[98]:.2f} ms, "
-            f"max {timings[-1]:.2f} ms"
+            "selection per subscription (candidates query through aiosqlite + select), "
+            f"percentiles by nearest rank: {summary(timings)}"
         )
     finally:
         await db.close()

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from typing import Any
 
 import discord
 
+from bot.cli.process import StopSignals
 from bot.discord_io.client import NewsBot, Services
 from bot.discord_io.connection import UNREACHABLE, describe, discord_address
 from bot.discord_io.poster import DiscordPoster
@@ -117,38 +117,32 @@ REFUSED_LOGIN = (
 
 def run_command(settings: Settings) -> int:
     token = settings.require_token()
-    return asyncio.run(run(settings, token))
+    return asyncio.run(run(settings, token, StopSignals()))
 
 
-async def run(settings: Settings, token: str, **bot_options: Any) -> int:
+async def run(settings: Settings, token: str, signals: StopSignals, **bot_options: Any) -> int:
     """Run the bot until SIGINT or SIGTERM (both end it cleanly, exit status 0)."""
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    signals.attach(stop.set)
+    stores = await open_stores(settings)
     try:
-        stores = await open_stores(settings)
+        await prepare(settings, stores)
+        metrics = Metrics()
+        metrics.articles_stored.set(await stores.articles.count())
+        bot = NewsBot(lambda client: wire(settings, stores, client, metrics), **bot_options)
+        server = health_server(settings, stores, bot)
+        if server is not None:
+            await server.start()
         try:
-            await prepare(settings, stores)
-            metrics = Metrics()
-            metrics.articles_stored.set(await stores.articles.count())
-            bot = NewsBot(lambda client: wire(settings, stores, client, metrics), **bot_options)
-            server = health_server(settings, stores, bot)
-            if server is not None:
-                await server.start()
-            try:
-                async with bot:
-                    await bot.serve(token, stop)
-            except discord.LoginFailure:
-                raise UsageError(REFUSED_LOGIN) from None
-            finally:
-                if server is not None:
-                    await server.stop()
+            async with bot:
+                await bot.serve(token, stop)
+        except discord.LoginFailure:
+            raise UsageError(REFUSED_LOGIN) from None
         finally:
-            await stores.db.close()
+            if server is not None:
+                await server.stop()
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        await stores.db.close()
     log.info("stopped cleanly")
     return 0
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from bot.cli.process import EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, say
 from bot.errors import UsageError
 from bot.settings import Settings
-from bot.store.db import Database, backup_database, connect_readonly, schema_version
+from bot.store.connections import backup_database, connect_readonly
+from bot.store.db import Database
+from bot.store.schema import schema_version
 
 
 async def migrate_command(settings: Settings) -> int:

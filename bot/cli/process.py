@@ -59,6 +59,11 @@ def guard(command: Callable[[], int]) -> int:
     except BrokenPipeError:
         _discard_stdout()
         return EXIT_BROKEN_PIPE
+    finally:
+        # The command is over and its status decided; the interpreter resets its handlers to
+        # the defaults while it shuts down, and a late Ctrl-C would then kill it silently.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def _discard_stdout() -> None:
@@ -69,34 +74,59 @@ def _discard_stdout() -> None:
         os.close(devnull)
 
 
+class StopSignals:
+    """SIGINT and SIGTERM, handled for the rest of the process by a callback.
+
+    Installed with the signal module, not asyncio's add_signal_handler: asyncio resets the
+    handlers to the defaults when its loop closes, and a SIGTERM arriving then would kill the
+    process without a word. These handlers stay: a signal arriving before the loop runs or
+    after it closed is still seen (and ``first`` remembers it).
+    """
+
+    def __init__(self) -> None:
+        self.first: int | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.on_stop: Callable[[], None] | None = None
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.first is not None:
+            return  # stopping already: the cleanup is short, let it finish
+        self.first = signum
+        loop, on_stop = self.loop, self.on_stop
+        if loop is not None and on_stop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(on_stop)
+
+    def attach(self, on_stop: Callable[[], None]) -> None:
+        """Call ``on_stop`` in the running loop at the first signal (now, if one came)."""
+        self.loop = asyncio.get_running_loop()
+        self.on_stop = on_stop
+        if self.first is not None:
+            self.loop.call_soon(on_stop)
+
+
+def _cancel(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+
+
 def run_async(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
     """``asyncio.run(main())``; the first SIGINT or SIGTERM cancels ``main`` (its cleanup runs)
     and then raises :class:`Interrupted` for :func:`guard` to report."""
-    received: list[int] = []
+    signals = StopSignals()
 
     async def runner() -> int:
-        loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
-
-        def stop(signum: int) -> None:
-            if not received:
-                received.append(signum)
-                task.cancel()
-
-        for signum in STOP_SIGNALS:
-            loop.add_signal_handler(signum, stop, signum)
+        signals.attach(lambda: _cancel(task))
         try:
             return await main()
         except asyncio.CancelledError:
-            if received:
-                return 128 + received[0]
+            if signals.first is not None:
+                return 128 + signals.first
             raise
 
-    try:
-        code = asyncio.run(runner())
-    finally:
-        signal.signal(signal.SIGTERM, _raise_interrupted)  # the loop reset it on closing
-    if received:
-        raise Interrupted(received[0])
+    code = asyncio.run(runner())
+    if signals.first is not None:
+        raise Interrupted(signals.first)
     return code

@@ -8,6 +8,8 @@ from typing import Any
 
 import discord
 
+from bot.discord_io.tree import answer_error
+
 log = logging.getLogger(__name__)
 
 # Renders page n (0-based): the message's content, its embeds, and whether a next page exists.
@@ -81,10 +83,4 @@ class Paginator(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
     ) -> None:
-        from bot.discord_io.tree import message_for, respond
-
-        text = message_for(error)
-        if text is None:
-            log.error("page button failed", exc_info=error)
-            text = "Something went wrong on my side; it has been logged."
-        await respond(interaction, text)
+        await answer_error(interaction, error)

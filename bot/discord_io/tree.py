@@ -1,8 +1,8 @@
-"""NewsTree: the one place where command errors become short private answers.
+"""The one place where errors of commands, buttons and pages become short private answers.
 
 Users never see a traceback: a UserFacingError shows its own message, a failed check says who
 may use the command, anything else is logged with its context and answered with a generic
-apology that carries an error id to find the log line.
+apology that carries an error id to find the log line (:func:`answer_error`).
 """
 
 from __future__ import annotations
@@ -58,33 +58,51 @@ def message_for(error: BaseException) -> str | None:
     return None
 
 
+async def answer_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
+    """The one error policy for everything a member does (commands, buttons, pages).
+
+    A user's mistake or a refusal is answered with its own message; anything else is logged
+    with its context and an error id, and answered with an apology carrying that id. The
+    member is always answered, privately: never left on "thinking…".
+    """
+    text = message_for(error)
+    kind = (
+        "refused"
+        if isinstance(error, app_commands.CheckFailure)
+        else "user"
+        if text is not None
+        else "internal"
+    )
+    interaction.client.dispatch("command_error_answered", interaction, kind)
+    if text is None:
+        error_id = secrets.token_hex(4)
+        original = getattr(error, "original", error)
+        log.error(
+            "%s failed (error id %s)",
+            what_was_used(interaction),
+            error_id,
+            exc_info=original,
+            extra={
+                "guild_id": interaction.guild_id,
+                "channel_id": interaction.channel_id,
+                "user_id": interaction.user.id,
+            },
+        )
+        text = f"Something went wrong on my side (error id `{error_id}`); it has been logged."
+    await respond(interaction, text)
+
+
+def what_was_used(interaction: discord.Interaction[Any]) -> str:
+    """``/news topic``, or ``button newsdesk:related:12`` for a component."""
+    if interaction.command is not None:
+        return f"/{interaction.command.qualified_name}"
+    data: Any = interaction.data or {}
+    custom_id = data.get("custom_id") if isinstance(data, dict) else None
+    return f"button {custom_id}" if custom_id else "interaction"
+
+
 class NewsTree(app_commands.CommandTree[Any]):
     async def on_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
-        text = message_for(error)
-        kind = (
-            "refused"
-            if isinstance(error, app_commands.CheckFailure)
-            else "user"
-            if text is not None
-            else "internal"
-        )
-        self.client.dispatch("command_error_answered", interaction, kind)
-        if text is None:
-            error_id = secrets.token_hex(4)
-            command = interaction.command.qualified_name if interaction.command else "?"
-            original = getattr(error, "original", error)
-            log.error(
-                "command /%s failed (error id %s)",
-                command,
-                error_id,
-                exc_info=original,
-                extra={
-                    "guild_id": interaction.guild_id,
-                    "channel_id": interaction.channel_id,
-                    "user_id": interaction.user.id,
-                },
-            )
-            text = f"Something went wrong on my side (error id `{error_id}`); it has been logged."
-        await respond(interaction, text)
+        await answer_error(interaction, error)

@@ -12,7 +12,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import discord
 
-from bot.domain.posts import RELATED_BUTTON_PREFIX
+from bot.discord_io.tree import answer_error
+from bot.domain.posts import RELATED_BUTTON_PREFIX, related_button_id
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class RelatedButton(
             discord.ui.Button(
                 label="Related coverage",
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"{RELATED_BUTTON_PREFIX}{article_id}",
+                custom_id=related_button_id(article_id),
                 emoji="🔗",
             )
         )
@@ -52,6 +53,11 @@ class RelatedButton(
         return cls(int(match["article_id"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        # Answers privately with the same list as /news related.
-        if isinstance(interaction.client, RelatedHandler):
+        """Answers privately with the same list as /news related; a failure is answered by
+        the one error policy (discord.py would only log it, leaving the member waiting)."""
+        if not isinstance(interaction.client, RelatedHandler):
+            return
+        try:
             await interaction.client.show_related(interaction, self.article_id)
+        except Exception as exc:
+            await answer_error(interaction, exc)

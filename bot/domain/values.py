@@ -74,19 +74,6 @@ def format_duration(value: timedelta) -> str:
     return "".join(parts) or "0s"
 
 
-def duration_between(low: timedelta, high: timedelta) -> Callable[[Any], timedelta]:
-    def parse(value: Any) -> timedelta:
-        found = parse_duration(value)
-        if not low <= found <= high:
-            shown = value if isinstance(value, str) else format_duration(found)
-            raise ValueError(
-                f"must be from {format_duration(low)} to {format_duration(high)}, got {shown!r}"
-            )
-        return found
-
-    return parse
-
-
 def parse_size(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         size = value

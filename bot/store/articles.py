@@ -328,10 +328,6 @@ class ArticleStore:
         found = await self._load("id", (article_id,))
         return found[0][0] if found else None
 
-    async def get_by_url(self, url: str) -> Article | None:
-        found = await self._load("url", (url,))
-        return found[0][0] if found else None
-
     async def linking_to(self, article_id: int, limit: int = 50) -> list[Article]:
         """Stored articles whose related coverage points at this one (the reverse links)."""
         rows = await self.db.fetch(
@@ -388,7 +384,6 @@ FROM articles a
 # Constant SQL (a shared SELECT plus a fixed WHERE clause); values are bound parameters.
 _SELECT_ARTICLES = {
     "id": _ARTICLE_WITH_POSTED + "WHERE a.id = ?",
-    "url": _ARTICLE_WITH_POSTED + "WHERE a.url = ?",
     "ids": _ARTICLE_WITH_POSTED + "WHERE a.id IN (SELECT value FROM json_each(?))",  # noqa: S608
     "page": _ARTICLE_WITH_POSTED + "WHERE a.id > ? ORDER BY a.id LIMIT ?",
 }

@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from bot.store.db import Database
-from bot.store.times import db_time, parse_db_time, utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class ModeratorAction:
-    guild_id: int
-    user_id: int
-    action: str
-    at: datetime
+from bot.store.times import db_time, utcnow
 
 
 class AuditStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def record(self, guild_id: int, user_id: int, action: str) -> ModeratorAction:
-        at = utcnow()
+    async def record(self, guild_id: int, user_id: int, action: str) -> None:
         await self.db.execute(
             "INSERT INTO moderator_actions (guild_id, user_id, action, at) VALUES (?, ?, ?, ?)",
-            (guild_id, user_id, action, db_time(at)),
+            (guild_id, user_id, action, db_time(utcnow())),
         )
-        return ModeratorAction(guild_id, user_id, action, at)
-
-    async def recent(self, guild_id: int, limit: int = 20) -> list[ModeratorAction]:
-        rows = await self.db.fetch(
-            "SELECT guild_id, user_id, action, at FROM moderator_actions WHERE guild_id = ? "
-            "ORDER BY at DESC, id DESC LIMIT ?",
-            (guild_id, limit),
-        )
-        return [ModeratorAction(r[0], r[1], r[2], parse_db_time(r[3])) for r in rows]
 
 
 class StateStore:

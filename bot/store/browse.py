@@ -250,7 +250,3 @@ class BrowseStore:
             "SELECT topic_id FROM article_topics WHERE article_id = ?", (article_id,)
         )
         return [r[0] for r in rows]
-
-    async def article_count(self) -> int:
-        row = await self.db.fetch_one("SELECT count(*) FROM articles")
-        return int(row[0])

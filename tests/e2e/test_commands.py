@@ -248,8 +248,13 @@ async def test_publishing_off_holds_and_on_releases(bot: Running, fake: FakeDisc
         f"🛠️ <@{ALICE}> switched publishing off for the whole server",
         f"🛠️ <@{ALICE}> switched publishing on for the whole server",
     ]
-    actions = await bot.bot.services.admin.audit.recent(GUILD)
-    assert [a.user_id for a in actions] == [ALICE, ALICE]
+    actions = await bot.stores.db.fetch(
+        "SELECT user_id, action FROM moderator_actions WHERE guild_id = ? ORDER BY id", (GUILD,)
+    )
+    assert [(a[0], a[1]) for a in actions] == [
+        (ALICE, "switched publishing off for the whole server"),
+        (ALICE, "switched publishing on for the whole server"),
+    ]
 
 
 async def test_one_channel_off_and_status_shows_it(bot: Running, fake: FakeDiscord) -> None:

@@ -405,6 +405,28 @@ async def test_related_button_still_works_after_a_restart(
     assert "Elsewhere" in record.embeds[0]["description"]
 
 
+async def test_a_related_button_that_fails_is_answered_not_left_thinking(
+    tmp_path: Path, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The button goes through the commands' error policy: a private apology with an id."""
+    import sqlite3
+
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        await run.run(AI_CHANNEL)
+        (message,) = fake.messages_in(AI_CHANNEL)
+        button = message["components"][0]["components"][1]["custom_id"]
+        with sqlite3.connect(tmp_path / "newsdesk.db") as conn:  # the archive breaks
+            conn.execute("DROP TABLE related")
+        conn.close()
+        record = await fake.click(int(message["id"]), button, BOB)
+    assert record.ephemeral
+    assert "Something went wrong on my side (error id" in record.content
+    error_id = record.content.split("`")[1]
+    assert f"button {button} failed (error id {error_id})" in caplog.text
+
+
 async def test_a_retry_long_after_the_first_attempt_is_still_found_in_history(
     tmp_path: Path, fake: FakeDiscord
 ) -> None:

@@ -11,7 +11,8 @@ import aiosqlite
 import pytest
 
 from bot.errors import DatabaseError
-from bot.store.db import Database, migrate, migration_files, schema_version
+from bot.store.db import Database
+from bot.store.schema import migrate, migration_files, schema_version
 
 
 class _Script:

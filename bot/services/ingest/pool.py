@@ -111,10 +111,6 @@ class ParsePool:
     ) -> None:
         await self._stop(graceful=exc_type is None)
 
-    @property
-    def pids(self) -> list[int]:
-        return [w.process.pid for w in self._workers]
-
     async def _start(self) -> _Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
