@@ -17,6 +17,7 @@ import json
 import os
 import re
 import sqlite3
+import statistics
 import subprocess
 import sys
 import threading
@@ -175,9 +176,10 @@ def tree_rss_kib(pid: int) -> int:
     return total
 
 
-def run_newsdesk(config: Path, corpus: Path) -> tuple[float, int, dict]:
+def run_newsdesk(config: Path, corpus: Path, code: Path = ROOT) -> tuple[float, int, dict]:
+    """``newsdesk ingest`` of ``code`` (this checkout, or another one for side-by-side runs)."""
     cmd = [sys.executable, "-m", "bot", "ingest", str(corpus), "--config", str(config), "--json"]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(code))
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     peak = 0
@@ -203,6 +205,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--baseline", type=Path, help="another checkout, measured alternately")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     CORPUS = args.workdir / f"corpus-{args.n}"
@@ -217,11 +221,10 @@ def main() -> None:
     base = baseline(CORPUS, base_db)
     report("baseline (read + libyaml + executemany, 1 process)", base, files)
 
-    store = args.workdir / "newsdesk.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{store}{suffix}").unlink(missing_ok=True)
-    config = args.workdir / "bench-config.yaml"
-    config.write_text(f"database:\n  path: {store}\n", encoding="utf-8")
+    if args.baseline:
+        side_by_side(args.workdir, args.baseline, args.rounds, files, base)
+        return
+    config = fresh_store(args.workdir)
     first, first_rss, summary = run_newsdesk(config, CORPUS)
     report(
         "newsdesk ingest, empty store",
@@ -237,6 +240,39 @@ def main() -> None:
         files,
         f"peak RSS {again_rss / 1024:.0f} MB, {summary['unchanged']:,} unchanged",
     )
+
+
+def fresh_store(workdir: Path) -> Path:
+    store = workdir / "newsdesk.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{store}{suffix}").unlink(missing_ok=True)
+    config = workdir / "bench-config.yaml"
+    config.write_text(f"database:\n  path: {store}\n", encoding="utf-8")
+    return config
+
+
+def side_by_side(workdir: Path, baseline: Path, rounds: int, files: int, base: float) -> None:
+    """This code and the baseline's, alternately: an empty store, then the unchanged files."""
+    runs: dict[str, dict[str, list[float]]] = {"this": {}, "was": {}}
+    for _ in range(rounds):
+        for side, code in (("this", ROOT), ("was", baseline)):
+            config = fresh_store(workdir)
+            first, first_rss, _ = run_newsdesk(config, CORPUS, code)
+            again, _, _ = run_newsdesk(config, CORPUS, code)
+            for key, value in (("first", first), ("again", again), ("rss", first_rss / 1024)):
+                runs[side].setdefault(key, []).append(value)
+    print(
+        f"{'median of ' + str(rounds) + ' alternating runs':40s} {'this':>10s} {'was':>10s}  ratio"
+    )
+    for key, what, unit in (
+        ("first", "first ingest, empty store", "s"),
+        ("again", "unchanged files again", "s"),
+        ("rss", "peak RSS, all processes", "MB"),
+    ):
+        this, was = statistics.median(runs["this"][key]), statistics.median(runs["was"][key])
+        print(f"{what:40s} {this:8.1f} {unit:2s} {was:8.1f} {unit:2s}  {this / was:5.2f}")
+    first = statistics.median(runs["this"]["first"])
+    print(f"this code: {files / first:,.0f} files/s, {first / base:.2f}x the bare baseline's time")
 
 
 def report(what: str, seconds: float, files: int, note: str = "") -> None:

@@ -1,6 +1,7 @@
 """Benchmark: the slash commands' database time at 1,000,000 articles, through aiosqlite.
 
     python bench/queries.py [-n 1000000] [--workdir bench/out]
+    python bench/queries.py --baseline ../other-checkout [--rounds 3]   # side by side
 
 Uses the store from ``bench/store_1m.py``. Times the exact store calls the commands make:
 /news topic (both sorts, biggest to smallest topics, first and deep pages), topic and article
@@ -22,8 +23,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from ab import alternate, code_root, raw, side_by_side  # noqa: E402
+
+sys.path.insert(0, str(code_root()))  # the code measured: this checkout, or --root DIR
 
 from stats import summary  # noqa: E402
 from store_1m import ensure  # noqa: E402
@@ -63,7 +67,7 @@ def report(label: str, timings: list[float]) -> None:
     print(f"{label:58s} {summary(timings)}")
 
 
-async def measure(path: Path) -> None:
+async def measure(path: Path) -> dict[str, list[float]]:
     terms = vocabulary(path)
     db = await Database.open(path)
     browse = BrowseStore(db)
@@ -71,8 +75,13 @@ async def measure(path: Path) -> None:
     try:
         total = (await db.fetch_one("SELECT count(*) FROM articles"))[0]
         topics = await browse.topics(1000)
-        print(f"store: {total:,} articles, {len(topics)} topics, {len(terms):,} terms")
-        print(f"commonest terms: {', '.join(f'{t} ({d:,})' for t, d in terms[:8])}")
+        print(
+            f"store: {total:,} articles, {len(topics)} topics, {len(terms):,} terms",
+            file=sys.stderr,
+        )
+        print(
+            f"commonest terms: {', '.join(f'{t} ({d:,})' for t, d in terms[:8])}", file=sys.stderr
+        )
         picked = topics[:10] + topics[len(topics) // 2 : len(topics) // 2 + 10] + topics[-10:]
         ids = [(await browse.topic(t.name)) for t in picked]
         topic_ids = [i[0] for i in ids if i]
@@ -141,9 +150,7 @@ async def measure(path: Path) -> None:
                 [(lambda q=q: news.search_page(q, (top_id, top.name), 0)) for q in mix],
             )
         )
-        print("percentiles by nearest rank (each one of the samples)")
-        for label, timings in results:
-            report(label, timings)
+        return dict(results)
     finally:
         await db.close()
 
@@ -152,8 +159,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--baseline", type=Path, help="another checkout, measured alternately")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(measure(ensure(args.workdir, args.n)))
+    path = ensure(args.workdir, args.n)
+    if args.raw:
+        raw(asyncio.run(measure(path)))
+    elif args.baseline:
+        common = ["-n", str(args.n), "--workdir", str(args.workdir)]
+        side_by_side(*alternate(Path(__file__), common, args.baseline, args.rounds))
+    else:
+        print("percentiles by nearest rank (each one of the samples)")
+        for label, timings in asyncio.run(measure(path)).items():
+            report(label, timings)
 
 
 if __name__ == "__main__":

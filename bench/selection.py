@@ -1,6 +1,7 @@
 """Benchmark: one subscription's selection at 1,000,000 articles and 1,000 subscriptions.
 
     python bench/selection.py [-n 1000000] [--subscriptions 1000] [--workdir bench/out]
+    python bench/selection.py --baseline ../other-checkout [--rounds 3]   # side by side
 
 Uses the store from ``bench/store_1m.py`` (built on first use). Adds 1,000 subscriptions with
 a realistic mix of rules (1-3 Zipf topics or none, min_quality 0-80, max_age 1d/7d/30d/none,
@@ -20,18 +21,42 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from ab import alternate, code_root, raw, side_by_side  # noqa: E402
+
+sys.path.insert(0, str(code_root()))  # the code measured: this checkout, or --root DIR
 
 from stats import summary  # noqa: E402
 from store_1m import ensure  # noqa: E402
 
 from bot.domain.selection import Policy, select  # noqa: E402
-from bot.domain.subscription import SubscriptionSpec  # noqa: E402
-from bot.store.candidates import CandidateQueries  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 from bot.store.subscriptions import SubscriptionStore  # noqa: E402
-from bot.store.times import db_time, parse_db_time  # noqa: E402
+
+try:  # this layout
+    from bot.domain.subscription import SubscriptionSpec
+    from bot.store.candidates import CandidateQueries
+    from bot.store.times import db_time, parse_db_time
+
+    def candidate_query(db: Database):  # type: ignore[no-untyped-def]
+        queries = CandidateQueries(db)
+        return lambda sub, policy, now, limit: queries.candidates(
+            sub.channel_id, policy, now, limit
+        )
+
+except ImportError:  # the layout before bot/store/candidates.py, for side-by-side runs
+    from bot.store.deliveries import DeliveryStore  # type: ignore[import-not-found]
+
+    from bot.domain.models import SubscriptionSpec  # type: ignore[no-redef, attr-defined]
+    from bot.store.db import db_time, parse_db_time  # type: ignore[no-redef, attr-defined]
+
+    def candidate_query(db: Database):  # type: ignore[no-untyped-def]
+        queries = DeliveryStore(db)
+        return lambda sub, policy, now, limit: queries.candidates(
+            sub.channel_id, policy, sub.spec.topics, now, limit
+        )
+
 
 HISTORY_RUNS = 20
 
@@ -82,15 +107,14 @@ async def setup(db: Database, count: int) -> None:
     await db.execute("DELETE FROM deliveries")
     await db.execute("DELETE FROM subscriptions")
     await SubscriptionStore(db).sync_from_config(specs)
-    deliveries = CandidateQueries(db)
+    candidates_of = candidate_query(db)
     now = await bench_now(db)
-    for spec in specs:
+    for sub in await SubscriptionStore(db).list():
+        spec = sub.spec
         policy = policy_for(spec)
         for run in range(HISTORY_RUNS):
             when = now - timedelta(hours=HISTORY_RUNS - run)
-            candidates = await deliveries.candidates(
-                spec.channel_id, policy, when, policy.max_per_run * 3 + 10
-            )
+            candidates = await candidates_of(sub, policy, when, policy.max_per_run * 3 + 10)
             picked = select(candidates, policy, when).chosen
             async with db.transaction() as conn:
                 await conn.executemany(
@@ -115,30 +139,32 @@ async def bench_now(db: Database):  # type: ignore[no-untyped-def]
     return parse_db_time(row[0]) + timedelta(hours=1)
 
 
-async def measure(path: Path, count: int) -> None:
+LABEL = "selection per subscription"
+
+
+async def measure(path: Path, count: int, passes: int = 3) -> dict[str, list[float]]:
+    """The candidate query through aiosqlite plus the pure selection, for every subscription."""
     db = await Database.open(path)
     try:
         await setup(db, count)
         subs = await SubscriptionStore(db).list()
-        deliveries = CandidateQueries(db)
+        candidates_of = candidate_query(db)
         now = await bench_now(db)
         articles = (await db.fetch_one("SELECT count(*) FROM articles"))[0]
         sent = (await db.fetch_one("SELECT count(*) FROM deliveries"))[0]
-        print(f"store: {articles:,} articles, {len(subs):,} subscriptions, {sent:,} deliveries")
+        print(
+            f"store: {articles:,} articles, {len(subs):,} subscriptions, {sent:,} deliveries",
+            file=sys.stderr,
+        )
         timings: list[float] = []
-        for _ in range(3):
+        for _ in range(passes):
             for sub in subs:
                 policy = policy_for(sub.spec)
                 started = time.perf_counter()
-                candidates = await deliveries.candidates(
-                    sub.channel_id, policy, now, policy.max_per_run * 3 + 10
-                )
+                candidates = await candidates_of(sub, policy, now, policy.max_per_run * 3 + 10)
                 select(candidates, policy, now)
                 timings.append((time.perf_counter() - started) * 1000)
-        print(
-            "selection per subscription (candidates query through aiosqlite + select), "
-            f"percentiles by nearest rank: {summary(timings)}"
-        )
+        return {LABEL: timings}
     finally:
         await db.close()
 
@@ -148,9 +174,25 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1_000_000)
     parser.add_argument("--subscriptions", type=int, default=1000)
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--baseline", type=Path, help="another checkout, measured alternately")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     path = ensure(args.workdir, args.n)
-    asyncio.run(measure(path, args.subscriptions))
+    if args.raw:
+        raw(asyncio.run(measure(path, args.subscriptions, passes=1)))
+    elif args.baseline:
+        asyncio.run(measure(path, args.subscriptions, passes=0))  # the history, once
+        common = ["-n", str(args.n), "--subscriptions", str(args.subscriptions)]
+        common += ["--workdir", str(args.workdir)]
+        side_by_side(*alternate(Path(__file__), common, args.baseline, args.rounds))
+    else:
+        samples = asyncio.run(measure(path, args.subscriptions))
+        print(
+            "selection per subscription (candidates query through aiosqlite + select), "
+            f"percentiles by nearest rank: {summary(samples[LABEL])}"
+        )
 
 
 if __name__ == "__main__":

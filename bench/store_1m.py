@@ -17,18 +17,24 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "support"))
+if str(ROOT / "bench") not in sys.path:
+    sys.path.insert(0, str(ROOT / "bench"))
 
-from gen_corpus import iter_articles  # noqa: E402
+from ab import code_root  # noqa: E402
 
-from bot.domain.ingest.schema import article_from_mapping  # noqa: E402
-from bot.store.articles import ArticleStore  # noqa: E402
-from bot.store.db import Database  # noqa: E402
-from bot.store.rows import article_rows  # noqa: E402
+if str(code_root()) not in sys.path:  # the benchmarks that import this choose the code
+    sys.path.insert(0, str(code_root()))
 
 
 async def build(path: Path, count: int) -> None:
+    from gen_corpus import iter_articles
+
+    from bot.domain.ingest.schema import article_from_mapping
+    from bot.store.articles import ArticleStore
+    from bot.store.db import Database
+    from bot.store.rows import article_rows
+
     tmp = path.with_suffix(".building")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{tmp}{suffix}").unlink(missing_ok=True)

@@ -15,7 +15,8 @@ from typing import Any
 
 import discord
 
-from bot.cli.process import StopSignals
+from bot.cogs.admin import AdminCog
+from bot.cogs.news import NewsCog
 from bot.discord_io.client import NewsBot, Services
 from bot.discord_io.connection import UNREACHABLE, describe, discord_address
 from bot.discord_io.poster import DiscordPoster
@@ -26,6 +27,7 @@ from bot.services.ingest.ingestor import Ingestor
 from bot.services.jobs import Jobs
 from bot.services.news import NewsService
 from bot.settings import Settings
+from bot.stopping import StopSignals
 from bot.store.audit import AuditStore, StateStore
 from bot.store.browse import BrowseStore
 from bot.store.times import utcnow
@@ -69,9 +71,10 @@ def wire(
         channels=poster,
         clock=utcnow,
     )
+    news = NewsService(stores.articles, browse)
     return Services(
-        news=NewsService(stores.articles, browse),
-        admin=admin,
+        cogs=(NewsCog(news), AdminCog(admin, news)),
+        news=news,
         jobs=jobs,
         publisher=publishing.publisher,
         pauses=publishing.pauses,

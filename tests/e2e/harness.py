@@ -13,8 +13,10 @@ from typing import Any
 import discord
 
 from bot.app import health_server, wire
+from bot.cogs.admin import AdminCog
 from bot.discord_io.client import NewsBot
 from bot.domain.subscription import Subscription
+from bot.services.admin import AdminService
 from bot.services.ingest.ingestor import Ingestor
 from bot.services.publishing.publisher import Publisher
 from bot.services.publishing.sender import RunReport
@@ -127,6 +129,13 @@ class Running:
     @property
     def publisher(self) -> Publisher:
         return self.bot.services.publisher
+
+    @property
+    def admin(self) -> AdminService:
+        """The moderators' service, as the /newsadmin commands use it."""
+        cog = self.bot.get_cog("AdminCog")
+        assert isinstance(cog, AdminCog)
+        return cog.admin
 
     async def sub(self, channel_id: int) -> Subscription:
         found = await self.stores.subscriptions.get_by_channel(channel_id)

@@ -222,7 +222,7 @@ async def test_a_member_without_rights_is_refused_privately_and_nothing_changes(
     assert record.ephemeral
     assert "Only moderators can do that" in record.content
     assert not record.deferred
-    assert await bot.bot.services.admin.server_publishing(GUILD) is True
+    assert await bot.admin.server_publishing(GUILD) is True
     assert fake.messages_in(LOG_CHANNEL) == []
 
 
@@ -398,9 +398,9 @@ async def test_a_moderator_elsewhere_cannot_touch_this_server(
     # and the service refuses too, should a channel id from elsewhere ever reach it
     outsider = Actor(OTHER_GUILD, ALICE, "alice")
     with pytest.raises(UserFacingError, match="has no subscription"):
-        await bot.bot.services.admin.set_publishing(outsider, AI_CHANNEL, False)
+        await bot.admin.set_publishing(outsider, AI_CHANNEL, False)
     assert (await bot.sub(AI_CHANNEL)).spec.enabled
-    assert await bot.bot.services.admin.server_publishing(GUILD)
+    assert await bot.admin.server_publishing(GUILD)
 
 
 async def test_guild_settings_log_channel_and_roles(bot: Running, fake: FakeDiscord) -> None:

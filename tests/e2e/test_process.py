@@ -295,3 +295,30 @@ async def test_a_refused_token_is_final(tmp_path: Path, fake: FakeDiscord) -> No
         "newsdesk: DISCORD_TOKEN: Discord refused the token (check it, or reset it in the "
         "Developer Portal)"
     ]
+
+
+async def test_sync_says_when_discord_cannot_be_reached(tmp_path: Path) -> None:
+    write_config(tmp_path)
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api/v10"
+    env = {
+        **os.environ,
+        "FAKE_DISCORD_API": api,
+        "FAKE_DISCORD_GATEWAY": f"ws://127.0.0.1:{port}/",
+        "PYTHONPATH": str(ROOT),
+        "DISCORD_TOKEN": TOKEN,
+    }
+    process = await asyncio.create_subprocess_exec(
+        *FakeDiscord.launch_command("sync", "--config", "config.yaml"),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 1
+    text = err.decode()
+    assert "Traceback" not in text
+    assert [line for line in text.splitlines() if line.startswith("newsdesk:")] == [
+        f"newsdesk: cannot reach Discord (127.0.0.1:{port}): Connection refused"
+    ]
