@@ -261,6 +261,11 @@ def side_by_side(workdir: Path, baseline: Path, rounds: int, files: int, base: f
             again, _, _ = run_newsdesk(config, CORPUS, code)
             for key, value in (("first", first), ("again", again), ("rss", first_rss / 1024)):
                 runs[side].setdefault(key, []).append(value)
+            print(
+                f"  {side}: first {first:.1f} s, again {again:.1f} s, "
+                f"peak RSS {first_rss / 1024:.1f} MB",
+                file=sys.stderr,
+            )
     print(
         f"{'median of ' + str(rounds) + ' alternating runs':40s} {'this':>10s} {'was':>10s}  ratio"
     )

@@ -156,3 +156,36 @@ def test_config_file_errors_are_readable(tmp_path: Path) -> None:
     listy.write_text("- a\n- b\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="expected a mapping of sections"):
         load_settings(listy, environ={})
+
+
+def test_one_subscription_spec_from_the_config_file_and_from_discord() -> None:
+    """The same defaults and rules wherever a subscription comes from; only the shortest
+    interval differs (the config file may go down to 1s, for tests)."""
+    from bot.domain.subscription import InvalidSpec, SubscriptionSpec
+
+    settings = settings_from_mapping(
+        {"database": {"path": "x.db"}, "subscriptions": [{"channel_id": 5}]}, {}
+    )
+    (from_config,) = settings.subscriptions
+    from_discord = SubscriptionSpec.from_discord({"channel_id": 5})
+    assert from_config == from_discord
+    assert (from_discord.min_quality, from_discord.interval) == (0, timedelta(minutes=30))
+    assert from_discord.max_age == timedelta(days=7)
+    quick = settings_from_mapping(
+        {"database": {"path": "x.db"}, "subscriptions": [{"channel_id": 5, "interval": "1s"}]}, {}
+    )
+    assert quick.subscriptions[0].interval == timedelta(seconds=1)
+    with pytest.raises(InvalidSpec) as info:
+        SubscriptionSpec.from_discord({"channel_id": 5, "interval": "1s", "max_per_run": 11})
+    assert info.value.problems == [
+        "max_per_run: must be from 1 to 10, got 11",
+        "interval: must be from 1m to 7d, got '1s'",
+    ]
+    assert problems_of(
+        {"database": {"path": "x.db"}, "subscriptions": [{"channel_id": 5, "max_per_run": 11}]}
+    ) == ["subscriptions[0].max_per_run: must be from 1 to 10, got 11"]
+    # a moderator's edit keeps a config file's short interval it does not touch
+    edited = quick.subscriptions[0].changed({"min_quality": 50})
+    assert (edited.interval, edited.min_quality) == (timedelta(seconds=1), 50)
+    with pytest.raises(InvalidSpec):
+        quick.subscriptions[0].changed({"interval": "30s"})

@@ -194,3 +194,21 @@ def test_a_database_that_stays_locked_ends_the_ingest_cleanly(
     code, _, err = finish(start(workdir, env, "ingest", str(news)), env)
     assert code == 0, err
     assert stored(workdir / "news.db") == urls
+
+
+def test_a_dry_run_is_interrupted_the_same_way(corpus: tuple[Path, int], workdir: Path) -> None:
+    news, _ = corpus
+    (workdir / "config.yaml").write_text(
+        f"database:\n  path: news.db\nsources: [{news}]\ningest:\n  workers: 2\n",
+        encoding="utf-8",
+    )
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        env = new_marker()
+        process = start(workdir, env, "run", "--dry-run")
+        assert wait_for_workers(process), "the dry run ended before its workers started"
+        os.killpg(process.pid, signum)
+        code, out, err = finish(process, env)
+        assert code == 128 + signum, err
+        assert_one_line_and_no_traceback(err, "newsdesk: interrupted")
+        assert "would be made" not in out
+        assert integrity(workdir / "news.db") == "ok"
