@@ -4,11 +4,12 @@ Every hard filter of a subscription is applied here in SQL, so that LIMIT return
 can go; ``bot.domain.selection.rule_out`` states the same rules in Python for the preview and
 for ``select`` (tests/store/test_candidates.py proves both agree, for every plan below).
 
-Two steps. The first walks one index and touches nothing else but the deliveries primary key:
-quality, date and "postable" are copied into the index rows. The second reads only the best
-articles it found, through the filters that need the article itself (topics to exclude,
-types, providers), with their topic keys and the story links the same-story rule needs. When
-those filters throw too many away, the first step is run again with a bigger limit.
+Two steps. The first walks one index per topic and touches nothing else but the deliveries
+primary key: quality, date and "postable" are copied into the index rows. The second reads
+only the best articles it found, through the filters that need the article itself (topics
+to exclude, types, providers), with their topic keys and the story links the same-story rule
+needs. When those filters throw too many away, the first step is run again with a bigger
+limit.
 
 Which index the first step walks is chosen per query: with a ``max_age`` window holding at
 most ``Plans.window`` candidates, the window is read whole from ``*_postable_recent`` and
@@ -16,6 +17,10 @@ sorted; a wider window (or none) walks ``*_postable_best`` in quality order. (Wi
 window over a topic of 300,000 articles, the walk costs 200 ms and the window read a fraction
 of a millisecond; with a wide window it is the other way round.) A short list of allowed
 providers reads those providers' articles instead.
+
+However many topics a subscription has, a run asks three queries: the window sizes (when
+there is a ``max_age`` or a provider list), every topic's walk in one statement, the second
+step.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from bot.domain.delivery import POSTED_SQL
@@ -46,39 +52,66 @@ class Plans:
 _NOT_DELIVERED = (
     "NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.channel_id = :channel AND d.article_id = {id})"
 )
-_TOPIC = "topic_id = (SELECT id FROM topics WHERE key = :topic) AND "
 
 
-def _first_step(table: str, key: str, index: str, scope: str) -> str:
-    """The one template of the first step: an index walk, best quality then newest first."""
+def _scope(topic: str | None) -> str:
+    """The rows of one topic (article_topics; ``topic`` names the parameter its key is bound
+    to), or of every article (None)."""
+    if topic is None:
+        return ""
+    return f"topic_id = (SELECT id FROM topics WHERE key = :{topic}) AND "  # noqa: S608
+
+
+def _table(topic: str | None) -> tuple[str, str]:
+    return ("article_topics", "article_id") if topic is not None else ("articles", "id")
+
+
+def _walk(topic: str | None, plan: str) -> str:
+    """One scope's first step: an index walk, best quality then newest first."""
+    table, key = _table(topic)
     return (
-        f"SELECT {key}, quality, published_at FROM {table} INDEXED BY {index} "  # noqa: S608
-        f"WHERE {scope}postable = 1 AND published_at >= :cutoff "
+        f"SELECT {key} AS id, quality, published_at FROM {table} "  # noqa: S608
+        f"INDEXED BY {table}_postable_{plan} "
+        f"WHERE {_scope(topic)}postable = 1 AND published_at >= :cutoff "
         "AND coalesce(quality, 0) >= :min_quality "
         f"AND {_NOT_DELIVERED.format(id=f'{table}.{key}')} "
         "ORDER BY quality DESC, published_at DESC LIMIT :scan"
     )
 
 
-def _window_size(table: str, scope: str) -> str:
+def _window_size(topic: str | None) -> str:
+    table, _ = _table(topic)
     return (
         "SELECT count(*) FROM (SELECT 1 FROM "  # noqa: S608
         f"{table} INDEXED BY {table}_postable_recent "
-        f"WHERE {scope}postable = 1 AND published_at >= :cutoff LIMIT :window)"
+        f"WHERE {_scope(topic)}postable = 1 AND published_at >= :cutoff LIMIT :window)"
     )
 
 
-# (topic?, plan) -> SQL; topic: the scope is one topic (article_topics), else every article.
-_FIRST_STEP = {
-    (True, plan): _first_step(
-        "article_topics", "article_id", f"article_topics_postable_{plan}", _TOPIC
+@cache
+def _first_step(plans: tuple[str, ...], topics: bool) -> str:
+    """Every scope's walk in one statement, each row labelled with its scope's number.
+
+    Each walk keeps its own LIMIT (a compound of limited subqueries is not flattened), so a
+    big topic costs no more here than alone.
+    """
+    names: list[str | None] = [f"t{i}" for i in range(len(plans))] if topics else [None]
+    return " UNION ALL ".join(
+        f"SELECT {i} AS scope, * FROM ({_walk(name, plan)})"  # noqa: S608
+        for i, (name, plan) in enumerate(zip(names, plans, strict=True))
     )
-    for plan in ("best", "recent")
-} | {
-    (False, plan): _first_step("articles", "id", f"articles_postable_{plan}", "")
-    for plan in ("best", "recent")
-}
-_WINDOW_SIZE = {True: _window_size("article_topics", _TOPIC), False: _window_size("articles", "")}
+
+
+@cache
+def _sizes(scopes: int, topics: bool, windows: bool, providers: bool) -> str:
+    """How many candidates each scope's max_age window holds (up to ``:window`` + 1), and how
+    many articles the provider list has (scope -1), in one statement."""
+    parts = [f"SELECT -1 AS scope, ({_PROVIDERS_SIZE}) AS size"] if providers else []
+    if windows:
+        names: list[str | None] = [f"t{i}" for i in range(scopes)] if topics else [None]
+        parts += [f"SELECT {i}, ({_window_size(n)})" for i, n in enumerate(names)]
+    return " UNION ALL ".join(parts)
+
 
 # Only a few providers allowed: their articles in the window, whatever the topic.
 _PROVIDER_IDS = """
@@ -90,7 +123,7 @@ _PROVIDER_IDS = """
     WHERE domain_key IN (SELECT value FROM json_each(:providers))
     AND postable = 1 AND published_at >= :cutoff
 """
-_PROVIDERS_SIZE = f"SELECT count(*) FROM ({_PROVIDER_IDS} LIMIT :window)"  # noqa: S608
+_PROVIDERS_SIZE = f"SELECT count(*) FROM ({_PROVIDER_IDS} LIMIT :provider_window)"  # noqa: S608
 _BY_PROVIDERS = f"""
 SELECT a.id, a.quality, a.published_at FROM articles a
 WHERE a.id IN ({_PROVIDER_IDS})
@@ -219,37 +252,48 @@ class CandidateQueries:
     async def _first_step(
         self, policy: Policy, params: dict[str, Any], scan: int
     ) -> tuple[list[int], bool]:
-        """Ids of the best candidates, best first; and whether nothing was left unread."""
-        if policy.providers:
-            size = await self.db.fetch_one(
-                _PROVIDERS_SIZE, {**params, "window": self.plans.provider_window + 1}
-            )
-            if size[0] <= self.plans.provider_window:
-                ids = [r[0] for r in await self.db.fetch(_BY_PROVIDERS, {**params, "scan": scan})]
-                return ids, len(ids) < scan
-        found: dict[int, tuple[bool, Any, str]] = {}
-        complete = True
-        scopes: list[str | None] = [*sorted(policy.topics)] or [None]
-        for topic in scopes:
-            sql = await self._plan(policy, topic, params)
-            rows = await self.db.fetch(sql, {**params, "topic": topic, "scan": scan})
-            complete = complete and len(rows) < scan
-            for article_id, quality, published_at in rows:
-                found[article_id] = (quality is not None, quality or 0, published_at)
-        # several topics: merge their lists, best quality (missing last), then newest
-        ranked = sorted(found, key=lambda article_id: found[article_id], reverse=True)
-        return ranked, complete
+        """Ids of the best candidates, best first; and whether nothing was left unread.
 
-    async def _plan(self, policy: Policy, topic: str | None, params: dict[str, Any]) -> str:
-        """The window plan when max_age leaves at most ``window`` candidates, else the best."""
-        scoped = topic is not None
-        if policy.max_age is None:
-            return _FIRST_STEP[(scoped, "best")]
-        row = await self.db.fetch_one(
-            _WINDOW_SIZE[scoped],
-            {"cutoff": params["cutoff"], "topic": topic, "window": self.plans.window + 1},
+        With several topics, each topic's walk stops after ``scan`` rows; an article of a
+        topic whose walk stopped may still rank above the other topics' rows that were read.
+        So only the rows that rank at least as high as the last row of every stopped walk are
+        returned: those are the true best of all topics together.
+        """
+        topics = sorted(policy.topics)
+        names = {f"t{i}": topic for i, topic in enumerate(topics)}
+        scopes = len(topics) or 1
+        sizes: dict[int, int] = {}
+        if policy.providers or policy.max_age is not None:
+            sql = _sizes(scopes, bool(topics), policy.max_age is not None, bool(policy.providers))
+            bounds = {
+                "window": self.plans.window + 1,
+                "provider_window": self.plans.provider_window + 1,
+            }
+            sizes = dict(await self.db.fetch(sql, {**params, **names, **bounds}))
+        if policy.providers and sizes[-1] <= self.plans.provider_window:
+            ids = [r[0] for r in await self.db.fetch(_BY_PROVIDERS, {**params, "scan": scan})]
+            return ids, len(ids) < scan
+        plans = tuple(
+            "recent" if sizes.get(i, self.plans.window + 1) <= self.plans.window else "best"
+            for i in range(scopes)
         )
-        return _FIRST_STEP[(scoped, "recent" if row[0] <= self.plans.window else "best")]
+        rows = await self.db.fetch(
+            _first_step(plans, bool(topics)), {**params, **names, "scan": scan}
+        )
+        found: dict[int, tuple[bool, Any, str]] = {}
+        read = [0] * scopes
+        last: list[tuple[bool, Any, str] | None] = [None] * scopes
+        for scope, article_id, quality, published_at in rows:
+            rank = (quality is not None, quality or 0, published_at)
+            found[article_id] = rank
+            read[scope] += 1
+            last[scope] = rank
+        stopped = [rank for n, rank in zip(read, last, strict=True) if n >= scan and rank]
+        floor = max(stopped, default=None)
+        ranked = sorted(found, key=lambda article_id: found[article_id], reverse=True)
+        if floor is not None:
+            ranked = [article_id for article_id in ranked if found[article_id] >= floor]
+        return ranked, floor is None
 
     async def recent(self, channel_id: int, topics: Sequence[str], limit: int) -> list[Candidate]:
         """The newest articles of these topics (or of all), unfiltered, seen from a channel."""

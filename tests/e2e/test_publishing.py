@@ -583,15 +583,30 @@ def count_operations(db: Any) -> list[str]:
     return operations
 
 
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"topics": ["AI"]},
+        {"topics": ["AI", "Robotics", "Space"], "max_age": "7d"},
+        {"topics": ["AI", "Robotics"], "max_age": "7d", "providers": ["Reuters"]},
+    ],
+    ids=["one topic", "three topics and a window", "providers"],
+)
 async def test_one_post_costs_at_most_eight_database_operations(
-    tmp_path: Path, fake: FakeDiscord
+    tmp_path: Path, fake: FakeDiscord, rules: dict[str, Any]
 ) -> None:
     """A run reads its subscription (with its server's switch) once and builds its post
-    from one read of the chosen article: subscription, last run, three candidate queries,
-    the article, the intent, the confirmation."""
+    from one read of the chosen article: subscription, last run, three candidate queries
+    (however many topics), the article, the intent, the confirmation."""
     for n in range(1, 6):
-        article(tmp_path, n, quality=90 - n)
-    settings = make_settings(tmp_path, [subscription(AI_CHANNEL, topics=["AI"], max_per_run=1)])
+        article(
+            tmp_path,
+            n,
+            quality=90 - n,
+            topics=["AI", "Space"],
+            provider={"name": "Reuters", "domain": "reuters.com"},
+        )
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL, max_per_run=1, **rules)])
     async with running_bot(fake, settings) as run:
         sub = await run.sub(AI_CHANNEL)
         await run.run(AI_CHANNEL)  # the first run learns the subscription's server, once

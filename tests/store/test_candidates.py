@@ -179,3 +179,74 @@ def test_the_candidate_query_is_the_pure_rules(
     with tempfile.TemporaryDirectory() as where:
         found = asyncio.run(stored_candidates(corpus, policy, plans, limit, Path(where) / "x.db"))
     assert found == oracle(corpus, policy, limit)
+
+
+# One topic crowds out the other and most of its best articles are filtered out in the second
+# step: the walks of both topics stop early, and the merge must not let the other topic's
+# articles jump ahead of the crowded topic's unread ones.
+crowded = st.lists(
+    st.builds(
+        Spec,
+        minutes_ago=st.integers(0, 60 * 24 * 3),
+        quality=st.integers(0, 100),
+        type=st.sampled_from(["video", "video", "video", "article"]),
+        provider=st.just((None, None)),
+        topics=st.sampled_from([("AI",), ("AI",), ("AI",), ("Robotics",), ("AI", "Space")]),
+        published=st.just(False),
+        related=st.just(()),
+        delivery=st.one_of(st.none(), st.none(), st.just(DeliveryState.SENT)),
+        elsewhere=st.just(False),
+    ),
+    max_size=30,
+    unique_by=lambda s: s.minutes_ago,
+)
+crowded_policies = st.builds(
+    Policy.build,
+    topics=st.sampled_from(
+        [["AI", "Robotics"], ["Robotics", "Space"], ["AI", "Robotics", "Space"]]
+    ),
+    exclude_types=st.just(["video"]),
+    max_age=st.sampled_from([None, timedelta(days=2)]),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    corpus=crowded,
+    policy=crowded_policies,
+    plans=st.sampled_from([Plans(headroom=1), Plans(window=3, headroom=1)]),
+    limit=st.integers(1, 3),
+)
+def test_several_topics_merge_into_the_true_best(
+    corpus: list[Spec], policy: Policy, plans: Plans, limit: int
+) -> None:
+    with tempfile.TemporaryDirectory() as where:
+        found = asyncio.run(stored_candidates(corpus, policy, plans, limit, Path(where) / "x.db"))
+    assert found == oracle(corpus, policy, limit)
+
+
+def test_filtered_best_of_one_topic_do_not_let_another_topic_ahead(tmp_path: Path) -> None:
+    videos = [
+        Spec(i, 90 - i, "video", (None, None), ("AI",), False, (), None, False) for i in range(4)
+    ]
+    corpus = [
+        *videos,
+        Spec(10, 80, "article", (None, None), ("AI",), False, (), None, False),
+        Spec(11, 50, "article", (None, None), ("Robotics",), False, (), None, False),
+    ]
+    policy = Policy.build(topics=["AI", "Robotics"], exclude_types=["video"])
+    found = asyncio.run(stored_candidates(corpus, policy, Plans(), 1, tmp_path / "x.db"))
+    assert [c.title for c in found] == ["Story 4"]  # the AI article (80), not Robotics (50)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corpus=corpora, policy=policies, limit=st.integers(1, 10))
+def test_a_capped_scan_returns_the_best_it_can_prove(
+    corpus: list[Spec], policy: Policy, limit: int
+) -> None:
+    """When the widening scan reaches ``max_scan``, fewer candidates come back, but they are
+    still the best ones, in order."""
+    plans = Plans(window=3, headroom=1, max_scan=2)
+    with tempfile.TemporaryDirectory() as where:
+        found = asyncio.run(stored_candidates(corpus, policy, plans, limit, Path(where) / "x.db"))
+    assert found == oracle(corpus, policy, limit)[: len(found)]
