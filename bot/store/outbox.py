@@ -194,14 +194,14 @@ class Outbox:
 
     async def records(self, page: int = 1000) -> AsyncIterator[DeliveryRecord]:
         """Every delivery record, with its article's URL, in article then channel order."""
-        last = 0
+        after = (0, 0)  # (article, channel): a page can end inside one article's records
         while True:
-            rows = await self.db.fetch(_RECORDS, (last, page))
+            rows = await self.db.fetch(_RECORDS, (*after, page))
             if not rows:
                 return
             for row in rows:
                 yield _record(row)
-            last = rows[-1]["article_id"]
+            after = (rows[-1]["article_id"], rows[-1]["channel_id"])
 
     async def restore(self, records: Sequence[DeliveryRecord]) -> Restored:
         """Write these records, never over one the store has; one transaction."""
@@ -266,7 +266,7 @@ ON CONFLICT (channel_id, article_id) DO NOTHING
 """
 _RECORDS = """
 SELECT d.*, a.url FROM deliveries d JOIN articles a ON a.id = d.article_id
-WHERE d.article_id > ? ORDER BY d.article_id, d.channel_id LIMIT ?
+WHERE (d.article_id, d.channel_id) > (?, ?) ORDER BY d.article_id, d.channel_id LIMIT ?
 """
 
 
