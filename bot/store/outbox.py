@@ -177,13 +177,6 @@ class Outbox:
             )
         return [delivery_from_row(r) for r in rows]
 
-    async def get(self, channel_id: int, article_id: int) -> Delivery | None:
-        row = await self.db.fetch_one(
-            "SELECT * FROM deliveries WHERE channel_id = ? AND article_id = ?",
-            (channel_id, article_id),
-        )
-        return delivery_from_row(row) if row else None
-
     async def last_sent(self, channel_id: int, limit: int = 5) -> list[Delivery]:
         rows = await self.db.fetch(
             "SELECT * FROM deliveries WHERE channel_id = ? AND state = ? "

@@ -99,7 +99,9 @@ def spec_from_row(row: Any) -> SubscriptionSpec:
         quiet = QuietHours(parse_clock(start), parse_clock(end))
     interval = row["interval_seconds"]
     max_age = row["max_age_seconds"]
-    return SubscriptionSpec(
+    # Not validated again: a spec stored under older rules (a longer interval, say) must still
+    # load, run and show; the rules apply when someone changes it.
+    return SubscriptionSpec.model_construct(
         channel_id=row["channel_id"],
         topics=tuple(json.loads(row["topics_json"])),
         exclude_topics=tuple(json.loads(row["exclude_topics_json"])),
@@ -178,12 +180,6 @@ class SubscriptionStore:
                 "SELECT * FROM subscriptions WHERE guild_id = ? ORDER BY id", (guild_id,)
             )
         return [_subscription(r) for r in rows]
-
-    async def get(self, subscription_id: int) -> Subscription | None:
-        row = await self.db.fetch_one(
-            "SELECT * FROM subscriptions WHERE id = ?", (subscription_id,)
-        )
-        return _subscription(row) if row else None
 
     async def for_run(self, subscription_id: int) -> RunContext | None:
         """The subscription with what a publishing run checks first, in one read: its

@@ -15,12 +15,14 @@ import discord
 from bot.app import health_server, wire
 from bot.cogs.admin import AdminCog
 from bot.discord_io.client import NewsBot
+from bot.domain.delivery import Delivery
 from bot.domain.subscription import Subscription
 from bot.services.admin import AdminService
 from bot.services.ingest.ingestor import Ingestor
 from bot.services.publishing.publisher import Publisher
 from bot.services.publishing.sender import RunReport
 from bot.settings import Settings, settings_from_mapping
+from bot.store.outbox import delivery_from_row
 from bot.web import HealthServer
 from bot.wiring import Stores, open_stores, prepare
 from tests.fakediscord import (
@@ -144,6 +146,15 @@ class Running:
 
     async def run(self, channel_id: int) -> RunReport:
         return await self.publisher.run((await self.sub(channel_id)).id)
+
+    async def delivery(self, channel_id: int, article_id: int) -> Delivery:
+        """The delivery record of an article in a channel, read straight from the table."""
+        row = await self.stores.db.fetch_one(
+            "SELECT * FROM deliveries WHERE channel_id = ? AND article_id = ?",
+            (channel_id, article_id),
+        )
+        assert row is not None, f"no delivery of article {article_id} in {channel_id}"
+        return delivery_from_row(row)
 
     async def ingest(self) -> None:
         await Ingestor(self.stores.articles, self.settings.ingest).ingest(

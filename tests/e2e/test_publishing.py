@@ -174,8 +174,7 @@ async def test_a_lost_response_is_found_in_history_not_reposted(
         report = await run.run(AI_CHANNEL)
         assert report.recovered == [1]
         assert run.posted_urls(AI_CHANNEL) == [url_of(1)]
-        delivery = await run.stores.outbox.get(AI_CHANNEL, 1)
-        assert delivery is not None
+        delivery = await run.delivery(AI_CHANNEL, 1)
         assert delivery.state == "sent"
         assert delivery.message_id == int(fake.messages_in(AI_CHANNEL)[0]["id"])
 
@@ -188,8 +187,7 @@ async def test_bounded_retries_then_give_up(tmp_path: Path, fake: FakeDiscord) -
         await run.run(AI_CHANNEL)
         await asyncio.sleep(1.1)
         await run.run(AI_CHANNEL)
-        delivery = await run.stores.outbox.get(AI_CHANNEL, 1)
-        assert delivery is not None
+        delivery = await run.delivery(AI_CHANNEL, 1)
         assert (delivery.state, delivery.attempts) == ("failed", 2)
         requests = run.post_requests(AI_CHANNEL)
         await asyncio.sleep(2.1)
@@ -264,7 +262,7 @@ async def test_malformed_post_is_quarantined_and_the_run_goes_on(
         report = await run.run(AI_CHANNEL)
         assert report.quarantined == [1]
         assert report.posted == [2]
-        assert (await run.stores.outbox.get(AI_CHANNEL, 1)).state == "quarantined"  # type: ignore[union-attr]
+        assert (await run.delivery(AI_CHANNEL, 1)).state == "quarantined"
         await run.run(AI_CHANNEL)
         assert run.posted_urls(AI_CHANNEL) == [url_of(2)]
 
@@ -476,8 +474,7 @@ async def test_unreadable_history_follows_the_documented_policy(
         fake.expire_nonces()
         await run.stores.db.execute("UPDATE deliveries SET next_attempt_at = NULL")
         await run.run(AI_CHANNEL)
-        delivery = await run.stores.outbox.get(AI_CHANNEL, 1)
-        assert delivery is not None
+        delivery = await run.delivery(AI_CHANNEL, 1)
         if policy == "skip":
             assert delivery.state == "unconfirmed"
             assert len(fake.messages_in(AI_CHANNEL)) == 1  # never a duplicate
@@ -499,7 +496,7 @@ async def test_start_up_reconciliation_respects_publishing_switched_off(
         await run.stores.db.execute("UPDATE deliveries SET next_attempt_at = NULL")
     async with running_bot(fake, settings) as run:  # a restart
         assert fake.messages_in(AI_CHANNEL) == []
-        assert (await run.stores.outbox.get(AI_CHANNEL, 1)).state == "pending"  # type: ignore[union-attr]
+        assert (await run.delivery(AI_CHANNEL, 1)).state == "pending"
         await run.stores.guilds.set_publishing(GUILD, True)
         await run.run(AI_CHANNEL)
         assert run.posted_urls(AI_CHANNEL) == [url_of(1)]

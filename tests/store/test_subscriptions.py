@@ -98,13 +98,13 @@ async def test_pause_resume_and_switch(db: Database) -> None:
     assert sub is not None
     assert sub.active
     await store.pause(sub.id, "missing permissions: Send Messages")
-    paused = await store.get(sub.id)
+    paused = await store.get_by_channel(1)
     assert paused is not None
     assert not paused.active
     assert paused.paused_reason == "missing permissions: Send Messages"
     await store.set_enabled(sub.id, False)
     await store.set_enabled(sub.id, True)  # a moderator switching it on also lifts the pause
-    back = await store.get(sub.id)
+    back = await store.get_by_channel(1)
     assert back is not None
     assert back.active
 
@@ -151,12 +151,27 @@ async def test_first_run_respects_the_last_run_and_never_replays(db: Database) -
     )
     jobs.scheduler.start(paused=True)  # running (so jobs are really replaced) but idle
     await store.mark_run(sub.id, now - timedelta(days=3))  # three days of downtime
-    jobs.schedule(await store.get(sub.id))  # type: ignore[arg-type]
+    jobs.schedule(await store.get_by_channel(1))  # type: ignore[arg-type]
     assert jobs.next_run(sub.id) == now + FIRST_RUN_DELAY
     await store.mark_run(sub.id, now - timedelta(minutes=10))  # ran ten minutes ago
-    jobs.schedule(await store.get(sub.id))  # type: ignore[arg-type]
+    jobs.schedule(await store.get_by_channel(1))  # type: ignore[arg-type]
     assert jobs.next_run(sub.id) == now + timedelta(minutes=20)
     job = jobs.scheduler.get_job(f"publish:{sub.id}")
     assert job is not None
     assert (job.coalesce, job.max_instances) == (True, 1)
     jobs.scheduler.shutdown(wait=False)
+
+
+async def test_a_subscription_stored_under_older_rules_still_loads(db: Database) -> None:
+    """An upgrade must not lock out what an earlier version stored: a fortnight's interval
+    and 40 posts a run (both beyond today's limits) load as they are."""
+    store = SubscriptionStore(db)
+    await store.sync_from_config([spec(1)])
+    await db.execute(
+        "UPDATE subscriptions SET interval_seconds = ?, max_per_run = 40 WHERE channel_id = 1",
+        (14 * 86400,),
+    )
+    stored = await store.get_by_channel(1)
+    assert stored is not None
+    assert (stored.spec.interval, stored.spec.max_per_run) == (timedelta(days=14), 40)
+    assert [s.spec.channel_id for s in await store.list()] == [1]
