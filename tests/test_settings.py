@@ -103,6 +103,48 @@ def test_duplicate_channel_is_refused() -> None:
     ]
 
 
+def test_a_shared_channel_and_a_schedule_conflict_hide_no_other_problem() -> None:
+    raw = {
+        "database": {"path": "x.db"},
+        "subscriptions": [
+            {"channel_id": "abc", "interval": "5s", "cron": "0 9 * * *", "min_quality": -1},
+            {"channel_id": 1, "max_age": "forever"},
+            {"channel_id": "1", "interval": None},
+        ],
+        "logging": {"level": "loud"},
+    }
+    assert [p.split(":")[0] for p in problems_of(raw)] == [
+        "subscriptions[0].channel_id",
+        "subscriptions[0].min_quality",
+        "subscriptions[0].cron",  # either interval or cron
+        "subscriptions[1].max_age",
+        "subscriptions[2].interval",  # an interval or a cron expression
+        "subscriptions[2].channel_id",  # channel 1 already has a subscription
+        "logging.level",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (
+            {"sources": "data/news"},
+            "sources: expected a list (- path: data/news), got text 'data/news'",
+        ),
+        (
+            {"subscriptions": {"channel_id": 5}},
+            "subscriptions: expected a list (each item starting - channel_id: ...), got a mapping",
+        ),
+        ({"subscriptions": 5}, "subscriptions: expected a list"),
+    ],
+)
+def test_a_list_written_as_one_value_is_refused_not_split_up(
+    raw: dict[str, object], problem: str
+) -> None:
+    (found,) = problems_of({"database": {"path": "x.db"}, **raw})
+    assert found.startswith(problem), found
+
+
 def test_token_comes_only_from_the_environment_and_is_never_shown() -> None:
     settings = settings_from_mapping(
         {"database": {"path": "x.db"}}, {"DISCORD_TOKEN": "secret.token.value"}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from bot.domain.text import kind
-from bot.domain.validation import At, Strict, problems
+from bot.domain.validation import Strict, problems
 from bot.domain.values import (
     Flag,
     Names,
@@ -36,6 +36,8 @@ from bot.domain.values import (
     whole_number,
 )
 from bot.domain.values import cron as crontab_line
+
+T = TypeVar("T")
 
 # A job scheduled at start-up (or after an edit) runs no sooner than this.
 FIRST_RUN_DELAY = timedelta(seconds=5)
@@ -55,12 +57,27 @@ class QuietHours:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
+class _Conflict(str):
+    """What _one_schedule found wrong with the schedule, for its field to report."""
+
+
+def _schedule(parse: Callable[[Any], T]) -> Callable[[Any], T | None]:
+    def wrapped(value: Any) -> T | None:
+        if isinstance(value, _Conflict):
+            raise ValueError(str(value))
+        return None if value is None else parse(value)
+
+    return wrapped
+
+
 # The one statement of what a subscription may be, wherever it comes from.
 DEFAULT_INTERVAL = timedelta(minutes=30)
 MIN_INTERVAL = timedelta(minutes=1)  # from Discord (moderators)
 MIN_INTERVAL_CONFIG = timedelta(seconds=1)  # the config file may go lower: meant for tests
 MAX_INTERVAL = timedelta(days=7)
 DEFAULT_MAX_AGE = timedelta(days=7)
+DEFAULT_MIN_QUALITY = 0.0
+DEFAULT_PER_RUN = 3
 MAX_PER_RUN = 10
 
 
@@ -94,12 +111,14 @@ class SubscriptionSpec(Strict):
     channel_id: Snowflake = Field(description="the id of the channel to post in")
     topics: Names = ()
     exclude_topics: Names = ()
-    min_quality: Annotated[float, BeforeValidator(number)] = 0.0
-    max_per_run: Annotated[int, BeforeValidator(whole_number), Field(ge=1, le=MAX_PER_RUN)] = 3
-    interval: Annotated[timedelta | None, BeforeValidator(optional(parse_duration))] = (
+    min_quality: Annotated[float, BeforeValidator(number)] = DEFAULT_MIN_QUALITY
+    max_per_run: Annotated[int, BeforeValidator(whole_number), Field(ge=1, le=MAX_PER_RUN)] = (
+        DEFAULT_PER_RUN
+    )
+    interval: Annotated[timedelta | None, BeforeValidator(_schedule(parse_duration))] = (
         DEFAULT_INTERVAL
     )
-    cron: Annotated[str | None, BeforeValidator(optional(crontab_line))] = None
+    cron: Annotated[str | None, BeforeValidator(_schedule(crontab_line))] = None
     timezone: TimeZone = "UTC"
     quiet_hours: Annotated[QuietHours | None, BeforeValidator(optional(parse_quiet_hours))] = None
     max_age: Annotated[timedelta | None, BeforeValidator(no_limit_or(parse_duration))] = (
@@ -116,17 +135,21 @@ class SubscriptionSpec(Strict):
     @model_validator(mode="before")
     @classmethod
     def _one_schedule(cls, data: Any) -> Any:
-        """Either an interval or a cron line; a cron line given means no interval."""
+        """Either an interval or a cron line; a cron line given means no interval.
+
+        A conflict is left for the field to report (see _schedule), so that the other
+        fields are still checked and every problem is listed at once.
+        """
         if not isinstance(data, Mapping):
             return data
         data = dict(data)
         has_cron = data.get("cron") is not None
         if has_cron and data.get("interval") is not None:
-            raise At(("cron",), "give either interval or cron, not both")
-        if has_cron:
+            data["cron"] = _Conflict("give either interval or cron, not both")
+        elif has_cron:
             data["interval"] = None
         elif "interval" in data and data["interval"] is None:
-            raise At(("interval",), "give an interval (such as 30m) or a cron expression")
+            data["interval"] = _Conflict("give an interval (such as 30m) or a cron expression")
         return data
 
     @field_validator("interval")

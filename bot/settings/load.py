@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 
 from bot.domain.text import kind
 from bot.domain.validation import problems
+from bot.domain.values import snowflake
 from bot.errors import ConfigError
 from bot.settings.models import TOKEN_ENV, Settings
 
@@ -38,13 +40,49 @@ def settings_from_mapping(
         )
     if data.get("database") is None:
         data.pop("database", None)  # reported as missing, with what is required
+    found = _shared_channels(data.get("subscriptions")) + found
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         found = problems(exc, Settings) + found
     if found:
-        raise ConfigError(found)
+        raise ConfigError(_in_file_order(found, list(raw)))
     return settings.with_origin(environ.get(TOKEN_ENV, "").strip() or None, config_path)
+
+
+def _in_file_order(found: list[str], sections: list[Any]) -> list[str]:
+    """Problems grouped by section, sections in the order the file has them."""
+    order = {str(key): n for n, key in enumerate(sections)}
+
+    def section(line: str) -> int:
+        name = re.split(r"[.\[:]", line, maxsplit=1)[0]
+        return order.get(name, len(order))
+
+    return sorted(found, key=section)
+
+
+def _shared_channels(entries: Any) -> list[str]:
+    """One subscription per channel. Checked on the file's own entries rather than on the
+    validated ones, so that it is reported along with any other problem."""
+    if not isinstance(entries, list):
+        return []
+    first: dict[int, int] = {}
+    found = []
+    for n, entry in enumerate(entries):
+        try:
+            channel = snowflake(entry.get("channel_id")) if isinstance(entry, Mapping) else None
+        except ValueError:
+            channel = None  # reported by the model
+        if channel is None:
+            continue
+        if channel in first:
+            found.append(
+                f"subscriptions[{n}].channel_id: channel {channel} already has a subscription "
+                f"(subscriptions[{first[channel]}]); one subscription per channel"
+            )
+        else:
+            first[channel] = n
+    return found
 
 
 def load_settings(

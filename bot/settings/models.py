@@ -16,13 +16,12 @@ from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
-    field_validator,
     model_validator,
 )
 
 from bot.domain.subscription import SubscriptionSpec
 from bot.domain.text import kind
-from bot.domain.validation import At, Strict
+from bot.domain.validation import Strict
 from bot.domain.values import (
     Duration,
     Flag,
@@ -113,13 +112,26 @@ class LoggingSettings(Strict):
 _SECTIONS = ("ingest", "publishing", "moderation", "discord", "logging")
 
 
+def _listed(example: str) -> Any:
+    """A YAML list (or nothing); a single value or a mapping is refused, not split up."""
+
+    def check(value: Any) -> tuple[Any, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"expected a list ({example}), got {kind(value)}")
+        return tuple(value)
+
+    return BeforeValidator(check)
+
+
 class Settings(Strict):
     database: DatabaseSettings = Field(description="at least database.path is required")
-    sources: Annotated[tuple[Source, ...], BeforeValidator(lambda v: tuple(v or ()))] = ()
+    sources: Annotated[tuple[Source, ...], _listed("- path: data/news")] = ()
     ingest: IngestSettings = IngestSettings()
     publishing: PublishingSettings = PublishingSettings()
     subscriptions: Annotated[
-        tuple[SubscriptionSpec, ...], BeforeValidator(lambda v: tuple(v or ()))
+        tuple[SubscriptionSpec, ...], _listed("each item starting - channel_id: ...")
     ] = ()
     moderation: ModerationSettings = ModerationSettings()
     discord: DiscordSettings = DiscordSettings()
@@ -151,20 +163,6 @@ class Settings(Strict):
         if isinstance(data, Mapping):
             data = {k: v for k, v in data.items() if not (k in _SECTIONS and v is None)}
         return data
-
-    @field_validator("subscriptions")
-    @classmethod
-    def _one_per_channel(cls, subs: tuple[SubscriptionSpec, ...]) -> tuple[SubscriptionSpec, ...]:
-        seen: dict[int, int] = {}
-        for n, sub in enumerate(subs):
-            if sub.channel_id in seen:
-                raise At(
-                    (n, "channel_id"),
-                    f"channel {sub.channel_id} already has a subscription "
-                    f"(subscriptions[{seen[sub.channel_id]}]); one subscription per channel",
-                )
-            seen[sub.channel_id] = n
-        return subs
 
     def require_token(self) -> str:
         if self._token is None or not self._token.get_secret_value():
