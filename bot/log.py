@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
+import os
 import sys
 from collections.abc import MutableMapping
 from datetime import UTC, datetime
@@ -95,9 +98,40 @@ def with_ids(logger: logging.Logger, **ids: object) -> WithIds:
     return WithIds(logger, ids)
 
 
+def discard(stream: IO[str]) -> IO[str] | io.TextIOBase:
+    """Send what is still written to ``stream`` to /dev/null: at its file descriptor when it
+    has one (so that the interpreter's last flush of stdout cannot fail either), else by
+    handing back a stream that writes nowhere, to use instead."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+            return stream
+        finally:
+            os.close(devnull)
+    return _Nowhere()
+
+
+class _Nowhere(io.TextIOBase):
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Once its stream cannot be written (``newsdesk run | head`` after head exits, a full
+    disk), the log goes nowhere, instead of "--- Logging error ---" and a traceback on
+    stderr for every record that follows."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if isinstance(sys.exc_info()[1], OSError | ValueError):  # ValueError: a closed file
+            self.stream = discard(self.stream)
+            return
+        super().handleError(record)
+
+
 def setup_logging(level: str = "INFO", stream: IO[str] | None = None, fmt: str = "plain") -> None:
     """Send every log record to ``stream`` (stderr by default) in the chosen format."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else PlainFormatter())
     handler.addFilter(CondenseLibraryTracebacks())
     root = logging.getLogger()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.errors import UsageError
 from bot.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,15 @@ class HealthServer:
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # the port is taken, the address is not this machine's...
+            await self.stop()
+            raise UsageError(
+                f"http: cannot serve on {self.host}:{self.port}: "
+                f"{os.strerror(exc.errno) if exc.errno else exc} "
+                "(choose another http.port or http.host, or stop what is using it)"
+            ) from None
         if self.port == 0:  # an ephemeral port (tests): learn which one
             self.port = self._runner.addresses[0][1]
         log.info("health and metrics on http://%s:%s/healthz and /metrics", self.host, self.port)

@@ -221,6 +221,63 @@ def test_read_only_commands_work_on_a_database_they_cannot_write(stored: Path) -
     assert sorted(p.name for p in store.iterdir()) == before
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["backup", "out/copy.db"], ["export", "--deliveries", "out/deliveries.jsonl"]],
+    ids=["backup", "export --deliveries"],
+)
+def test_a_copy_into_a_directory_that_cannot_be_written_names_it(
+    stored: Path, command: list[str]
+) -> None:
+    (stored / "out").mkdir()
+    done = with_read_only(stored / "out", *command, "--config", "config.yaml", cwd=stored)
+    assert done.returncode == 2, done.stderr
+    assert_one_line(
+        done.stderr,
+        f"newsdesk: {command[-1]}: cannot create files in out (no write permission, or a "
+        "read-only file system)",
+    )
+    assert done.stdout == ""  # export checks before it writes anything
+
+
+def test_a_full_disk_under_stdout_is_one_line_and_status_1(stored: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "export", "--config", "config.yaml"],
+            cwd=stored,
+            env=environment,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1, done.stderr
+    assert_one_line(done.stderr, "newsdesk: output: No space left on device")
+
+
+def test_run_says_when_the_health_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        (tmp_path / "config.yaml").write_text(
+            f"database:\n  path: a.db\nhttp:\n  port: {port}\n", encoding="utf-8"
+        )
+        done = newsdesk("run", "--config", "config.yaml", cwd=tmp_path, env={"DISCORD_TOKEN": "x"})
+    assert done.returncode == 2, done.stderr
+    assert_one_line(
+        done.stderr,
+        f"newsdesk: http: cannot serve on 127.0.0.1:{port}: Address already in use (choose "
+        "another http.port or http.host, or stop what is using it)",
+    )
+
+
 # --------------------------------------------------------------------------- small ones
 
 

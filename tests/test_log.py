@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +52,39 @@ def test_an_unexpected_error_in_our_code_keeps_its_traceback(stream: io.StringIO
     except OSError:
         logging.getLogger("bot.services.jobs").exception("job failed")
     assert "Traceback" in stream.getvalue()
+
+
+class ClosedPipe(io.StringIO):
+    """A log stream whose reader went away (``newsdesk run | head``, once head is done)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_log_stream_that_cannot_be_written_goes_quiet(
+    stream: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup_logging("INFO", ClosedPipe())
+    for n in range(3):
+        logging.getLogger("bot.services.jobs").info("run %d", n)
+    assert capsys.readouterr().err == ""  # no "--- Logging error ---" with a traceback each
+
+
+def test_a_log_file_descriptor_that_fails_is_pointed_at_devnull(tmp_path: Path) -> None:
+    """Where the stream has a file descriptor (stdout), /dev/null takes its place there, so
+    that the interpreter's last flush at exit cannot fail either."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone
+    out = os.fdopen(write, "w")
+    root = logging.getLogger()
+    saved, level = list(root.handlers), root.level
+    try:
+        setup_logging("INFO", out)
+        logging.getLogger("bot").info("into a pipe nobody reads")
+        logging.getLogger("bot").info("and again")
+        out.write("more output")
+        out.flush()  # the descriptor is /dev/null now: no BrokenPipeError
+    finally:
+        root.handlers[:] = saved
+        root.setLevel(level)
+        out.close()

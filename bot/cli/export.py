@@ -14,23 +14,16 @@ import os
 from pathlib import Path
 from typing import IO
 
+from bot.cli.files import check_new_file
 from bot.cli.process import EXIT_OK
 from bot.domain.delivery_records import to_line
 from bot.domain.export import article_to_source, to_json_ready, to_yaml_document
-from bot.errors import UsageError
 from bot.settings import Settings
 from bot.store.articles import ArticleStore
 from bot.store.db import Database
 from bot.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
-
-
-def check_new_file(path: Path) -> None:
-    if path.exists():
-        raise UsageError(f"{path} exists; choose a new file name")
-    if not path.parent.is_dir():
-        raise UsageError(f"{path.parent}: no such directory")
 
 
 async def export_command(

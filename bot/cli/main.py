@@ -1,9 +1,11 @@
-"""argv -> settings -> logging -> one command, and the one place where errors become exit codes.
+"""argv -> settings -> logging -> one command, and where its errors become exit codes (signals
+and a system that refuses a write: process.py).
 
 Only ``newsdesk run`` logs to stdout; every other command (``run --dry-run`` included) logs to
 stderr, so its stdout carries nothing but its result and can be piped. Exit status: 0 success;
-1 something was rejected or failed; 2 unusable arguments, configuration or database; 130/143
-interrupted by SIGINT/SIGTERM; 141 stdout was closed by its reader (see process.py).
+1 something was rejected or failed (a full disk too); 2 unusable arguments, configuration or
+database; 130/143 interrupted by SIGINT/SIGTERM; 141 stdout was closed by its reader (see
+process.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bot.errors import CommandFailed, ConfigError, UsageError
 from bot.log import setup_logging
 from bot.services.ingest.pool import WorkerDied
 from bot.settings import DEFAULT_CONFIG_PATH, Settings, load_settings
+from bot.store.connections import reason
 
 log = logging.getLogger("bot.cli")
 
@@ -147,10 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"{exc}; the batches stored so far are kept")
         return EXIT_REJECTED
     except sqlite3.Error as exc:
-        say(f"database {settings.database.path}: {describe_sqlite_error(exc)}")
+        say(f"database {settings.database.path}: {reason(exc, settings.database.path)}")
         return EXIT_UNUSABLE
-    except BrokenPipeError:
-        raise  # the reader went away: process.guard ends quietly
+    except OSError:
+        raise  # the reader went away, a full disk: process.guard says so
     except Exception as exc:  # a bug: one line here, the traceback in a debug log
         log.debug("unexpected error", exc_info=True)
         say(
@@ -158,13 +161,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "logging.level: debug the log shows where)"
         )
         return EXIT_REJECTED
-
-
-def describe_sqlite_error(exc: sqlite3.Error) -> str:
-    text = str(exc)
-    if "locked" in text:
-        return f"{text} (another process is writing it; try again once it is done)"
-    return text
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:

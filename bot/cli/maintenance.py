@@ -7,8 +7,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bot.cli.files import check_new_file
 from bot.cli.process import EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, say
-from bot.errors import UsageError
 from bot.settings import Settings
 from bot.store.connections import backup_database, connect_readonly
 from bot.store.db import Database
@@ -28,10 +28,7 @@ async def migrate_command(settings: Settings) -> int:
 def backup_command(settings: Settings, target: Path) -> int:
     """A consistent copy of the database, of whatever schema version (it is never migrated)."""
     source = settings.database.path
-    if target.exists():
-        raise UsageError(f"{target} exists; choose a new file name")
-    if not target.parent.is_dir():
-        raise UsageError(f"{target.parent}: no such directory")
+    check_new_file(target)
     started = time.monotonic()
     backup_database(source, target)
     version, articles, deliveries = _describe_database(target)

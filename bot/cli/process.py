@@ -6,6 +6,8 @@
   are ignored: it is short, and cutting it would leave processes behind.
 * The reader of stdout went away (``newsdesk export | head``): exit status 141, nothing on
   stderr (what is left to write goes nowhere).
+* The system refused a write (a full disk, say): the file (or ``output``) and why, exit
+  status 1.
 
 Imported first by ``bot.__main__``, before anything heavy, so that these rules hold from the
 first moment; it imports only the standard library.
@@ -15,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
 from types import FrameType
 from typing import Any
 
+from bot.log import discard
 from bot.stopping import STOP_SIGNALS, StopSignals
 
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
@@ -50,7 +52,9 @@ def guard(command: Callable[[], int]) -> int:
     """Run a whole command; turn signals and a closed stdout into their exit statuses."""
     signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
-        return command()
+        code = command()
+        sys.stdout.flush()  # here, not at exit, where a failure would only be "ignored"
+        return code
     except Interrupted as exc:
         say("interrupted")
         return 128 + exc.signum
@@ -58,21 +62,17 @@ def guard(command: Callable[[], int]) -> int:
         say("interrupted")
         return 128 + signal.SIGINT
     except BrokenPipeError:
-        _discard_stdout()
+        discard(sys.stdout)
         return EXIT_BROKEN_PIPE
+    except OSError as exc:  # the system refused: a full disk, a file that cannot be written
+        say(f"{exc.filename or 'output'}: {exc.strerror or exc}")
+        discard(sys.stdout)
+        return EXIT_REJECTED
     finally:
         # The command is over and its status decided; the interpreter resets its handlers to
         # the defaults while it shuts down, and a late Ctrl-C would then kill it silently.
         for signum in STOP_SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
-
-
-def _discard_stdout() -> None:
-    """Point stdout at /dev/null, so the interpreter's last flush cannot fail again."""
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
 
 
 def _cancel(task: asyncio.Task[Any]) -> None:

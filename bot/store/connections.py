@@ -27,6 +27,8 @@ def reason(exc: sqlite3.Error, path: Path) -> str:
         return f"{text} (is {path.parent} readable and writable?)"
     if "file is not a database" in text:
         return f"{text} (database.path points at some other file)"
+    if "locked" in text:
+        return f"{text} (another process is writing it; try again once it is done)"
     return text
 
 
@@ -59,6 +61,15 @@ def read_only_place(path: Path) -> bool:
     return not (os.access(path.parent, os.W_OK) and os.access(path, os.W_OK))
 
 
+def only_unwritable(exc: sqlite3.Error) -> bool:
+    """Whether opening a database to read failed only because SQLite could not create the
+    files it shares with writers (a read-only file system that os.access did not see): then
+    it is read ``immutable``. Any other failure (locked, damaged) is reported as it is: an
+    immutable read of a database someone is writing could return torn pages."""
+    name = getattr(exc, "sqlite_errorname", "")
+    return name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY"))
+
+
 def connect_readonly(path: Path) -> sqlite3.Connection:
     """A plain sqlite3 connection that only reads (``immutable`` where it cannot be written)."""
     timeout = BUSY_TIMEOUT_MS / 1000
@@ -68,8 +79,10 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
         try:
             conn.execute("SELECT count(*) FROM sqlite_master")
             return conn
-        except sqlite3.OperationalError:
+        except sqlite3.Error as exc:
             conn.close()
+            if not only_unwritable(exc):
+                raise
     return sqlite3.connect(readonly_uri(path, immutable=True), uri=True, timeout=timeout)
 
 
@@ -152,6 +165,9 @@ def backup_database(source: Path, target: Path) -> None:
                 raise DatabaseError(f"the copy failed its integrity check: {check}")
         finally:
             dst.close()
+        partial.replace(target)
+    except sqlite3.Error as exc:  # the source was opened: the copy is what failed
+        raise DatabaseError(f"cannot copy {source} to {target}: {exc}") from None
     finally:
         src.close()
-    partial.replace(target)
+        partial.unlink(missing_ok=True)

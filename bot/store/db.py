@@ -30,6 +30,7 @@ from bot.store.connections import (
     connect,
     connect_reader,
     make_directory,
+    only_unwritable,
     read_only_place,
     reason,
 )
@@ -119,7 +120,7 @@ class Database:
         try:
             reader = await connect_reader(path, immutable=immutable)
         except sqlite3.Error as exc:
-            if immutable:
+            if immutable or not only_unwritable(exc):
                 raise DatabaseError(
                     f"database {path}: cannot read it: {reason(exc, path)}"
                 ) from None

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -105,6 +106,37 @@ async def test_sigint_also_stops_cleanly(tmp_path: Path, fake: FakeDiscord) -> N
     await asyncio.sleep(0.5)
     status, output = await stop(process, signal.SIGINT)
     assert status == 0, output
+
+
+async def test_a_log_reader_that_went_away_changes_nothing(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    """``newsdesk run | head -1``: the bot goes on posting, its log goes nowhere, stderr
+    stays empty and the stop is still clean."""
+    for n in (1, 2):
+        article(tmp_path, n)
+    write_config(tmp_path, max_per_run=1)
+    env = {**os.environ, **fake.env(), "DISCORD_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+    process = await asyncio.to_thread(
+        subprocess.Popen,
+        FakeDiscord.launch_command("run", "--config", "config.yaml"),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        assert await asyncio.to_thread(process.stdout.readline)  # head read its one line
+        process.stdout.close()
+        await fake.wait_for_messages(AI_CHANNEL, 2, timeout=30)  # logging all the while
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.to_thread(process.communicate, timeout=20)
+    except BaseException:
+        process.kill()
+        raise
+    assert process.returncode == 0, err
+    assert err == b""
 
 
 async def test_crash_during_a_send_neither_loses_nor_duplicates(

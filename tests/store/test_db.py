@@ -218,3 +218,18 @@ def test_article_statements_name_the_columns_in_row_order() -> None:
     assert articles._INSERT_ARTICLE.count("?") == len(names) + 1
     updated = re.findall(r"(\w+) = \?", articles._UPDATE_ARTICLE)
     assert updated[: len(ARTICLE_COLUMNS)] == list(ARTICLE_COLUMNS)
+
+
+async def test_a_locked_database_is_reported_not_read_around(tmp_path: Path) -> None:
+    """Reading it ``immutable`` instead would ignore the writer's lock and could return torn
+    pages; a locked database is a failure to report (after the busy timeout, 5 s)."""
+    path = tmp_path / "x.db"
+    await (await Database.open(path)).close()
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("PRAGMA journal_mode = DELETE")  # a rollback journal: writers block readers
+        writer.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(DatabaseError, match="database is locked"):
+            await Database.open_readonly(path)
+    finally:
+        writer.close()
