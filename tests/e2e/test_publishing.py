@@ -519,6 +519,29 @@ async def test_a_deleted_subscription_is_not_posted_by_a_waiting_run(
         assert fake.messages_in(AI_CHANNEL) == []
 
 
+async def test_a_new_subscription_waits_for_the_old_ones_run_in_the_same_channel(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    """Unsubscribed and subscribed again while a run is sending: the new subscription's run
+    waits for the channel, then finds the post made, instead of reconciling it mid-send."""
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL), subscription(ROBOTS_CHANNEL)])
+    async with running_bot(fake, settings) as run:
+        old = await run.sub(AI_CHANNEL)
+        fake.set_latency(1.0, f"/channels/{AI_CHANNEL}/messages")
+        sending = asyncio.ensure_future(run.publisher.run(old.id))
+        # The request reached Discord (so the intent is recorded): the post is on its way.
+        await fake.wait_for(lambda: run.post_requests(AI_CHANNEL), what="the old run's post")
+        await run.stores.subscriptions.delete(AI_CHANNEL)
+        new = await run.stores.subscriptions.create(old.spec, old.guild_id)
+        assert new.id != old.id
+        report = await run.publisher.run(new.id)
+        assert (await sending).posted == [1]
+        assert report.posted == report.recovered == []
+        assert run.post_requests(AI_CHANNEL) == 1
+        assert run.posted_urls(AI_CHANNEL) == [url_of(1)]
+
+
 async def test_the_default_log_channel_never_gets_another_servers_alerts(
     tmp_path: Path, fake: FakeDiscord
 ) -> None:

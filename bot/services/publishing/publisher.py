@@ -30,14 +30,16 @@ from bot.services.publishing.selector import Selector
 from bot.services.publishing.sender import RunReport, Sender
 from bot.store.articles import ArticleStore
 from bot.store.outbox import Outbox
-from bot.store.subscriptions import SubscriptionStore
+from bot.store.subscriptions import RunContext, SubscriptionStore
 
 log = logging.getLogger(__name__)
 
 
 class Publisher:
     """Runs subscriptions. One per process; the database, not the scheduler, records what
-    went out. Runs of one subscription never overlap (a lock per subscription)."""
+    went out. Runs of one subscription never overlap, nor runs in one channel (a channel
+    unsubscribed and subscribed again has a new subscription while the old run may still be
+    sending)."""
 
     def __init__(
         self,
@@ -69,12 +71,16 @@ class Publisher:
         self.clock = clock
         self.metrics = metrics
         self.sleep = sleep
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks: dict[int, asyncio.Lock] = {}  # per subscription
+        self._channel_locks: dict[int, asyncio.Lock] = {}
         self.stopping = False
         self.last_run_ok: datetime | None = None  # the last run that ended without an error
 
     def _lock(self, subscription_id: int) -> asyncio.Lock:
         return self._locks.setdefault(subscription_id, asyncio.Lock())
+
+    def _channel_lock(self, channel_id: int) -> asyncio.Lock:
+        return self._channel_locks.setdefault(channel_id, asyncio.Lock())
 
     async def run(self, subscription_id: int, *, force: bool = False) -> RunReport:
         """One publishing run of one subscription (scheduled, or ``post-now`` with force)."""
@@ -82,16 +88,26 @@ class Publisher:
             context = await self.subscriptions.for_run(subscription_id)
             if context is None:
                 return RunReport(subscription_id, 0, not_run="no such subscription")
-            sub = context.subscription
-            report = RunReport(sub.id, sub.channel_id)
-            try:
-                await self._run(sub, context.server_publishing, context.has_pending, report, force)
-            except Exception as exc:  # counted here; logged by the job's guard (jobs.guarded)
-                report.error = f"{type(exc).__name__}: {exc}"
-                raise
-            finally:
-                self._count(report)
-            return report
+            channel = self._channel_lock(context.subscription.channel_id)
+            waited = channel.locked()
+            async with channel:
+                if waited:  # another subscription's run was in the channel: read again
+                    context = await self.subscriptions.for_run(subscription_id)
+                    if context is None:
+                        return RunReport(subscription_id, 0, not_run="no such subscription")
+                return await self._counted(context, force)
+
+    async def _counted(self, context: RunContext, force: bool) -> RunReport:
+        sub = context.subscription
+        report = RunReport(sub.id, sub.channel_id)
+        try:
+            await self._run(sub, context.server_publishing, context.has_pending, report, force)
+        except Exception as exc:  # counted here; logged by the job's guard (jobs.guarded)
+            report.error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self._count(report)
+        return report
 
     def _count(self, report: RunReport) -> None:
         now = self.clock()
@@ -212,7 +228,7 @@ class Publisher:
             )
 
     async def _reconcile(self, sub: Subscription) -> None:
-        async with self._lock(sub.id):
+        async with self._lock(sub.id), self._channel_lock(sub.channel_id):
             now = self.clock()
             resend = await self._may_publish(sub, now)
             await self.reconciler.settle(sub, RunReport(sub.id, sub.channel_id), now, resend=resend)
