@@ -16,6 +16,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_io.tree import NotModeratorError
+from bot.domain.subscription import (
+    DEFAULT_INTERVAL,
+    DEFAULT_MAX_AGE,
+    DEFAULT_MIN_QUALITY,
+    DEFAULT_PER_RUN,
+    MAX_PER_RUN,
+)
+from bot.domain.text import quality_text
+from bot.domain.values import format_duration
 from bot.services.admin import (
     Actor,
     AdminService,
@@ -26,6 +35,11 @@ from bot.services.admin import (
 from bot.services.news import NewsService
 
 EMBED_LINES = 30
+
+# Discord checks these before the command reaches us; the spec checks them again (and says
+# why), so they come from it: a range or default written twice drifts.
+Quality = app_commands.Range[float, 0, None]
+PerRun = app_commands.Range[int, 1, MAX_PER_RUN]
 
 
 def _topics(text: str | None) -> tuple[str, ...]:
@@ -64,7 +78,7 @@ def _preview_embed(preview: Preview) -> discord.Embed:
         "**Next run would post:**" if preview.chosen else "**Next run would post nothing.**"
     )
     for chosen in preview.chosen:
-        quality = "unrated" if chosen.quality is None else f"quality {chosen.quality:g}"
+        quality = quality_text(chosen.quality)
         title = discord.utils.escape_markdown(chosen.title)[:150]
         lines.append(f"• [{title}]({chosen.url}) — {quality}")
     if preview.near_misses:
@@ -186,10 +200,11 @@ class AdminCog(
     @app_commands.describe(
         channel="The channel to post in",
         topics="Comma-separated topics (default: every topic)",
-        min_quality="Only articles with at least this quality (default 0)",
-        max_per_run="At most this many posts per run (default 3)",
-        interval="How often to post, e.g. 30m, 2h (default 30m)",
-        max_age="Never post articles older than this, e.g. 7d, or none (default 7d)",
+        min_quality=f"Only articles with at least this quality (default {DEFAULT_MIN_QUALITY:g})",
+        max_per_run=f"At most this many posts per run (default {DEFAULT_PER_RUN})",
+        interval=f"How often to post, e.g. 30m, 2h (default {format_duration(DEFAULT_INTERVAL)})",
+        max_age="Never post articles older than this, e.g. 7d, or none (default "
+        f"{format_duration(DEFAULT_MAX_AGE)})",
     )
     @app_commands.autocomplete(topics=complete_topics)
     async def subscribe(
@@ -197,8 +212,8 @@ class AdminCog(
         interaction: discord.Interaction[Any],
         channel: discord.TextChannel,
         topics: app_commands.Range[str, 1, 500] | None = None,
-        min_quality: app_commands.Range[int, 0, 1000] | None = None,
-        max_per_run: app_commands.Range[int, 1, 10] | None = None,
+        min_quality: Quality | None = None,
+        max_per_run: PerRun | None = None,
         interval: app_commands.Range[str, 2, 20] | None = None,
         max_age: app_commands.Range[str, 2, 20] | None = None,
     ) -> None:
@@ -237,8 +252,8 @@ class AdminCog(
         channel: discord.TextChannel,
         topics: app_commands.Range[str, 1, 500] | None = None,
         exclude_topics: app_commands.Range[str, 1, 500] | None = None,
-        min_quality: app_commands.Range[int, 0, 1000] | None = None,
-        max_per_run: app_commands.Range[int, 1, 10] | None = None,
+        min_quality: Quality | None = None,
+        max_per_run: PerRun | None = None,
         interval: app_commands.Range[str, 2, 20] | None = None,
         max_age: app_commands.Range[str, 2, 20] | None = None,
         mention_role: discord.Role | None = None,

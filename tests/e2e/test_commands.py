@@ -8,6 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.subscription import (
+    DEFAULT_INTERVAL,
+    DEFAULT_MAX_AGE,
+    DEFAULT_PER_RUN,
+    MAX_PER_RUN,
+)
+from bot.domain.values import format_duration
 from bot.errors import UserFacingError
 from bot.services.admin import Actor
 from tests.e2e.harness import (
@@ -352,6 +359,36 @@ async def test_subscribe_validates_then_takes_effect(bot: Running, fake: FakeDis
     )
     assert gone.content == f"✅ Unsubscribed <#{ROBOTS_CHANNEL}>."
     assert await bot.stores.subscriptions.get_by_channel(ROBOTS_CHANNEL) is None
+
+
+async def test_slash_options_take_their_limits_and_defaults_from_the_spec(
+    bot: Running, fake: FakeDiscord
+) -> None:
+    """What Discord enforces and shows before a command reaches us is the spec's own rule."""
+    command = fake.synced_command("newsadmin", GUILD)
+    assert command is not None
+    subcommands = {o["name"]: o for o in command["options"]}
+    for name in ("subscribe", "edit"):
+        options = {o["name"]: o for o in subcommands[name]["options"]}
+        assert (options["max_per_run"]["min_value"], options["max_per_run"]["max_value"]) == (
+            1,
+            MAX_PER_RUN,
+        )
+        quality = options["min_quality"]
+        assert (quality["type"], quality["min_value"], quality.get("max_value")) == (10, 0, None)
+    described = {o["name"]: o["description"] for o in subcommands["subscribe"]["options"]}
+    assert described["max_per_run"].endswith(f"(default {DEFAULT_PER_RUN})")
+    assert described["max_age"].endswith(f"(default {format_duration(DEFAULT_MAX_AGE)})")
+    assert described["interval"].endswith(f"(default {format_duration(DEFAULT_INTERVAL)})")
+    made = await fake.slash(
+        GUILD,
+        ROBOTS_CHANNEL,
+        ALICE,
+        "newsadmin subscribe",
+        {"channel": ROBOTS_CHANNEL, "min_quality": 12.5},
+    )
+    assert "quality ≥ 12.5" in made.content
+    assert (await bot.sub(ROBOTS_CHANNEL)).spec.min_quality == 12.5
 
 
 async def test_preview_explains_near_misses(bot: Running, fake: FakeDiscord) -> None:
