@@ -114,9 +114,16 @@ class ArticleStore:
         self.trust_published_flag = trust_published_flag
         self._topic_ids: dict[str, int] = {}
 
-    def _postable(self, rows: ArticleRows) -> int:
-        """0 when the source says published and we trust it: never auto-posted."""
-        return 0 if self.trust_published_flag and rows.values[SOURCE_PUBLISHED] else 1
+    def _postable(self, source_published: bool) -> int:
+        """0 when the source says published and we trust it: never auto-posted.
+
+        The one statement of the rule: ingest applies it to each row, and a changed
+        ``trust_published_flag`` applies it to both values of ``source_published``.
+        """
+        return 0 if self.trust_published_flag and source_published else 1
+
+    def _postable_row(self, rows: ArticleRows) -> int:
+        return self._postable(rows.values[SOURCE_PUBLISHED])
 
     async def apply_published_policy(self) -> int:
         """Recompute ``postable`` if ``trust_published_flag`` changed since the last run.
@@ -130,12 +137,14 @@ class ArticleStore:
         if row is not None and row[0] == wanted:
             return 0
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE articles SET postable = CASE WHEN ? AND source_published THEN 0 ELSE 1 END "
-                "WHERE postable != CASE WHEN ? AND source_published THEN 0 ELSE 1 END",
-                (int(self.trust_published_flag), int(self.trust_published_flag)),
-            )
-            changed = cursor.rowcount
+            changed = 0
+            for published in (False, True):
+                postable = self._postable(published)
+                cursor = await conn.execute(
+                    "UPDATE articles SET postable = ? WHERE source_published = ? AND postable != ?",
+                    (postable, int(published), postable),
+                )
+                changed += cursor.rowcount
             await conn.execute(
                 "UPDATE article_topics SET postable = "
                 "(SELECT a.postable FROM articles a WHERE a.id = article_topics.article_id) "
@@ -217,7 +226,7 @@ class ArticleStore:
                 await conn.executemany(
                     _UPDATE_ARTICLE,
                     [
-                        (*r.values, r.content_hash, r.source_path, now, self._postable(r), i)
+                        (*r.values, r.content_hash, r.source_path, now, self._postable_row(r), i)
                         for i, r in updates
                     ],
                 )
@@ -235,7 +244,15 @@ class ArticleStore:
                 await conn.executemany(
                     _INSERT_ARTICLE,
                     [
-                        (i, *r.values, r.content_hash, r.source_path, now, now, self._postable(r))
+                        (
+                            i,
+                            *r.values,
+                            r.content_hash,
+                            r.source_path,
+                            now,
+                            now,
+                            self._postable_row(r),
+                        )
                         for i, r in inserts
                     ],
                 )
@@ -243,7 +260,15 @@ class ArticleStore:
             if written:
                 topic_ids = await self._ensure_topics(conn, written, new_topic_ids)
                 links = [
-                    (i, topic_ids[key], pos, label, r.quality, r.published_at, self._postable(r))
+                    (
+                        i,
+                        topic_ids[key],
+                        pos,
+                        label,
+                        r.quality,
+                        r.published_at,
+                        self._postable_row(r),
+                    )
                     for i, r in written
                     for pos, (key, label) in enumerate(r.topics)
                 ]
