@@ -17,6 +17,7 @@ from bot.cli.process import EXIT_OK
 from bot.domain.post_text import WIDTH, render_text, shown_date, wrap
 from bot.domain.selection import Candidate, Skip
 from bot.domain.subscription import State, Subscription, standing
+from bot.domain.text import quality_text
 from bot.errors import ConfigError
 from bot.metrics import Metrics
 from bot.services.ingest.discovery import SourceError
@@ -108,6 +109,6 @@ def _nothing(where: str, explanation: Explanation) -> list[str]:
 
 
 def _miss(candidate: Candidate, found: tuple[Skip, ...]) -> str:
-    quality = "unrated" if candidate.quality is None else f"quality {candidate.quality:g}"
     why = ", ".join(reason.value for reason in found)
-    return f"{candidate.title} ({quality}, {shown_date(candidate.published_at)}) — {why}"
+    when = shown_date(candidate.published_at)
+    return f"{candidate.title} ({quality_text(candidate.quality)}, {when}) — {why}"

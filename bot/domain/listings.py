@@ -16,6 +16,7 @@ from bot.domain.posts import (
     safe_url,
     truncate,
 )
+from bot.domain.text import quality_text
 
 LISTING_LINE_LIMIT = 380
 
@@ -82,7 +83,7 @@ def summary_embed(
     """A compact embed for one article of a listing: linked title, provider, date, quality."""
     meta = [escape_markdown(one_line(provider))] if provider else []
     meta.append(f"{published_at:%Y-%m-%d}")
-    meta.append("unrated" if quality is None else f"quality {quality:g}")
+    meta.append(quality_text(quality))
     embed: dict[str, Any] = {
         "type": "rich",
         "color": EMBED_COLOUR,

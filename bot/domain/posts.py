@@ -15,6 +15,7 @@ from datetime import UTC
 from typing import Any
 
 from bot.domain.models import Article, RelatedItem
+from bot.domain.text import quality_text
 from bot.domain.urls import MAX_URL_LENGTH, is_http_url
 
 TITLE_LIMIT = 256
@@ -104,12 +105,6 @@ def video_thumbnail(article: Article) -> str | None:
     return None
 
 
-def _format_quality(quality: float | None) -> str:
-    if quality is None:
-        return "unrated"
-    return f"{quality:g}"
-
-
 def related_line(item: RelatedItem, limit: int = 300) -> str | None:
     """One related-coverage link: ``[title](url) — provider``; None when it has no usable URL."""
     url = safe_url(item.url)
@@ -170,11 +165,8 @@ def build_post(
             embed["fields"] = [{"name": "Related coverage", "value": value, "inline": False}]
 
     topics = " · ".join(one_line(t) for t in article.topics)
-    footer = (
-        f"{topics} | Quality {_format_quality(article.quality)}"
-        if topics
-        else (f"Quality {_format_quality(article.quality)}")
-    )
+    quality = quality_text(article.quality).capitalize()
+    footer = f"{topics} | {quality}" if topics else quality
     embed["footer"] = {"text": truncate(footer, FOOTER_LIMIT)}
     _fit_total(embed)
 

@@ -20,6 +20,11 @@ def type_key(kind: str) -> str:
     return kind.strip().translate(_ASCII_LOWER)
 
 
+def quality_text(quality: float | None) -> str:
+    """An article's quality as every view shows it: ``quality 42``, or ``unrated``."""
+    return "unrated" if quality is None else f"quality {quality:g}"
+
+
 def kind(value: object) -> str:
     """What a value is, for messages: ``text 'abc'``, ``the number 3``, ``a list``..."""
     if value is None:

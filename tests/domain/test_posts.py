@@ -74,6 +74,12 @@ def test_a_typical_post() -> None:
     assert post.content is None
 
 
+def test_an_unrated_article_says_so_in_its_footer() -> None:
+    assert build_post(make(quality=None)).embed["footer"] == {"text": "AI · Robotics | Unrated"}
+    assert build_post(make(quality=None, topics=())).embed["footer"] == {"text": "Unrated"}
+    assert build_post(make(quality=12.5, topics=())).embed["footer"] == {"text": "Quality 12.5"}
+
+
 def test_excerpt_is_cut_at_a_word_boundary() -> None:
     post = build_post(make(excerpt="word " * 200), excerpt_length=50)
     description = post.embed["description"]
