@@ -66,8 +66,13 @@ def test_a_subscription_that_would_post_nothing_says_why(tmp_path: Path) -> None
 
 def test_nothing_matching_and_switched_off_say_so(tmp_path: Path) -> None:
     done = newsdesk("run", "--dry-run", cwd=bundled(tmp_path, topics=["Astrology"]))
+    assert done.returncode == 0, done.stderr
+    assert " ERROR " not in done.stderr
+    assert "0 posts would be made" in done.stdout
     assert "channel 123456789012345678: nothing to post: no stored article matches its topics" in (
         done.stdout
     )
     off = newsdesk("run", "--dry-run", cwd=bundled(tmp_path / "off", enabled=False))
+    assert off.returncode == 0, off.stderr
+    assert " ERROR " not in off.stderr
     assert "channel 123456789012345678: nothing (the subscription is switched off)" in off.stdout
