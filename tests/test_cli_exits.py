@@ -174,7 +174,9 @@ def test_read_only_commands_refuse_a_missing_database(tmp_path: Path, command: l
     assert not (tmp_path / "typo").exists()  # nothing was created
 
 
-@pytest.mark.parametrize("command", ["export", "status"])
+@pytest.mark.parametrize(
+    "command", [["export"], ["status"], ["backup", "copy.db"]], ids=lambda c: c[0]
+)
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
@@ -183,17 +185,18 @@ def test_read_only_commands_refuse_a_missing_database(tmp_path: Path, command: l
     ],
 )
 def test_read_only_commands_neither_migrate_nor_read_a_foreign_schema(
-    tmp_path: Path, version: int, expected: str, command: str
+    tmp_path: Path, version: int, expected: str, command: list[str]
 ) -> None:
     (tmp_path / "config.yaml").write_text("database:\n  path: news.db\n", encoding="utf-8")
     with sqlite3.connect(tmp_path / "news.db") as conn:
         conn.execute("CREATE TABLE notes (x)")
         conn.execute(f"PRAGMA user_version = {version}")
     conn.close()
-    done = newsdesk(command, "--config", "config.yaml", cwd=tmp_path)
+    done = newsdesk(*command, "--config", "config.yaml", cwd=tmp_path)
     assert done.returncode == 2
     assert expected in done.stderr
     assert_one_line(done.stderr, done.stderr.strip().splitlines()[-1])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "news.db"]  # no copy
     with sqlite3.connect(tmp_path / "news.db") as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == version  # untouched
     conn.close()

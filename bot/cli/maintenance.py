@@ -12,7 +12,7 @@ from bot.cli.process import EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, say
 from bot.settings import Settings
 from bot.store.connections import backup_database, connect_readonly
 from bot.store.db import Database
-from bot.store.schema import schema_version
+from bot.store.schema import require_current, schema_version
 
 
 async def migrate_command(settings: Settings) -> int:
@@ -26,8 +26,10 @@ async def migrate_command(settings: Settings) -> int:
 
 
 def backup_command(settings: Settings, target: Path) -> int:
-    """A consistent copy of the database, of whatever schema version (it is never migrated)."""
+    """A consistent copy of the database. Like every command that only reads, it neither
+    migrates nor copies a schema other than this Newsdesk's (upgrading saves its own copy)."""
     source = settings.database.path
+    require_current(source, _schema_version(source))
     check_new_file(target)
     started = time.monotonic()
     backup_database(source, target)
@@ -38,6 +40,14 @@ def backup_command(settings: Settings, target: Path) -> int:
         f"({time.monotonic() - started:.1f}s)"
     )
     return EXIT_OK
+
+
+def _schema_version(path: Path) -> int:
+    conn = connect_readonly(path)  # a missing or unreadable database: one line, exit 2
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
 
 
 def _describe_database(path: Path) -> tuple[int, int, int]:

@@ -34,7 +34,13 @@ from bot.store.connections import (
     read_only_place,
     reason,
 )
-from bot.store.schema import MIGRATIONS, migrate, migration_files, newer_message, schema_version
+from bot.store.schema import (
+    MIGRATIONS,
+    migrate,
+    migration_files,
+    require_current,
+    schema_version,
+)
 from bot.store.times import utcnow
 
 log = logging.getLogger(__name__)
@@ -133,22 +139,13 @@ class Database:
                     f"database {path}: cannot read it: {reason(exc, path)}"
                 ) from None
         try:
-            current = await schema_version(reader)
-            latest = len(migration_files(migrations))
+            require_current(path, await schema_version(reader), migrations)
         except sqlite3.Error as exc:
             await reader.close()
             raise DatabaseError(f"database {path}: cannot read it: {reason(exc, path)}") from None
         except BaseException:
             await reader.close()
             raise
-        if current != latest:
-            await reader.close()
-            if current > latest:
-                raise DatabaseError(newer_message(path, current, latest))
-            raise DatabaseError(
-                f"database {path}: schema version {current}, this Newsdesk reads version "
-                f"{latest}: run `newsdesk migrate` first"
-            )
         return cls(path, None, reader)
 
     async def close(self) -> None:

@@ -70,6 +70,18 @@ async def migrate(conn: aiosqlite.Connection, directory: Traversable = MIGRATION
     return len(files)
 
 
+def require_current(path: Path, current: int, directory: Traversable = MIGRATIONS) -> None:
+    """What a command that reads without migrating needs: exactly this Newsdesk's schema."""
+    latest = len(migration_files(directory))
+    if current > latest:
+        raise DatabaseError(newer_message(path, current, latest))
+    if current < latest:
+        raise DatabaseError(
+            f"database {path}: schema version {current}, this Newsdesk reads version "
+            f"{latest}: run `newsdesk migrate` first"
+        )
+
+
 def newer_message(path: Path | None, current: int, latest: int) -> str:
     where = f"database {path}: " if path else "the database is at "
     return (
