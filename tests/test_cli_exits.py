@@ -119,14 +119,21 @@ def test_a_database_on_a_file_system_that_refuses_directories(
 
 
 _READ_ONLY = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+# A 64 KiB file system; what the command left there is listed after it ends.
+_SMALL = (
+    'mount -t tmpfs -o size=64k tmpfs "$1" && d="$1" && shift && "$@"; s=$?; '
+    'echo "left: $(ls -A "$d")"; exit $s'
+)
 
 
-def with_read_only(directory: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``newsdesk ARGS`` while ``directory`` is a read-only mount (in a private mount
-    namespace: nothing changes outside the command). Even root cannot write there."""
+def in_mount(
+    script: str, directory: Path, *args: str, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """``newsdesk ARGS`` with ``directory`` mounted by ``script`` in a private mount
+    namespace: nothing changes outside the command, and even root meets the mount's limits."""
     if shutil.which("unshare") is None:
-        pytest.skip("needs unshare(1) to mount a directory read-only for one command")
-    mount = ["unshare", "--mount", "--propagation", "private", "sh", "-c", _READ_ONLY, "sh"]
+        pytest.skip("needs unshare(1) to mount a directory for one command")
+    mount = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
     done = subprocess.run(
         [*mount, str(directory), sys.executable, "-m", "bot", *args],
         cwd=cwd,
@@ -137,8 +144,13 @@ def with_read_only(directory: Path, *args: str, cwd: Path) -> subprocess.Complet
         check=False,
     )
     if done.returncode != 0 and ("unshare:" in done.stderr or "mount:" in done.stderr):
-        pytest.skip(f"cannot mount read-only here: {done.stderr.strip()}")
+        pytest.skip(f"cannot mount here: {done.stderr.strip()}")
     return done
+
+
+def with_read_only(directory: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``newsdesk ARGS`` while ``directory`` is a read-only mount."""
+    return in_mount(_READ_ONLY, directory, *args, cwd=cwd)
 
 
 def test_a_database_directory_on_a_read_only_file_system(tmp_path: Path) -> None:
@@ -241,6 +253,19 @@ def test_a_copy_into_a_directory_that_cannot_be_written_names_it(
         "read-only file system)",
     )
     assert done.stdout == ""  # export checks before it writes anything
+
+
+def test_a_backup_that_fills_the_disk_leaves_nothing_half_written(stored: Path) -> None:
+    (stored / "out").mkdir()
+    done = in_mount(
+        _SMALL, stored / "out", "backup", "out/copy.db", "--config", "config.yaml", cwd=stored
+    )
+    assert done.returncode == 2, done.stderr
+    assert_one_line(
+        done.stderr,
+        "newsdesk: cannot copy store/news.db to out/copy.db: database or disk is full",
+    )
+    assert done.stdout == "left: \n"  # neither a copy nor the partial one
 
 
 def test_a_full_disk_under_stdout_is_one_line_and_status_1(stored: Path) -> None:
