@@ -123,7 +123,11 @@ class StreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     stderr for every record that follows."""
 
     def handleError(self, record: logging.LogRecord) -> None:
-        if isinstance(sys.exc_info()[1], OSError | ValueError):  # ValueError: a closed file
+        failure = sys.exc_info()[1]
+        # A ValueError is "I/O operation on closed file" only when the stream is closed;
+        # otherwise it is a bad format string, reported as usual, and the log goes on.
+        closed = isinstance(failure, ValueError) and getattr(self.stream, "closed", False)
+        if isinstance(failure, OSError) or closed:
             self.stream = discard(self.stream)
             return
         super().handleError(record)

@@ -6,6 +6,7 @@ foreign databases, the global --config option, a health probe with no bot behind
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.process import cannot_write
 from tests.conftest import ROOT, SAMPLES
 from tests.test_cli import newsdesk
 
@@ -345,3 +347,20 @@ class socket_port:
 
     def __exit__(self, *exc: object) -> None:
         self.sock.close()
+
+
+@pytest.mark.parametrize(
+    ("error", "refused"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), True),
+        (OSError(errno.EIO, "Input/output error"), True),
+        (BrokenPipeError(errno.EPIPE, "Broken pipe"), True),
+        (FileNotFoundError(errno.ENOENT, "No such file or directory", "x"), False),
+        (TimeoutError(), False),
+        (ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"), False),
+    ],
+)
+def test_only_a_refused_write_is_an_output_error(error: OSError, refused: bool) -> None:
+    """Any other OSError reaching the top is a bug, reported as one (with a debug traceback),
+    not as 'output: ...'."""
+    assert cannot_write(error) is refused

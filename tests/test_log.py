@@ -88,3 +88,14 @@ def test_a_log_file_descriptor_that_fails_is_pointed_at_devnull(tmp_path: Path) 
         root.handlers[:] = saved
         root.setLevel(level)
         out.close()
+
+
+def test_a_bad_format_string_is_reported_and_the_log_goes_on(
+    stream: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ValueError from formatting is a bug to report, not a closed stream to give up on."""
+    setup_logging("INFO", stream)
+    logging.getLogger("bot.services.jobs").info("100%% done, then %q", "x")
+    logging.getLogger("bot.services.jobs").info("still logging")
+    assert "--- Logging error ---" in capsys.readouterr().err
+    assert "still logging" in stream.getvalue()

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import __version__
-from bot.cli.process import EXIT_REJECTED, EXIT_UNUSABLE, run_async, say
+from bot.cli.process import EXIT_REJECTED, EXIT_UNUSABLE, cannot_write, run_async, say
 from bot.errors import CommandFailed, ConfigError, UsageError
 from bot.log import setup_logging
 from bot.services.ingest.pool import WorkerDied
@@ -152,15 +152,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.Error as exc:
         say(f"database {settings.database.path}: {reason(exc, settings.database.path)}")
         return EXIT_UNUSABLE
-    except OSError:
-        raise  # the reader went away, a full disk: process.guard says so
-    except Exception as exc:  # a bug: one line here, the traceback in a debug log
-        log.debug("unexpected error", exc_info=True)
-        say(
-            f"unexpected error: {type(exc).__name__}: {exc} (a bug in Newsdesk; with "
-            "logging.level: debug the log shows where)"
-        )
-        return EXIT_REJECTED
+    except OSError as exc:
+        if cannot_write(exc):
+            raise  # the reader went away, a full disk: process.guard says so
+        return _bug(exc)
+    except Exception as exc:
+        return _bug(exc)
+
+
+def _bug(exc: Exception) -> int:
+    """One line here, the traceback in a debug log."""
+    log.debug("unexpected error", exc_info=True)
+    say(
+        f"unexpected error: {type(exc).__name__}: {exc} (a bug in Newsdesk; with "
+        "logging.level: debug the log shows where)"
+    )
+    return EXIT_REJECTED
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -28,6 +29,13 @@ from bot.stopping import STOP_SIGNALS, StopSignals
 
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+
+# What a write meets when the system refuses it (not a bug): said in one line, status 1.
+_WRITE_REFUSED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG, errno.EPIPE})
+
+
+def cannot_write(exc: OSError) -> bool:
+    return isinstance(exc, BrokenPipeError) or exc.errno in _WRITE_REFUSED
 
 
 class Interrupted(BaseException):
@@ -65,7 +73,7 @@ def guard(command: Callable[[], int]) -> int:
         discard(sys.stdout)
         return EXIT_BROKEN_PIPE
     except OSError as exc:  # the system refused: a full disk, a file that cannot be written
-        say(f"{exc.filename or 'output'}: {exc.strerror or exc}")
+        say(f"{exc.filename or 'output'}: {exc.strerror or exc or type(exc).__name__}")
         discard(sys.stdout)
         return EXIT_REJECTED
     finally:
