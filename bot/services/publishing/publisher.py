@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from bot.domain.delivery import DeliveryState, nonce_for
@@ -73,14 +74,23 @@ class Publisher:
         self.sleep = sleep
         self._locks: dict[int, asyncio.Lock] = {}  # per subscription
         self._channel_locks: dict[int, asyncio.Lock] = {}
+        self._channel_turns: dict[int, int] = {}  # runs that have held each channel's lock
         self.stopping = False
         self.last_run_ok: datetime | None = None  # the last run that ended without an error
 
     def _lock(self, subscription_id: int) -> asyncio.Lock:
         return self._locks.setdefault(subscription_id, asyncio.Lock())
 
-    def _channel_lock(self, channel_id: int) -> asyncio.Lock:
-        return self._channel_locks.setdefault(channel_id, asyncio.Lock())
+    @asynccontextmanager
+    async def _channel(self, channel_id: int) -> AsyncIterator[bool]:
+        """Hold the channel's lock; yields whether another run held it while this one waited
+        (``Lock.locked()`` cannot tell: it is False between a release and the next waiter's
+        wake-up)."""
+        turn = self._channel_turns.get(channel_id, 0)
+        async with self._channel_locks.setdefault(channel_id, asyncio.Lock()):
+            current = self._channel_turns.get(channel_id, 0)
+            self._channel_turns[channel_id] = current + 1
+            yield current != turn
 
     async def run(self, subscription_id: int, *, force: bool = False) -> RunReport:
         """One publishing run of one subscription (scheduled, or ``post-now`` with force)."""
@@ -88,9 +98,7 @@ class Publisher:
             context = await self.subscriptions.for_run(subscription_id)
             if context is None:
                 return RunReport(subscription_id, 0, not_run="no such subscription")
-            channel = self._channel_lock(context.subscription.channel_id)
-            waited = channel.locked()
-            async with channel:
+            async with self._channel(context.subscription.channel_id) as waited:
                 if waited:  # another subscription's run was in the channel: read again
                     context = await self.subscriptions.for_run(subscription_id)
                     if context is None:
@@ -228,7 +236,7 @@ class Publisher:
             )
 
     async def _reconcile(self, sub: Subscription) -> None:
-        async with self._lock(sub.id), self._channel_lock(sub.channel_id):
+        async with self._lock(sub.id), self._channel(sub.channel_id):
             now = self.clock()
             resend = await self._may_publish(sub, now)
             await self.reconciler.settle(sub, RunReport(sub.id, sub.channel_id), now, resend=resend)
