@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
     ValidationError,
@@ -79,6 +80,14 @@ DEFAULT_MAX_AGE = timedelta(days=7)
 DEFAULT_MIN_QUALITY = 0.0
 DEFAULT_PER_RUN = 3
 MAX_PER_RUN = 10
+# Each topic is one walk of the candidate query's compound SELECT, which SQLite caps at 500.
+MAX_TOPICS = 100
+
+
+def _few_topics(topics: tuple[str, ...]) -> tuple[str, ...]:
+    if len(topics) > MAX_TOPICS:
+        raise ValueError(f"at most {MAX_TOPICS} topics, got {len(topics)}")
+    return topics
 
 
 def parse_quiet_hours(value: Any) -> QuietHours:
@@ -109,7 +118,7 @@ class SubscriptionSpec(Strict):
     """
 
     channel_id: Snowflake = Field(description="the id of the channel to post in")
-    topics: Names = ()
+    topics: Annotated[Names, AfterValidator(_few_topics)] = ()
     exclude_topics: Names = ()
     min_quality: Annotated[float, BeforeValidator(number)] = DEFAULT_MIN_QUALITY
     max_per_run: Annotated[int, BeforeValidator(whole_number), Field(ge=1, le=MAX_PER_RUN)] = (

@@ -20,7 +20,7 @@ providers reads those providers' articles instead.
 
 However many topics a subscription has, a run asks three queries: the window sizes (when
 there is a ``max_age`` or a provider list), every topic's walk in one statement, the second
-step.
+step; a widened scan repeats the last two.
 """
 
 from __future__ import annotations
@@ -240,8 +240,9 @@ class CandidateQueries:
             or policy.exclude_providers
         )
         scan = limit * self.plans.headroom if filtered else limit
+        sizes = await self._sizes(policy, params)  # they do not depend on the scan
         while True:
-            ids, complete = await self._first_step(policy, params, scan)
+            ids, complete = await self._first_step(policy, params, sizes, scan)
             if not ids:
                 return []
             rows = await self.db.fetch(_SECOND_STEP, {**params, "ids": json.dumps(ids)})
@@ -249,8 +250,22 @@ class CandidateQueries:
                 return [_candidate(row) for row in rows]
             scan *= 8  # the article filters threw too many away: look further
 
+    async def _sizes(self, policy: Policy, params: dict[str, Any]) -> dict[int, int]:
+        """Each scope's window size (capped; -1: the allowed providers'), when it matters."""
+        if not (policy.providers or policy.max_age is not None):
+            return {}
+        topics = sorted(policy.topics)
+        sql = _sizes(
+            len(topics) or 1, bool(topics), policy.max_age is not None, bool(policy.providers)
+        )
+        bounds = {
+            "window": self.plans.window + 1,
+            "provider_window": self.plans.provider_window + 1,
+        }
+        return dict(await self.db.fetch(sql, {**params, **_names(topics), **bounds}))
+
     async def _first_step(
-        self, policy: Policy, params: dict[str, Any], scan: int
+        self, policy: Policy, params: dict[str, Any], sizes: dict[int, int], scan: int
     ) -> tuple[list[int], bool]:
         """Ids of the best candidates, best first; and whether nothing was left unread.
 
@@ -260,16 +275,7 @@ class CandidateQueries:
         returned: those are the true best of all topics together.
         """
         topics = sorted(policy.topics)
-        names = {f"t{i}": topic for i, topic in enumerate(topics)}
         scopes = len(topics) or 1
-        sizes: dict[int, int] = {}
-        if policy.providers or policy.max_age is not None:
-            sql = _sizes(scopes, bool(topics), policy.max_age is not None, bool(policy.providers))
-            bounds = {
-                "window": self.plans.window + 1,
-                "provider_window": self.plans.provider_window + 1,
-            }
-            sizes = dict(await self.db.fetch(sql, {**params, **names, **bounds}))
         if policy.providers and sizes[-1] <= self.plans.provider_window:
             ids = [r[0] for r in await self.db.fetch(_BY_PROVIDERS, {**params, "scan": scan})]
             return ids, len(ids) < scan
@@ -278,7 +284,7 @@ class CandidateQueries:
             for i in range(scopes)
         )
         rows = await self.db.fetch(
-            _first_step(plans, bool(topics)), {**params, **names, "scan": scan}
+            _first_step(plans, bool(topics)), {**params, **_names(topics), "scan": scan}
         )
         found: dict[int, tuple[bool, Any, str]] = {}
         read = [0] * scopes
@@ -308,6 +314,11 @@ class CandidateQueries:
                 found[row["id"]] = row
         newest = sorted(found.values(), key=lambda r: r["published_at"], reverse=True)[:limit]
         return [_candidate(row) for row in newest]
+
+
+def _names(topics: list[str]) -> dict[str, str]:
+    """The topics' query parameters, in the order of the scopes they label."""
+    return {f"t{i}": topic for i, topic in enumerate(topics)}
 
 
 def _candidate(row: Any) -> Candidate:

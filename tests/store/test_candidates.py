@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from bot.domain.delivery import POSTED, DeliveryState
 from bot.domain.models import Article, Provider, RelatedItem
 from bot.domain.selection import Candidate, Policy, Skip, reasons
+from bot.domain.subscription import MAX_TOPICS
 from bot.domain.text import topic_key
 from bot.store.articles import ArticleStore
 from bot.store.candidates import CandidateQueries, Plans
@@ -250,3 +251,19 @@ def test_a_capped_scan_returns_the_best_it_can_prove(
     with tempfile.TemporaryDirectory() as where:
         found = asyncio.run(stored_candidates(corpus, policy, plans, limit, Path(where) / "x.db"))
     assert found == oracle(corpus, policy, limit)[: len(found)]
+
+
+async def test_a_subscription_of_the_most_topics_allowed_is_one_query_sqlite_accepts(
+    tmp_path: Path,
+) -> None:
+    """Every topic is a term of one compound SELECT, which SQLite caps at 500 terms."""
+    corpus = [
+        Spec(60 * n, 50, "article", PROVIDERS[0], (TOPICS[n],), False, (), None, False)
+        for n in range(3)
+    ]
+    topics = [*TOPICS[:3], *(f"Topic {n}" for n in range(MAX_TOPICS - 3))]
+    for max_age in (None, timedelta(days=7)):  # the window sizes: one term per topic too
+        policy = Policy.build(topics=topics, max_age=max_age)
+        found = await stored_candidates(corpus, policy, Plans(), 10, tmp_path / f"{max_age}.db")
+        assert found == oracle(corpus, policy, 10)
+        assert len(found) == 3
