@@ -110,6 +110,7 @@ def test_a_shared_channel_and_a_schedule_conflict_hide_no_other_problem() -> Non
             {"channel_id": "abc", "interval": "5s", "cron": "0 9 * * *", "min_quality": -1},
             {"channel_id": 1, "max_age": "forever"},
             {"channel_id": "1", "interval": None},
+            {"channel_id": 3, "max_age": "forever"},
         ],
         "logging": {"level": "loud"},
     }
@@ -120,6 +121,7 @@ def test_a_shared_channel_and_a_schedule_conflict_hide_no_other_problem() -> Non
         "subscriptions[1].max_age",
         "subscriptions[2].interval",  # an interval or a cron expression
         "subscriptions[2].channel_id",  # channel 1 already has a subscription
+        "subscriptions[3].max_age",
         "logging.level",
     ]
 
@@ -226,6 +228,10 @@ def test_one_subscription_spec_from_the_config_file_and_from_discord() -> None:
     assert problems_of(
         {"database": {"path": "x.db"}, "subscriptions": [{"channel_id": 5, "max_per_run": 11}]}
     ) == ["subscriptions[0].max_per_run: must be from 1 to 10, got 11"]
+    many = [f"topic {n}" for n in range(101)]
+    assert problems_of(
+        {"database": {"path": "x.db"}, "subscriptions": [{"channel_id": 5, "topics": many}]}
+    ) == ["subscriptions[0].topics: at most 100 topics, got 101"]
     # a moderator's edit keeps a config file's short interval it does not touch
     edited = quick.subscriptions[0].changed({"min_quality": 50})
     assert (edited.interval, edited.min_quality) == (timedelta(seconds=1), 50)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
-from bot.domain.subscription import SubscriptionSpec
+from bot.domain.subscription import DEFAULT_MIN_QUALITY, DEFAULT_PER_RUN, SubscriptionSpec
 from bot.domain.text import topic_key, type_key
 
 
@@ -39,8 +39,8 @@ class Skip(Enum):
 class Policy:
     """A subscription's rules, normalised for matching (keys are case-folded)."""
 
-    min_quality: float = 0
-    max_per_run: int = 3
+    min_quality: float = DEFAULT_MIN_QUALITY
+    max_per_run: int = DEFAULT_PER_RUN
     max_age: timedelta | None = None
     topics: frozenset[str] = frozenset()
     exclude_topics: frozenset[str] = frozenset()
@@ -54,8 +54,8 @@ class Policy:
     def build(
         cls,
         *,
-        min_quality: float = 0,
-        max_per_run: int = 3,
+        min_quality: float = DEFAULT_MIN_QUALITY,
+        max_per_run: int = DEFAULT_PER_RUN,
         max_age: timedelta | None = None,
         topics: Iterable[str] = (),
         exclude_topics: Iterable[str] = (),

@@ -51,14 +51,16 @@ def settings_from_mapping(
 
 
 def _in_file_order(found: list[str], sections: list[Any]) -> list[str]:
-    """Problems grouped by section, sections in the order the file has them."""
+    """Problems grouped by section, sections in the order the file has them, and a list's
+    entries in their order (``subscriptions[1]`` before ``subscriptions[3]``)."""
     order = {str(key): n for n, key in enumerate(sections)}
 
-    def section(line: str) -> int:
+    def place(line: str) -> tuple[int, int]:
         name = re.split(r"[.\[:]", line, maxsplit=1)[0]
-        return order.get(name, len(order))
+        entry = re.match(rf"{re.escape(name)}\[(\d+)\]", line)
+        return order.get(name, len(order)), int(entry.group(1)) if entry else -1
 
-    return sorted(found, key=section)
+    return sorted(found, key=place)
 
 
 def _shared_channels(entries: Any) -> list[str]:
