@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ import aiosqlite
 from bot.domain.delivery import POSTED_SQL
 from bot.domain.models import Article
 from bot.store.db import Database
+from bot.store.published import apply_published_policy, postable
 from bot.store.rows import (
     SOURCE_PUBLISHED,
     ArticleRows,
@@ -21,8 +21,6 @@ from bot.store.rows import (
     related_item,
 )
 from bot.store.times import db_time, utcnow
-
-log = logging.getLogger(__name__)
 
 Outcome = Literal["new", "updated", "unchanged"]
 
@@ -114,51 +112,12 @@ class ArticleStore:
         self.trust_published_flag = trust_published_flag
         self._topic_ids: dict[str, int] = {}
 
-    def _postable(self, source_published: bool) -> int:
-        """0 when the source says published and we trust it: never auto-posted.
-
-        The one statement of the rule: ingest applies it to each row, and a changed
-        ``trust_published_flag`` applies it to both values of ``source_published``.
-        """
-        return 0 if self.trust_published_flag and source_published else 1
-
     def _postable_row(self, rows: ArticleRows) -> int:
-        return self._postable(rows.values[SOURCE_PUBLISHED])
+        return postable(self.trust_published_flag, rows.values[SOURCE_PUBLISHED])
 
     async def apply_published_policy(self) -> int:
-        """Recompute ``postable`` if ``trust_published_flag`` changed since the last run.
-
-        Returns the number of articles whose status changed.
-        """
-        wanted = "1" if self.trust_published_flag else "0"
-        row = await self.db.fetch_one(
-            "SELECT value FROM app_state WHERE key = 'trust_published_flag'"
-        )
-        if row is not None and row[0] == wanted:
-            return 0
-        async with self.db.transaction() as conn:
-            changed = 0
-            for published in (False, True):
-                postable = self._postable(published)
-                cursor = await conn.execute(
-                    "UPDATE articles SET postable = ? WHERE source_published = ? AND postable != ?",
-                    (postable, int(published), postable),
-                )
-                changed += cursor.rowcount
-            await conn.execute(
-                "UPDATE article_topics SET postable = "
-                "(SELECT a.postable FROM articles a WHERE a.id = article_topics.article_id) "
-                "WHERE postable != "
-                "(SELECT a.postable FROM articles a WHERE a.id = article_topics.article_id)"
-            )
-            await conn.execute(
-                "INSERT INTO app_state (key, value) VALUES ('trust_published_flag', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (wanted,),
-            )
-        if changed:
-            log.info("trust_published_flag is now %s: %d articles changed", wanted, changed)
-        return changed
+        """Recompute ``postable`` if ``trust_published_flag`` changed (see store.published)."""
+        return await apply_published_policy(self.db, self.trust_published_flag)
 
     # ------------------------------------------------------------------ ingest
 
