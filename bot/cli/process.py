@@ -73,7 +73,7 @@ def guard(command: Callable[[], int]) -> int:
         discard(sys.stdout)
         return EXIT_BROKEN_PIPE
     except OSError as exc:  # the system refused: a full disk, a file that cannot be written
-        say(f"{exc.filename or 'output'}: {exc.strerror or exc or type(exc).__name__}")
+        say(f"{exc.filename or 'output'}: {exc.strerror or str(exc) or type(exc).__name__}")
         discard(sys.stdout)
         return EXIT_REJECTED
     finally:
