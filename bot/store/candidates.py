@@ -231,6 +231,7 @@ class CandidateQueries:
             "exclude_providers": json.dumps(sorted(policy.exclude_providers)),
             "topics": json.dumps(sorted(policy.topics)),
             "limit": limit,
+            **_names(sorted(policy.topics)),  # each walk's topic (see _first_step)
         }
         filtered = bool(
             policy.exclude_topics
@@ -262,7 +263,7 @@ class CandidateQueries:
             "window": self.plans.window + 1,
             "provider_window": self.plans.provider_window + 1,
         }
-        return dict(await self.db.fetch(sql, {**params, **_names(topics), **bounds}))
+        return dict(await self.db.fetch(sql, {**params, **bounds}))
 
     async def _first_step(
         self, policy: Policy, params: dict[str, Any], sizes: dict[int, int], scan: int
@@ -283,9 +284,7 @@ class CandidateQueries:
             "recent" if sizes.get(i, self.plans.window + 1) <= self.plans.window else "best"
             for i in range(scopes)
         )
-        rows = await self.db.fetch(
-            _first_step(plans, bool(topics)), {**params, **_names(topics), "scan": scan}
-        )
+        rows = await self.db.fetch(_first_step(plans, bool(topics)), {**params, "scan": scan})
         found: dict[int, tuple[bool, Any, str]] = {}
         read = [0] * scopes
         last: list[tuple[bool, Any, str] | None] = [None] * scopes
