@@ -20,10 +20,12 @@ from bot.errors import DatabaseError
 from bot.settings import Settings
 from bot.store.connections import backup_database
 from bot.store.db import Database
-from bot.store.schema import MIGRATIONS, schema_version
+from bot.store.schema import MIGRATIONS, migration_files, schema_version
 from tests.conftest import ROOT
 from tests.support.articles import article_fields, write_article
 from tests.test_cli import newsdesk
+
+LATEST = len(migration_files())
 
 
 class _Dir:
@@ -47,19 +49,23 @@ class _Dir:
 async def test_an_older_database_is_copied_then_migrated(tmp_path: Path) -> None:
     path = tmp_path / "news.db"
     await (await Database.open(path)).close()
-    newer = _Dir({"0002_notes.sql": "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);"})
+    new = LATEST + 1
+    notes = "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);"
+    newer = _Dir({f"{new:04d}_notes.sql": notes})
     db = await Database.open(path, migrations=newer)  # type: ignore[arg-type]
     try:
-        assert await schema_version(db.writer) == 2
+        assert await schema_version(db.writer) == new
     finally:
         await db.close()
-    (copy,) = tmp_path.glob("news.db.v1-*.bak")
+    (copy,) = tmp_path.glob(f"news.db.v{LATEST}-*.bak")
     with sqlite3.connect(copy) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
     conn.close()
     # and the current code refuses the upgraded file instead of guessing
-    with pytest.raises(DatabaseError, match=r"schema version 2.*only knows versions up to 1"):
+    with pytest.raises(
+        DatabaseError, match=rf"schema version {new}.*only knows versions up to {LATEST}"
+    ):
         await Database.open(path)
 
 
@@ -70,7 +76,7 @@ def test_backup_copy_is_consistent_and_opens_as_a_database(tmp_path: Path) -> No
     assert newsdesk("ingest", "news", "--config", "config.yaml", cwd=tmp_path).returncode == 0
     done = newsdesk("backup", "copy.db", "--config", "config.yaml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "schema version 1, 3 articles, 0 deliveries" in done.stdout
+    assert f"schema version {LATEST}, 3 articles, 0 deliveries" in done.stdout
     again = newsdesk("backup", "copy.db", "--config", "config.yaml", cwd=tmp_path)
     assert again.returncode == 2
     assert "exists" in again.stderr

@@ -32,6 +32,14 @@ class DeliveryState(StrEnum):
         return self in (DeliveryState.UNCONFIRMED, DeliveryState.QUARANTINED, DeliveryState.FAILED)
 
 
+class ThreadState(StrEnum):
+    """A post's discussion thread (or forum post thread). Stored as its value."""
+
+    OWED = "owed"  # wanted; not yet known to exist (started after the post is confirmed)
+    STARTED = "started"
+    NONE = "none"  # could not be made (no permission, thread limit, post deleted): never retried
+
+
 POSTED = frozenset({DeliveryState.SENT, DeliveryState.PENDING, DeliveryState.UNCONFIRMED})
 # For SQL: "state IN (...)" with the posted states, in a fixed order.
 POSTED_SQL = ", ".join(f"'{state.value}'" for state in sorted(POSTED, key=lambda s: s.value))
@@ -52,6 +60,8 @@ class Delivery:
     sent_at: datetime | None = None
     error: str | None = None
     guild_id: int | None = None
+    thread_id: int | None = None
+    thread_state: ThreadState | None = None
 
 
 def nonce_for(channel_id: int, article_url: str) -> str:

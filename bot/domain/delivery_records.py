@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.domain.delivery import DeliveryState
+from bot.domain.delivery import DeliveryState, ThreadState
 
 INLINE_FIELD = "newsdeskDeliveries"  # in articles of older exports
 MAX_SNOWFLAKE = 2**63 - 1
@@ -31,6 +31,9 @@ class DeliveryRecord:
     message_id: int | None = None
     sent_at: datetime | None = None
     error: str | None = None
+    thread_id: int | None = None  # the forum post, or the discussion thread on the message
+    thread_state: ThreadState | None = None
+    thread_error: str | None = None
 
 
 def stamp(moment: datetime) -> str:
@@ -51,6 +54,9 @@ def to_json(record: DeliveryRecord) -> dict[str, Any]:
         "messageId": record.message_id,
         "sentAt": stamp(record.sent_at) if record.sent_at else None,
         "error": record.error,
+        "threadId": record.thread_id,
+        "threadState": record.thread_state.value if record.thread_state else None,
+        "threadError": record.thread_error,
     }
     return {k: v for k, v in out.items() if v is not None}
 
@@ -96,6 +102,12 @@ def from_json(data: Any, url: str | None = None) -> DeliveryRecord:
     if isinstance(attempts, bool) or not isinstance(attempts, int) or not 0 <= attempts < 1000:
         raise ValueError("attempts: expected a whole number from 0 to 999")
     error = data.get("error")
+    thread_error = data.get("threadError")
+    thread_state = data.get("threadState")
+    try:
+        thread = ThreadState(thread_state) if thread_state is not None else None
+    except ValueError:
+        raise ValueError(f"threadState: unknown state {thread_state!r}") from None
     channel = _snowflake(data.get("channelId"), "channelId", required=True)
     assert channel is not None
     return DeliveryRecord(
@@ -110,4 +122,7 @@ def from_json(data: Any, url: str | None = None) -> DeliveryRecord:
         message_id=_snowflake(data.get("messageId"), "messageId"),
         sent_at=_moment(data.get("sentAt"), "sentAt"),
         error=error[:1000] if isinstance(error, str) else None,
+        thread_id=_snowflake(data.get("threadId"), "threadId"),
+        thread_state=thread,
+        thread_error=thread_error[:1000] if isinstance(thread_error, str) else None,
     )

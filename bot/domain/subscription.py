@@ -28,6 +28,7 @@ from bot.domain.values import (
     OptionalSnowflake,
     Snowflake,
     TimeZone,
+    choice,
     format_duration,
     no_limit_or,
     number,
@@ -82,6 +83,24 @@ DEFAULT_PER_RUN = 3
 MAX_PER_RUN = 10
 # Each topic is one walk of the candidate query's compound SELECT, which SQLite caps at 500.
 MAX_TOPICS = 100
+
+
+# How long an idle thread stays open: the durations Discord offers (in minutes).
+THREAD_ARCHIVE_MINUTES = {"1h": 60, "1d": 1440, "3d": 4320, "7d": 10080}
+DEFAULT_THREAD_ARCHIVE = "1d"
+FORUM_TAGS = ("auto", "none")
+
+
+def _archive_after(value: Any) -> str:
+    """One of THREAD_ARCHIVE_MINUTES' names; an equal duration (``24h``) reads as its name."""
+    try:
+        length = parse_duration(value)
+    except ValueError:
+        length = None
+    for name, minutes in THREAD_ARCHIVE_MINUTES.items():
+        if length == timedelta(minutes=minutes):
+            return name
+    raise ValueError(f"expected one of {', '.join(THREAD_ARCHIVE_MINUTES)}, got {kind(value)}")
 
 
 def _few_topics(topics: tuple[str, ...]) -> tuple[str, ...]:
@@ -139,6 +158,9 @@ class SubscriptionSpec(Strict):
     exclude_providers: Names = ()
     mention_role_id: OptionalSnowflake = None
     crosspost: Flag = False
+    thread: Flag = False
+    thread_archive: Annotated[str, BeforeValidator(_archive_after)] = DEFAULT_THREAD_ARCHIVE
+    forum_tags: Annotated[str, BeforeValidator(choice(*FORUM_TAGS))] = "auto"
     enabled: Flag = True
 
     @model_validator(mode="before")
@@ -208,6 +230,7 @@ class Subscription:
     paused_at: datetime | None = None
     alerted_reason: str | None = None
     last_run_at: datetime | None = None
+    thread_problem: str | None = None  # why posts go without discussion threads (told once)
 
     @property
     def channel_id(self) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain.delivery import Delivery, DeliveryState
+from bot.domain.delivery import Delivery, DeliveryState, ThreadState
 from bot.domain.delivery_records import DeliveryRecord
 from bot.store.db import Database
 from bot.store.times import db_time, parse_db_time
@@ -38,6 +38,8 @@ def delivery_from_row(row: Any) -> Delivery:
         sent_at=_time(row["sent_at"]),
         error=row["error"],
         guild_id=row["guild_id"],
+        thread_id=row["thread_id"],
+        thread_state=ThreadState(row["thread_state"]) if row["thread_state"] else None,
     )
 
 
@@ -66,13 +68,15 @@ class Outbox:
         guild_id: int | None,
         nonce: str,
         now: datetime,
+        thread_owed: bool = False,
     ) -> Delivery:
-        """Before sending: a new pending row, or one more attempt on a pending one."""
+        """Before sending: a new pending row, or one more attempt on a pending one.
+        ``thread_owed``: a discussion thread is to be started once the post is confirmed."""
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO deliveries (channel_id, article_id, subscription_id, guild_id, state, "
-                "nonce, intent_at, last_attempt_at, attempts) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) "
+                "nonce, intent_at, last_attempt_at, attempts, thread_state) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) "
                 "ON CONFLICT (channel_id, article_id) DO UPDATE SET attempts = attempts + 1, "
                 "last_attempt_at = excluded.last_attempt_at, next_attempt_at = NULL "
                 "WHERE state = ?",
@@ -85,6 +89,7 @@ class Outbox:
                     nonce,
                     db_time(now),
                     db_time(now),
+                    ThreadState.OWED.value if thread_owed else None,
                     _PENDING,
                 ),
             )
@@ -95,13 +100,59 @@ class Outbox:
         return delivery_from_row(next(iter(rows)))
 
     async def mark_sent(
-        self, channel_id: int, article_id: int, message_id: int | None, now: datetime
+        self,
+        channel_id: int,
+        article_id: int,
+        message_id: int | None,
+        now: datetime,
+        thread_id: int | None = None,
     ) -> None:
+        """The post is in the channel; ``thread_id``: it is a forum post, that thread. A thread
+        still owed stays owed; one owed by a post a moderator deleted is never started."""
         await self.db.execute(
             "UPDATE deliveries SET state = ?, message_id = ?, sent_at = ?, error = NULL, "
-            "next_attempt_at = NULL WHERE channel_id = ? AND article_id = ?",
-            (DeliveryState.SENT.value, message_id, db_time(now), channel_id, article_id),
+            "next_attempt_at = NULL, thread_id = coalesce(?, thread_id), thread_state = CASE "
+            "WHEN ? IS NOT NULL THEN ? WHEN ? IS NULL AND thread_state = ? THEN ? "
+            "ELSE thread_state END WHERE channel_id = ? AND article_id = ?",
+            (
+                DeliveryState.SENT.value,
+                message_id,
+                db_time(now),
+                thread_id,
+                thread_id,
+                ThreadState.STARTED.value,
+                message_id,
+                ThreadState.OWED.value,
+                ThreadState.NONE.value,
+                channel_id,
+                article_id,
+            ),
         )
+
+    async def mark_thread(
+        self,
+        channel_id: int,
+        article_id: int,
+        state: ThreadState,
+        *,
+        thread_id: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        """What became of a post's discussion thread: started (its id), or none (why)."""
+        await self.db.execute(
+            "UPDATE deliveries SET thread_state = ?, thread_id = ?, thread_error = ? "
+            "WHERE channel_id = ? AND article_id = ?",
+            (state.value, thread_id, error, channel_id, article_id),
+        )
+
+    async def owed_threads(self, channel_id: int) -> list[Delivery]:
+        """Sent posts whose discussion thread is not known to exist yet, oldest first."""
+        rows = await self.db.fetch(
+            "SELECT * FROM deliveries WHERE channel_id = ? AND thread_state = ? AND state = ? "
+            "ORDER BY sent_at",
+            (channel_id, ThreadState.OWED.value, DeliveryState.SENT.value),
+        )
+        return [delivery_from_row(r) for r in rows]
 
     async def retry_later(
         self, channel_id: int, article_id: int, error: str, when: datetime
@@ -253,8 +304,9 @@ class Restored:
 
 _RESTORE = """
 INSERT INTO deliveries (channel_id, article_id, guild_id, state, nonce, intent_at, attempts,
-                        message_id, sent_at, error, last_attempt_at)
-SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM articles a WHERE a.url = ?
+                        message_id, sent_at, error, last_attempt_at, thread_id, thread_state,
+                        thread_error)
+SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM articles a WHERE a.url = ?
 ON CONFLICT (channel_id, article_id) DO NOTHING
 """
 _RECORDS = """
@@ -281,6 +333,9 @@ def _record(row: Any) -> DeliveryRecord:
         message_id=delivery.message_id,
         sent_at=delivery.sent_at,
         error=delivery.error,
+        thread_id=delivery.thread_id,
+        thread_state=delivery.thread_state,
+        thread_error=row["thread_error"],
     )
 
 
@@ -296,5 +351,8 @@ def _restore_values(r: DeliveryRecord) -> tuple[Any, ...]:
         db_time(r.sent_at) if r.sent_at else None,
         r.error,
         db_time(r.last_attempt_at),
+        r.thread_id,
+        r.thread_state.value if r.thread_state else None,
+        r.thread_error,
         r.url,
     )

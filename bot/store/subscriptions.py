@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain.delivery import DeliveryState
+from bot.domain.delivery import DeliveryState, ThreadState
 from bot.domain.subscription import QuietHours, Subscription, SubscriptionSpec
 from bot.domain.values import parse_clock
 from bot.store.db import Database
 from bot.store.times import db_time, parse_db_time, utcnow
 
 _PENDING = DeliveryState.PENDING.value
+_SENT = DeliveryState.SENT.value
+_OWED = ThreadState.OWED.value
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 class RunContext:
     subscription: Subscription
     server_publishing: bool | None  # the guild's own switch; None: the config's default
-    has_pending: bool  # deliveries whose outcome is unknown: reconcile before posting
+    has_pending: bool  # deliveries unknown or with a thread owed: settle them before posting
 
 
 @dataclass(slots=True)
@@ -61,6 +63,9 @@ _SPEC_COLUMNS = (
     "exclude_providers_json",
     "mention_role_id",
     "crosspost",
+    "thread",
+    "thread_archive",
+    "forum_tags",
     "enabled",
 )
 
@@ -88,6 +93,9 @@ def spec_values(spec: SubscriptionSpec) -> tuple[Any, ...]:
         json.dumps(list(spec.exclude_providers)),
         spec.mention_role_id,
         int(spec.crosspost),
+        int(spec.thread),
+        spec.thread_archive,
+        spec.forum_tags,
         int(spec.enabled),
     )
 
@@ -118,6 +126,9 @@ def spec_from_row(row: Any) -> SubscriptionSpec:
         exclude_providers=tuple(json.loads(row["exclude_providers_json"])),
         mention_role_id=row["mention_role_id"],
         crosspost=bool(row["crosspost"]),
+        thread=bool(row["thread"]),
+        thread_archive=row["thread_archive"],
+        forum_tags=row["forum_tags"],
         enabled=bool(row["enabled"]),
     )
 
@@ -132,6 +143,7 @@ def _subscription(row: Any) -> Subscription:
         paused_at=parse_db_time(row["paused_at"]) if row["paused_at"] else None,
         alerted_reason=row["alerted_reason"],
         last_run_at=parse_db_time(row["last_run_at"]) if row["last_run_at"] else None,
+        thread_problem=row["thread_problem"],
     )
 
 
@@ -139,27 +151,26 @@ def _spec_json(spec: SubscriptionSpec) -> dict[str, Any]:
     return dict(zip(_SPEC_COLUMNS, spec_values(spec), strict=True))
 
 
-_INSERT = """
-INSERT INTO subscriptions (
-    channel_id, topics_json, exclude_topics_json, min_quality, max_per_run, interval_seconds,
-    cron, timezone, quiet_hours, max_age_seconds, types_json, exclude_types_json,
-    providers_json, exclude_providers_json, mention_role_id, crosspost, enabled,
-    origin, config_json, created_at, updated_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-_UPDATE = """
-UPDATE subscriptions SET
-    topics_json = ?, exclude_topics_json = ?, min_quality = ?, max_per_run = ?,
-    interval_seconds = ?, cron = ?, timezone = ?, quiet_hours = ?, max_age_seconds = ?,
-    types_json = ?, exclude_types_json = ?, providers_json = ?, exclude_providers_json = ?,
-    mention_role_id = ?, crosspost = ?, enabled = ?, origin = ?, config_json = ?, updated_at = ?
-WHERE channel_id = ?
-"""
+# Written from _SPEC_COLUMNS, so a new field is added in one list (and spec_values).
+_SPEC_FIELDS = ", ".join(_SPEC_COLUMNS)
+_INSERT = (
+    f"INSERT INTO subscriptions ({_SPEC_FIELDS}, origin, config_json, created_at, updated_at) "  # noqa: S608 - constants
+    f"VALUES ({', '.join('?' * (len(_SPEC_COLUMNS) + 4))})"
+)
+_SET_SPEC = ", ".join(f"{column} = ?" for column in _SPEC_COLUMNS[1:])
+_UPDATE = (
+    f"UPDATE subscriptions SET {_SET_SPEC}, origin = ?, config_json = ?, updated_at = ? "  # noqa: S608 - constants
+    "WHERE channel_id = ?"
+)
+_UPDATE_SPEC = f"UPDATE subscriptions SET {_SET_SPEC}, updated_at = ? WHERE channel_id = ?"  # noqa: S608
 
 
 _FOR_RUN = f"""
 SELECT s.*, g.publishing_enabled AS server_publishing, EXISTS (
     SELECT 1 FROM deliveries d WHERE d.channel_id = s.channel_id AND d.state = '{_PENDING}'
+) OR EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.channel_id = s.channel_id AND d.thread_state = '{_OWED}'
+    AND d.state = '{_SENT}'
 ) AS pending
 FROM subscriptions s LEFT JOIN guild_settings g ON g.guild_id = s.guild_id
 WHERE s.id = ?
@@ -258,14 +269,7 @@ class SubscriptionStore:
     async def update_spec(self, channel_id: int, spec: SubscriptionSpec) -> None:
         """A moderator's edit: the spec's fields as given (origin and config memory kept)."""
         values = spec_values(spec)[1:]
-        await self.db.execute(
-            "UPDATE subscriptions SET topics_json = ?, exclude_topics_json = ?, min_quality = ?, "
-            "max_per_run = ?, interval_seconds = ?, cron = ?, timezone = ?, quiet_hours = ?, "
-            "max_age_seconds = ?, types_json = ?, exclude_types_json = ?, providers_json = ?, "
-            "exclude_providers_json = ?, mention_role_id = ?, crosspost = ?, enabled = ?, "
-            "updated_at = ? WHERE channel_id = ?",
-            (*values, db_time(utcnow()), channel_id),
-        )
+        await self.db.execute(_UPDATE_SPEC, (*values, db_time(utcnow()), channel_id))
 
     async def delete(self, channel_id: int) -> bool:
         async with self.db.transaction() as conn:
@@ -302,6 +306,11 @@ class SubscriptionStore:
     async def mark_alerted(self, subscription_id: int, reason: str | None) -> None:
         await self.db.execute(
             "UPDATE subscriptions SET alerted_reason = ? WHERE id = ?", (reason, subscription_id)
+        )
+
+    async def set_thread_problem(self, subscription_id: int, problem: str | None) -> None:
+        await self.db.execute(
+            "UPDATE subscriptions SET thread_problem = ? WHERE id = ?", (problem, subscription_id)
         )
 
     async def set_guild(self, subscription_id: int, guild_id: int | None) -> None:

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 import yaml
 
+from bot.store.schema import migration_files
 from tests.conftest import ROOT
 from tests.e2e.harness import (
     AI_CHANNEL,
@@ -116,7 +117,7 @@ async def test_backup_while_the_bot_posts(tmp_path: Path, fake: FakeDiscord) -> 
             )
             out, err = await process.communicate()
             assert process.returncode == 0, err.decode()
-            assert "schema version 1" in out.decode()
+            assert f"schema version {len(migration_files())}," in out.decode()
             copies.append(target)
             await asyncio.sleep(0.7)
         posted = len(fake.messages_in(AI_CHANNEL))

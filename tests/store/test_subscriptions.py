@@ -40,13 +40,26 @@ async def test_a_spec_round_trips_through_the_database(db: Database) -> None:
         exclude_providers=("spam.example",),
         mention_role_id=99,
         crosspost=True,
+        thread=True,
+        thread_archive="7d",
+        forum_tags="none",
         enabled=False,
     )
+    # every field differs from its default, so a field the store forgets cannot pass unseen
+    defaults = SubscriptionSpec(channel_id=7)
+    assert [
+        name
+        for name in SubscriptionSpec.model_fields
+        if getattr(original, name) == getattr(defaults, name)
+    ] == ["channel_id"]
     await store.sync_from_config([original])
     stored = await store.get_by_channel(7)
     assert stored is not None
     assert stored.spec == original
     assert stored.origin == "config"
+    await store.update_spec(7, defaults)  # a moderator's edit writes every field back
+    edited = await store.get_by_channel(7)
+    assert edited is not None and edited.spec == defaults
 
 
 async def test_moderator_edits_survive_restarts_until_the_same_field_changes_in_the_file(
