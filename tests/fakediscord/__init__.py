@@ -54,7 +54,11 @@ optionally after the request took effect), ``hang_next_message_create`` + ``wait
 The fake enforces what Discord enforces and discord.py does not: message/embed/component
 limits (400 50035), empty messages (50006), channel permissions of the bot (403 50001/50013),
 nonce deduplication with ``enforce_nonce``, the 3 s interaction deadline (10062), a single
-initial response (40060), crossposting only in announcement channels (50024).
+initial response (40060), crossposting only in announcement channels (50024), and the rules of
+forum posts and threads (``tests/fakediscord/threads.py``: required and moderated tags, one
+thread per message, the cap of active threads, no edits in archived or locked threads).
+Forums: ``add_channel(..., type=FORUM_CHANNEL, tags=[...], flags=REQUIRE_TAG_FLAG)``,
+``tag_id``, ``threads_in``, ``archive_thread``, ``remove_thread``, ``max_active_threads``.
 """
 
 from __future__ import annotations
@@ -67,10 +71,12 @@ from .interactions import ChannelRef, InteractionRecord, RoleRef, UserRef
 from .permissions import (
     ADMINISTRATOR,
     ALL_PERMISSIONS,
+    CREATE_PUBLIC_THREADS,
     DEFAULT_EVERYONE_PERMISSIONS,
     EMBED_LINKS,
     MANAGE_GUILD,
     MANAGE_MESSAGES,
+    MANAGE_THREADS,
     READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
     VIEW_CHANNEL,
@@ -78,7 +84,7 @@ from .permissions import (
 )
 from .rest import RecordedRequest
 from .server import DEFAULT_BOT_ID, DEFAULT_OWNER_ID, FakeDiscord
-from .state import NEWS_CHANNEL, TEXT_CHANNEL
+from .state import FORUM_CHANNEL, MEDIA_CHANNEL, NEWS_CHANNEL, REQUIRE_TAG_FLAG, TEXT_CHANNEL
 
 
 @contextlib.contextmanager
@@ -102,14 +108,19 @@ def patch_discord_py(fake: FakeDiscord) -> Iterator[None]:
 __all__ = [
     "ADMINISTRATOR",
     "ALL_PERMISSIONS",
+    "CREATE_PUBLIC_THREADS",
     "DEFAULT_BOT_ID",
     "DEFAULT_EVERYONE_PERMISSIONS",
     "DEFAULT_OWNER_ID",
     "EMBED_LINKS",
+    "FORUM_CHANNEL",
     "MANAGE_GUILD",
     "MANAGE_MESSAGES",
+    "MANAGE_THREADS",
+    "MEDIA_CHANNEL",
     "NEWS_CHANNEL",
     "READ_MESSAGE_HISTORY",
+    "REQUIRE_TAG_FLAG",
     "SEND_MESSAGES",
     "TEXT_CHANNEL",
     "VIEW_CHANNEL",

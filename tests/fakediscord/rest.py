@@ -80,7 +80,12 @@ EMPTY_MESSAGE = 50006
 MISSING_PERMISSIONS = 50013
 WRONG_CHANNEL_TYPE = 50024
 INVALID_FORM_BODY = 50035
+THREAD_ARCHIVED = 50083
 INVALID_JSON = 50109
+TAG_REQUIRED = 40067
+THREAD_EXISTS = 160004
+THREAD_LOCKED = 160005
+MAX_ACTIVE_THREADS = 160006
 
 _ALLOWED_CALLBACKS: dict[int, set[int]] = {
     PING: {PONG},
@@ -605,6 +610,10 @@ class RestApi:
         self._require(channel, p.VIEW_CHANNEL)
         msg = self._message_in(channel, ctx)
         body = ctx.body()
+        if channel.thread is not None and channel.thread.locked:
+            raise ApiError(400, THREAD_LOCKED, "Thread is locked")
+        if channel.thread is not None and channel.thread.archived:
+            raise ApiError(400, THREAD_ARCHIVED, "Thread is archived")
         if msg.author_id != self.fake.state.bot_id and set(body) - {"flags"}:
             raise ApiError(
                 403, CANNOT_EDIT_OTHERS_MESSAGE, "Cannot edit a message authored by another user"
@@ -653,7 +662,7 @@ class RestApi:
 
     async def get_guild_channels(self, ctx: Ctx) -> Reply:
         guild = self.fake.state.guilds[self._guild_id(ctx)]
-        return Reply(200, [c.payload() for c in guild.channels.values()])
+        return Reply(200, [c.payload() for c in guild.channels.values() if not c.is_thread])
 
     async def get_guild_roles(self, ctx: Ctx) -> Reply:
         guild = self.fake.state.guilds[self._guild_id(ctx)]

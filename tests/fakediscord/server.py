@@ -47,7 +47,9 @@ from .state import (
     FakeMessage,
     FakeRole,
     State,
+    now_iso,
 )
+from .threads import ThreadsApi
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,9 @@ class FakeDiscord:
             )
         )
         self.rest = RestApi(self)
+        ThreadsApi(self.rest)
+        self.max_active_threads = 1000
+        """Discord's cap of active threads per server (beyond it: 160006)."""
         self._factory = InteractionFactory(self.state, self.commands)
         self.requests: list[RecordedRequest] = []
         """Every REST call received, in order (method, path relative to /api/v10, json, ...)."""
@@ -436,9 +441,13 @@ class FakeDiscord:
         *,
         topic: str | None = None,
         parent_id: int | None = None,
+        tags: Iterable[str | tuple[str, bool]] = (),
+        flags: int = 0,
         dispatch: bool = True,
     ) -> FakeChannel:
-        """Add a channel (0 text, 5 announcement, 4 category, 2 voice) with its overwrites."""
+        """Add a channel (0 text, 5 announcement, 4 category, 2 voice, 15 forum, 16 media) with
+        its overwrites; a forum's ``tags`` are names or (name, moderated) and get fresh ids,
+        ``flags`` 16 (REQUIRE_TAG) makes it require one."""
         guild = self.state.guild(guild_id)
         channel = FakeChannel(
             channel_id,
@@ -449,12 +458,69 @@ class FakeDiscord:
             overwrites=[Overwrite.coerce(o) for o in overwrites or []],
             topic=topic,
             parent_id=parent_id,
+            flags=flags,
+            available_tags=[self._tag(t) for t in tags],
         )
         guild.channels[channel_id] = channel
         self.state.channels[channel_id] = channel
         if dispatch:
             self._emit("CHANNEL_CREATE", channel.payload(), guild_id=guild_id)
         return channel
+
+    def _tag(self, tag: str | tuple[str, bool]) -> JSON:
+        name, moderated = (tag, False) if isinstance(tag, str) else tag
+        return {
+            "id": str(self.state.snowflakes.next()),
+            "name": name,
+            "moderated": moderated,
+            "emoji_id": None,
+            "emoji_name": None,
+        }
+
+    def tag_id(self, forum_id: int, name: str) -> int:
+        """The id of a forum's tag, by name."""
+        tags = self.state.channel(forum_id).available_tags
+        return next(int(t["id"]) for t in tags if t["name"] == name)
+
+    def threads_in(self, channel_id: int, *, archived: bool | None = None) -> list[JSON]:
+        """Threads (forum posts, or threads started on messages) whose parent is the channel,
+        oldest first, as channel payloads plus ``starter``: the starter message of a forum
+        post (None for a thread on a message, or when it was deleted)."""
+        out = []
+        for c in self.state.channels.values():
+            if c.thread is None or c.parent_id != channel_id:
+                continue
+            if archived is not None and c.thread.archived != archived:
+                continue
+            first = c.messages[0] if c.messages and c.messages[0].id == c.id else None
+            starter = None if first is None else self._message_record(first)
+            out.append(c.payload() | {"starter": starter})
+        return sorted(out, key=lambda t: int(t["id"]))
+
+    def archive_thread(self, thread_id: int, *, locked: bool = False) -> None:
+        """Discord archives an idle thread (a moderator may also lock it): THREAD_UPDATE."""
+        channel = self.state.channel(thread_id)
+        assert channel.thread is not None, f"{thread_id} is not a thread"
+        channel.thread.archived = True
+        channel.thread.locked = locked
+        channel.thread.archive_timestamp = now_iso()
+        self._emit("THREAD_UPDATE", channel.payload(), guild_id=channel.guild_id)
+
+    def remove_thread(self, thread_id: int, *, dispatch: bool = True) -> None:
+        """A thread (a forum post) is deleted, with its messages: THREAD_DELETE."""
+        channel = self.state.channel(thread_id)
+        for msg in list(channel.messages):
+            self.state.delete_message(msg)
+        del self.state.channels[thread_id]
+        self.state.guild(channel.guild_id).channels.pop(thread_id, None)
+        if dispatch:
+            data = {
+                "id": str(thread_id),
+                "guild_id": str(channel.guild_id),
+                "parent_id": str(channel.parent_id),
+                "type": channel.type,
+            }
+            self._emit("THREAD_DELETE", data, guild_id=channel.guild_id)
 
     def update_channel(
         self,
@@ -705,7 +771,8 @@ class FakeDiscord:
         return self.faults.add(fault)
 
     def hang_next_message_create(self, channel_id: int) -> asyncio.Event:
-        """The next POST to the channel's messages stores the message, then never answers.
+        """The next POST to the channel's messages (or, in a forum, the next post created
+        there) stores the message, then never answers.
 
         Returns an event set once the message exists (kill the bot then). The request stays
         open until :meth:`release_hung` or :meth:`stop`.

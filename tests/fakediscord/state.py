@@ -29,6 +29,15 @@ TEXT_CHANNEL = 0
 VOICE_CHANNEL = 2
 CATEGORY_CHANNEL = 4
 NEWS_CHANNEL = 5
+NEWS_THREAD = 10
+PUBLIC_THREAD = 11
+PRIVATE_THREAD = 12
+FORUM_CHANNEL = 15
+MEDIA_CHANNEL = 16
+THREAD_TYPES = (NEWS_THREAD, PUBLIC_THREAD, PRIVATE_THREAD)
+FORUM_TYPES = (FORUM_CHANNEL, MEDIA_CHANNEL)
+REQUIRE_TAG_FLAG = 1 << 4
+HAS_THREAD_FLAG = 1 << 5
 
 EPHEMERAL_FLAG = 1 << 6
 LOADING_FLAG = 1 << 7
@@ -164,6 +173,28 @@ class FakeMessage:
 
 
 @dataclass
+class ThreadMeta:
+    """What a thread channel has on top of a channel (Discord's ``thread_metadata`` and more)."""
+
+    owner_id: int
+    auto_archive_duration: int = 1440
+    archived: bool = False
+    locked: bool = False
+    archive_timestamp: str = field(default_factory=now_iso)
+    create_timestamp: str = field(default_factory=now_iso)
+    applied_tags: list[int] = field(default_factory=list)
+
+    def payload(self) -> JSON:
+        return {
+            "archived": self.archived,
+            "auto_archive_duration": self.auto_archive_duration,
+            "archive_timestamp": self.archive_timestamp,
+            "locked": self.locked,
+            "create_timestamp": self.create_timestamp,
+        }
+
+
+@dataclass
 class FakeChannel:
     id: int
     guild_id: int
@@ -177,10 +208,22 @@ class FakeChannel:
     rate_limit_per_user: int = 0
     messages: list[FakeMessage] = field(default_factory=list)
     """Live (not deleted) messages, oldest first."""
+    flags: int = 0
+    available_tags: list[JSON] = field(default_factory=list)
+    """Forum and media channels: ``{"id", "name", "moderated", "emoji_id", "emoji_name"}``."""
+    thread: ThreadMeta | None = None
+    """Set for thread channels (forum posts and threads started on a message)."""
+    last_thread_id: int | None = None
 
     @property
     def last_message_id(self) -> int | None:
+        if self.type in FORUM_TYPES:
+            return self.last_thread_id
         return self.messages[-1].id if self.messages else None
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in THREAD_TYPES
 
     def payload(self) -> JSON:
         data: JSON = {
@@ -192,9 +235,34 @@ class FakeChannel:
             "permission_overwrites": [ow.to_payload() for ow in self.overwrites],
             "parent_id": None if self.parent_id is None else str(self.parent_id),
             "nsfw": self.nsfw,
-            "flags": 0,
+            "flags": self.flags,
         }
-        if self.type in (TEXT_CHANNEL, NEWS_CHANNEL):
+        if self.thread is not None:
+            last = self.last_message_id
+            return data | {
+                "owner_id": str(self.thread.owner_id),
+                "last_message_id": None if last is None else str(last),
+                "rate_limit_per_user": self.rate_limit_per_user,
+                "message_count": len(self.messages),
+                "total_message_sent": len(self.messages),
+                "member_count": 1,
+                "thread_metadata": self.thread.payload(),
+                "applied_tags": [str(t) for t in self.thread.applied_tags],
+            }
+        if self.type in FORUM_TYPES:
+            last = self.last_message_id
+            data |= {
+                "topic": self.topic,
+                "last_message_id": None if last is None else str(last),
+                "rate_limit_per_user": self.rate_limit_per_user,
+                "default_auto_archive_duration": 1440,
+                "default_thread_rate_limit_per_user": 0,
+                "available_tags": [dict(t) for t in self.available_tags],
+                "default_reaction_emoji": None,
+                "default_sort_order": None,
+                "default_forum_layout": 0,
+            }
+        elif self.type in (TEXT_CHANNEL, NEWS_CHANNEL):
             last = self.last_message_id
             data |= {
                 "topic": self.topic,
@@ -293,11 +361,13 @@ class State:
     def permissions_in(self, channel: FakeChannel, user_id: int) -> int:
         """What ``channel.permissions_for(member)`` says: Discord's resolution, without voice
         permissions in text and announcement channels (as discord.py strips them)."""
+        if channel.is_thread and channel.parent_id in self.channels:
+            return self.permissions_in(self.channels[channel.parent_id], user_id)
         guild = self.guild(channel.guild_id)
         if user_id not in guild.members:
             return 0
         base = self.guild_permissions(guild, user_id)
-        if channel.type in (TEXT_CHANNEL, NEWS_CHANNEL):
+        if channel.type in (TEXT_CHANNEL, NEWS_CHANNEL, *FORUM_TYPES):
             base &= ~VOICE_PERMISSIONS
         return channel_permissions(
             base=base,
@@ -397,8 +467,13 @@ class State:
             "channels": [
                 {k: v for k, v in c.payload().items() if k != "guild_id"}
                 for c in guild.channels.values()
+                if not c.is_thread
             ],
-            "threads": [],
+            "threads": [
+                c.payload()
+                for c in guild.channels.values()
+                if c.thread is not None and not c.thread.archived
+            ],
             "voice_states": [],
             "presences": [],
             "stage_instances": [],
