@@ -19,6 +19,7 @@ from bot.services.publishing.publisher import Publisher
 from bot.services.publishing.reconcile import Reconciler
 from bot.services.publishing.selector import Selector
 from bot.services.publishing.sender import RetryPolicy, Sender
+from bot.services.publishing.threads import Threads
 from bot.settings import Settings
 from bot.store.articles import ArticleStore
 from bot.store.candidates import CandidateQueries
@@ -106,6 +107,7 @@ def build_publishing(
         stores.outbox,
         poster,
         pauses,
+        Threads(stores.outbox, poster, stores.subscriptions, alerts),
         retry=RetryPolicy(publishing.retry_limit, publishing.retry_backoff),
         excerpt_length=publishing.excerpt_length,
         clock=clock,

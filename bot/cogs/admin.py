@@ -8,30 +8,26 @@ refusal is private and changes nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs.admin_render import preview_embed, status_lines, topics_list
 from bot.discord_io.tree import NotModeratorError
 from bot.domain.subscription import (
     DEFAULT_INTERVAL,
     DEFAULT_MAX_AGE,
     DEFAULT_MIN_QUALITY,
     DEFAULT_PER_RUN,
+    DEFAULT_THREAD_ARCHIVE,
+    FORUM_TAGS,
     MAX_PER_RUN,
+    THREAD_ARCHIVE_MINUTES,
 )
-from bot.domain.text import quality_text
 from bot.domain.values import format_duration
-from bot.services.admin import (
-    Actor,
-    AdminService,
-    Preview,
-    SubscriptionStatus,
-    describe,
-)
+from bot.services.admin import Actor, AdminService, describe
 from bot.services.news import NewsService
 
 EMBED_LINES = 30
@@ -40,57 +36,27 @@ EMBED_LINES = 30
 # why), so they come from it: a range or default written twice drifts.
 Quality = app_commands.Range[float, 0, None]
 PerRun = app_commands.Range[int, 1, MAX_PER_RUN]
+ARCHIVE_CHOICES = [app_commands.Choice(name=n, value=n) for n in THREAD_ARCHIVE_MINUTES]
+TAG_CHOICES = [app_commands.Choice(name=n, value=n) for n in FORUM_TAGS]
+# A subscription's channel: text and announcement channels, forums (and media channels, which
+# discord.py types as forums; Newsdesk refuses those with a reason).
+Channel = discord.TextChannel | discord.ForumChannel
+THREAD_HELP = "Text/announcement channels: start a discussion thread on each post"
+ARCHIVE_HELP = "When an idle thread or forum post is archived"
+TAGS_HELP = "Forums: auto = the tags named like the article's topics; none = no tags"
 
 
-def _topics(text: str | None) -> tuple[str, ...]:
-    if text is None:
-        return ()
-    return tuple(t.strip() for t in text.split(",") if t.strip())
-
-
-def _when(moment: datetime | None) -> str:
-    return f"<t:{int(moment.timestamp())}:R>" if moment else "—"
-
-
-def _status_lines(status: SubscriptionStatus) -> list[str]:
-    sub = status.subscription
-    lines = [f"**<#{sub.channel_id}>** — {status.standing}", f"  {describe(sub.spec)}"]
-    if status.next_run:
-        lines.append(f"  next run {_when(status.next_run)}")
-    for delivery, article in status.last_posts:
-        title = article.title if article else f"article {delivery.article_id}"
-        lines.append(
-            f"  posted {_when(delivery.sent_at)}: {discord.utils.escape_markdown(title)[:120]}"
-        )
-    if status.queued:
-        lines.append(
-            f"  queued: {len(status.queued)} — "
-            + "; ".join(discord.utils.escape_markdown(a.title)[:80] for a in status.queued[:3])
-        )
-    return lines
-
-
-def _preview_embed(preview: Preview) -> discord.Embed:
-    lines = []
-    if preview.not_run:
-        lines.append(f"⚠️ Nothing will be posted while {preview.not_run}.\n")
-    lines.append(
-        "**Next run would post:**" if preview.chosen else "**Next run would post nothing.**"
-    )
-    for chosen in preview.chosen:
-        quality = quality_text(chosen.quality)
-        title = discord.utils.escape_markdown(chosen.title)[:150]
-        lines.append(f"• [{title}]({chosen.url}) — {quality}")
-    if preview.near_misses:
-        lines.append("\n**Near misses:**")
-        for missed, url, reasons in preview.near_misses:
-            title = discord.utils.escape_markdown(missed.title)[:120] if missed else url
-            lines.append(f"• {title} — {', '.join(r.value for r in reasons)}")
-    return discord.Embed(
-        title=f"Preview: #{preview.subscription.channel_id}",
-        description="\n".join(lines)[:4000],
-        colour=0x2B6CB0,
-    )
+def _thread_options(
+    thread: bool | None,
+    thread_archive: app_commands.Choice[str] | None,
+    forum_tags: app_commands.Choice[str] | None,
+) -> dict[str, Any]:
+    given = {
+        "thread": thread,
+        "thread_archive": thread_archive.value if thread_archive else None,
+        "forum_tags": forum_tags.value if forum_tags else None,
+    }
+    return {key: value for key, value in given.items() if value is not None}
 
 
 @app_commands.guild_only()
@@ -150,7 +116,7 @@ class AdminCog(
     @publishing.command(name="on", description="Switch publishing on, for the server or a channel")
     @app_commands.describe(channel="Only this channel's subscription (default: the whole server)")
     async def publishing_on(
-        self, interaction: discord.Interaction[Any], channel: discord.TextChannel | None = None
+        self, interaction: discord.Interaction[Any], channel: Channel | None = None
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         text = await self.admin.set_publishing(
@@ -163,7 +129,7 @@ class AdminCog(
     )
     @app_commands.describe(channel="Only this channel's subscription (default: the whole server)")
     async def publishing_off(
-        self, interaction: discord.Interaction[Any], channel: discord.TextChannel | None = None
+        self, interaction: discord.Interaction[Any], channel: Channel | None = None
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         text = await self.admin.set_publishing(
@@ -178,7 +144,7 @@ class AdminCog(
     @publishing.command(name="status", description="Is publishing on, what went out, what is next")
     @app_commands.describe(channel="Only this channel's subscription (default: all of them)")
     async def publishing_status(
-        self, interaction: discord.Interaction[Any], channel: discord.TextChannel | None = None
+        self, interaction: discord.Interaction[Any], channel: Channel | None = None
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild_id is not None
@@ -188,7 +154,7 @@ class AdminCog(
         if not statuses:
             lines.append("No subscriptions yet: `/newsadmin subscribe` creates one.")
         for status in statuses:
-            lines.extend(_status_lines(status))
+            lines.extend(status_lines(status))
         embed = discord.Embed(
             title="Publishing status", description="\n".join(lines)[:4000], colour=0x2B6CB0
         )
@@ -205,26 +171,34 @@ class AdminCog(
         interval=f"How often to post, e.g. 30m, 2h (default {format_duration(DEFAULT_INTERVAL)})",
         max_age="Never post articles older than this, e.g. 7d, or none (default "
         f"{format_duration(DEFAULT_MAX_AGE)})",
+        thread=f"{THREAD_HELP} (default off)",
+        thread_archive=f"{ARCHIVE_HELP} (default {DEFAULT_THREAD_ARCHIVE})",
+        forum_tags=f"{TAGS_HELP} (default auto)",
     )
     @app_commands.autocomplete(topics=complete_topics)
+    @app_commands.choices(thread_archive=ARCHIVE_CHOICES, forum_tags=TAG_CHOICES)
     async def subscribe(
         self,
         interaction: discord.Interaction[Any],
-        channel: discord.TextChannel,
+        channel: Channel,
         topics: app_commands.Range[str, 1, 500] | None = None,
         min_quality: Quality | None = None,
         max_per_run: PerRun | None = None,
         interval: app_commands.Range[str, 2, 20] | None = None,
         max_age: app_commands.Range[str, 2, 20] | None = None,
+        thread: bool | None = None,
+        thread_archive: app_commands.Choice[str] | None = None,
+        forum_tags: app_commands.Choice[str] | None = None,
     ) -> None:
         given = {
-            "topics": _topics(topics) if topics is not None else None,
+            "topics": topics_list(topics) if topics is not None else None,
             "min_quality": min_quality,
             "max_per_run": max_per_run,
             "interval": interval,
             "max_age": max_age,
         }
         options = {key: value for key, value in given.items() if value is not None}
+        options |= _thread_options(thread, thread_archive, forum_tags)
         spec = self.admin.new_spec({"channel_id": channel.id, **options})  # the spec's defaults
         await interaction.response.defer(ephemeral=True, thinking=True)
         sub = await self.admin.subscribe(self.actor(interaction), spec)
@@ -244,12 +218,16 @@ class AdminCog(
         mention_role="Ping this role with each post",
         no_mention="Stop pinging a role",
         crosspost="In announcement channels, publish each post to followers",
+        thread=THREAD_HELP,
+        thread_archive=ARCHIVE_HELP,
+        forum_tags=TAGS_HELP,
     )
     @app_commands.autocomplete(topics=complete_topics, exclude_topics=complete_topics)
+    @app_commands.choices(thread_archive=ARCHIVE_CHOICES, forum_tags=TAG_CHOICES)
     async def edit(
         self,
         interaction: discord.Interaction[Any],
-        channel: discord.TextChannel,
+        channel: Channel,
         topics: app_commands.Range[str, 1, 500] | None = None,
         exclude_topics: app_commands.Range[str, 1, 500] | None = None,
         min_quality: Quality | None = None,
@@ -259,13 +237,16 @@ class AdminCog(
         mention_role: discord.Role | None = None,
         no_mention: bool = False,
         crosspost: bool | None = None,
+        thread: bool | None = None,
+        thread_archive: app_commands.Choice[str] | None = None,
+        forum_tags: app_commands.Choice[str] | None = None,
     ) -> None:
-        changes: dict[str, Any] = {}
+        changes: dict[str, Any] = _thread_options(thread, thread_archive, forum_tags)
         if topics is not None:
-            changes["topics"] = () if topics.strip() == "*" else _topics(topics)
+            changes["topics"] = () if topics.strip() == "*" else topics_list(topics)
         if exclude_topics is not None:
             changes["exclude_topics"] = (
-                () if exclude_topics.strip() == "-" else _topics(exclude_topics)
+                () if exclude_topics.strip() == "-" else topics_list(exclude_topics)
             )
         if min_quality is not None:
             changes["min_quality"] = min_quality
@@ -289,9 +270,7 @@ class AdminCog(
 
     @app_commands.command(name="unsubscribe", description="Stop posting news to a channel")
     @app_commands.describe(channel="The subscribed channel")
-    async def unsubscribe(
-        self, interaction: discord.Interaction[Any], channel: discord.TextChannel
-    ) -> None:
+    async def unsubscribe(self, interaction: discord.Interaction[Any], channel: Channel) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         text = await self.admin.unsubscribe(self.actor(interaction), channel.id)
         await interaction.followup.send(f"✅ {text[0].upper()}{text[1:]}.", ephemeral=True)
@@ -319,17 +298,17 @@ class AdminCog(
     )
     @app_commands.describe(channel="The subscribed channel (default: this one)")
     async def preview(
-        self, interaction: discord.Interaction[Any], channel: discord.TextChannel | None = None
+        self, interaction: discord.Interaction[Any], channel: Channel | None = None
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild_id is not None
         result = await self.admin.preview(interaction.guild_id, self._channel(interaction, channel))
-        await interaction.followup.send(embed=_preview_embed(result), ephemeral=True)
+        await interaction.followup.send(embed=preview_embed(result), ephemeral=True)
 
     @app_commands.command(name="post-now", description="Run a channel's publishing now")
     @app_commands.describe(channel="The subscribed channel (default: this one)")
     async def post_now(
-        self, interaction: discord.Interaction[Any], channel: discord.TextChannel | None = None
+        self, interaction: discord.Interaction[Any], channel: Channel | None = None
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         target = self._channel(interaction, channel)
@@ -367,7 +346,7 @@ class AdminCog(
     async def settings(
         self,
         interaction: discord.Interaction[Any],
-        log_channel: discord.TextChannel | None = None,
+        log_channel: Channel | None = None,
         no_log_channel: bool = False,
         add_moderator_role: discord.Role | None = None,
         remove_moderator_role: discord.Role | None = None,

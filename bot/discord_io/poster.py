@@ -6,19 +6,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from typing import Literal
 
 import aiohttp
 import discord
 
+from bot.discord_io.channels import channel_info
+from bot.discord_io.history import find_post
 from bot.discord_io.render import allowed_mentions, post_embed, post_view
 from bot.domain.posts import PostSpec
-from bot.domain.urls import InvalidURLError, canonical_url
+from bot.domain.threads import ThreadSpec
 from bot.services.publishing.ports import (
     ChannelInfo,
     ChannelUnavailable,
     DeliveryError,
     HistoryUnavailable,
+    Posted,
+    PostGone,
     PostRejected,
+    ThreadsUnavailable,
     TransientError,
 )
 
@@ -26,6 +32,8 @@ log = logging.getLogger(__name__)
 
 MISSING_ACCESS, MISSING_PERMISSIONS = 50001, 50013
 UNKNOWN_CHANNEL, UNKNOWN_MESSAGE = 10003, 10008
+TAG_REQUIRED = 40067
+THREAD_EXISTS, MAX_ACTIVE_THREADS = 160004, 160006
 
 
 def classify(exc: Exception) -> DeliveryError:
@@ -51,6 +59,11 @@ def classify(exc: Exception) -> DeliveryError:
     raise exc
 
 
+def _archive(minutes: int) -> Literal[60, 1440, 4320, 10080]:
+    assert minutes in (60, 1440, 4320, 10080), minutes
+    return minutes  # type: ignore[return-value]
+
+
 class DiscordPoster:
     """Implements bot.services.publisher.Poster with a discord.py client."""
 
@@ -61,30 +74,7 @@ class DiscordPoster:
         return self.client.is_ready() and not any(g.unavailable for g in self.client.guilds)
 
     def channel_info(self, channel_id: int) -> ChannelInfo | None:
-        channel = self.client.get_channel(channel_id)
-        if channel is None or isinstance(channel, discord.abc.PrivateChannel):
-            return None
-        if not isinstance(channel, discord.TextChannel | discord.Thread | discord.VoiceChannel):
-            return ChannelInfo(channel.guild.id, f"#{channel.name}", "not a text channel")
-        me = channel.guild.me
-        perms = channel.permissions_for(me)
-        needed = [
-            ("View Channel", perms.view_channel),
-            (
-                "Send Messages in Threads"
-                if isinstance(channel, discord.Thread)
-                else "Send Messages",
-                perms.send_messages_in_threads
-                if isinstance(channel, discord.Thread)
-                else perms.send_messages,
-            ),
-            ("Embed Links", perms.embed_links),
-        ]
-        # Discord takes away what depends on a missing permission (no Send Messages: no Embed
-        # Links either); name only the first missing one, the one to grant.
-        missing = next((name for name, granted in needed if not granted), None)
-        problem = f"missing permissions: {missing}" if missing else None
-        return ChannelInfo(channel.guild.id, f"#{channel.name}", problem)
+        return channel_info(self.client, channel_id)
 
     def _messageable(self, channel_id: int) -> discord.abc.Messageable:
         channel = self.client.get_channel(channel_id)
@@ -92,7 +82,7 @@ class DiscordPoster:
             return channel
         return self.client.get_partial_messageable(channel_id)
 
-    async def send(self, channel_id: int, post: PostSpec, nonce: str) -> int | None:
+    async def send(self, channel_id: int, post: PostSpec, nonce: str) -> Posted | None:
         try:
             message = await self._messageable(channel_id).send(
                 content=post.content,
@@ -109,31 +99,74 @@ class DiscordPoster:
             raise classify(exc) from exc
         except Exception as exc:
             raise classify(exc) from exc
-        return message.id
+        return Posted(message.id)
+
+    async def create_forum_post(
+        self, channel_id: int, post: PostSpec, thread: ThreadSpec
+    ) -> Posted:
+        forum = self.client.get_channel(channel_id)
+        if not isinstance(forum, discord.ForumChannel):
+            raise ChannelUnavailable("the forum channel is not known to the bot")
+        try:
+            created = await forum.create_thread(
+                name=thread.name,
+                auto_archive_duration=_archive(thread.archive_minutes),
+                applied_tags=[discord.Object(tag_id) for tag_id in thread.tag_ids],  # type: ignore[misc]
+                content=post.content,
+                embed=post_embed(post),
+                view=post_view(post),
+                allowed_mentions=allowed_mentions(post),
+            )
+        except discord.HTTPException as exc:
+            if exc.code == TAG_REQUIRED:
+                raise ChannelUnavailable(
+                    f"the forum requires a tag on every post ({exc.code})", exc.code
+                ) from exc
+            if exc.code == MAX_ACTIVE_THREADS:
+                raise ChannelUnavailable(
+                    f"the server has reached Discord's limit of active threads ({exc.code})",
+                    exc.code,
+                ) from exc
+            raise classify(exc) from exc
+        except Exception as exc:
+            raise classify(exc) from exc
+        return Posted(created.message.id, created.thread.id)
+
+    async def start_thread(self, channel_id: int, message_id: int, thread: ThreadSpec) -> int:
+        channel = self.client.get_channel(channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            raise ThreadsUnavailable("threads start only in text and announcement channels")
+        message = channel.get_partial_message(message_id)
+        try:
+            started = await message.create_thread(
+                name=thread.name, auto_archive_duration=_archive(thread.archive_minutes)
+            )
+        except discord.HTTPException as exc:
+            if exc.code == THREAD_EXISTS:
+                return message_id  # a thread started on a message has the message's id
+            if exc.code == UNKNOWN_MESSAGE:
+                raise PostGone(f"the post was deleted ({exc.code})", exc.code) from exc
+            if exc.code in (MISSING_ACCESS, MISSING_PERMISSIONS):
+                raise ThreadsUnavailable(
+                    f"missing permissions: Create Public Threads ({exc.code})", exc.code
+                ) from exc
+            if exc.code == MAX_ACTIVE_THREADS:
+                raise ThreadsUnavailable(
+                    f"the server has reached Discord's limit of active threads ({exc.code})",
+                    exc.code,
+                ) from exc
+            raise classify(exc) from exc
+        except Exception as exc:
+            raise classify(exc) from exc
+        return started.id
 
     async def find_post(
         self, channel_id: int, post: PostSpec, since: datetime, until: datetime
-    ) -> int | None:
-        me = self.client.user
-        if me is None:
-            raise TransientError("not logged in")
-        # Without Read Message History Discord answers with an empty list, not a refusal:
-        # "not found" would then be a lie. Ask the cache first.
-        channel = self.client.get_channel(channel_id)
-        if (
-            isinstance(channel, discord.abc.GuildChannel | discord.Thread)
-            and not channel.permissions_for(channel.guild.me).read_message_history
-        ):
-            raise HistoryUnavailable("missing Read Message History")
+    ) -> Posted | None:
         try:
-            history = self._messageable(channel_id).history(
-                limit=None, after=since, oldest_first=True
-            )
-            async for message in history:
-                if message.created_at > until:
-                    return None
-                if message.author.id == me.id and _is_post(message, post):
-                    return message.id
+            return await find_post(self.client, channel_id, post, since, until)
+        except DeliveryError:
+            raise
         except discord.Forbidden as exc:
             if exc.code == MISSING_PERMISSIONS:
                 raise HistoryUnavailable(
@@ -142,7 +175,6 @@ class DiscordPoster:
             raise classify(exc) from exc
         except Exception as exc:
             raise classify(exc) from exc
-        return None
 
     async def crosspost(self, channel_id: int, message_id: int) -> None:
         channel = self.client.get_channel(channel_id)
@@ -164,20 +196,3 @@ class DiscordPoster:
             )
         except Exception as exc:
             raise classify(exc) from exc
-
-
-def _is_post(message: discord.Message, post: PostSpec) -> bool:
-    """The bot's own message for this article: its button id, or its embed's URL."""
-    if post.related_button_id:
-        for row in message.components:
-            for child in getattr(row, "children", ()):
-                if getattr(child, "custom_id", None) == post.related_button_id:
-                    return True
-    for embed in message.embeds:
-        if embed.url:
-            try:
-                if canonical_url(embed.url) == post.article_url:
-                    return True
-            except InvalidURLError:
-                continue
-    return False

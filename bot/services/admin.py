@@ -25,6 +25,7 @@ from bot.domain.subscription import (
     next_run,
     standing,
 )
+from bot.domain.threads import ignored_options
 from bot.domain.values import format_duration
 from bot.errors import UserFacingError
 from bot.services.ingest.discovery import SourceError
@@ -62,6 +63,7 @@ class SubscriptionStatus:
     next_run: datetime | None
     last_posts: list[tuple[Delivery, Article | None]]
     queued: list[Article]
+    notes: tuple[str, ...] = ()  # options ignored in this channel, threads that cannot start
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class Preview:
     chosen: list[Article]
     near_misses: list[tuple[Article | None, str, tuple[Skip, ...]]]  # (article, url, reasons)
     not_run: str | None
+    notes: tuple[str, ...] = ()
 
 
 class AdminService:
@@ -175,6 +178,18 @@ class AdminService:
         if info.problem is not None:
             raise UserFacingError(f"I cannot post in <#{channel_id}>: {info.problem}.")
 
+    def notes(self, sub: Subscription) -> tuple[str, ...]:
+        """What moderators should know about how the channel takes this subscription."""
+        info = self.channels.channel_info(sub.channel_id)
+        out = (
+            [f"ignored here: {option}" for option in ignored_options(sub.spec, info.kind)]
+            if info
+            else []
+        )
+        if sub.spec.thread and sub.thread_problem:
+            out.append(f"posts go without threads: {sub.thread_problem}")
+        return tuple(out)
+
     @staticmethod
     def new_spec(options: dict[str, Any]) -> SubscriptionSpec:
         """A moderator's options as a spec, validated as the config file's are (quick: the
@@ -271,6 +286,7 @@ class AdminService:
                     scheduled if on else None,
                     [(d, by_id.get(d.article_id)) for d in last],
                     queued,
+                    self.notes(sub),
                 )
             )
         return out
@@ -290,6 +306,7 @@ class AdminService:
             chosen,
             [(by_id.get(c.article_id), c.url, r) for c, r in misses],
             where.why_not(),
+            self.notes(sub),
         )
 
     async def post_now(self, actor: Actor, channel_id: int) -> RunReport:
@@ -369,4 +386,8 @@ def describe(spec: SubscriptionSpec) -> str:
     parts.append(f"max age {format_duration(spec.max_age)}" if spec.max_age else "no age limit")
     if spec.quiet_hours:
         parts.append(f"quiet {spec.quiet_hours}")
+    if spec.thread:
+        parts.append(f"a thread on each post (archived after {spec.thread_archive} idle)")
+    if spec.forum_tags == "none":
+        parts.append("no forum tags")
     return ", ".join(parts)

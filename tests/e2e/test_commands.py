@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,9 @@ from bot.domain.subscription import (
     DEFAULT_INTERVAL,
     DEFAULT_MAX_AGE,
     DEFAULT_PER_RUN,
+    FORUM_TAGS,
     MAX_PER_RUN,
+    THREAD_ARCHIVE_MINUTES,
 )
 from bot.domain.values import format_duration
 from bot.errors import UserFacingError
@@ -389,6 +392,45 @@ async def test_slash_options_take_their_limits_and_defaults_from_the_spec(
     )
     assert "quality ≥ 12.5" in made.content
     assert (await bot.sub(ROBOTS_CHANNEL)).spec.min_quality == 12.5
+
+
+def _characters(option: dict[str, Any]) -> int:
+    """What Discord counts toward a command's 8,000 characters: names, descriptions, choice
+    names and values, of the command and everything under it."""
+    total = len(option.get("name", "")) + len(option.get("description", ""))
+    for choice in option.get("choices") or ():
+        total += len(choice["name"]) + len(str(choice["value"]))
+    return total + sum(_characters(o) for o in option.get("options") or ())
+
+
+def _leaves(option: dict[str, Any]) -> list[dict[str, Any]]:
+    """Subcommands (type 1) of a command, through its groups (type 2)."""
+    subs = [o for o in option.get("options") or () if o["type"] in (1, 2)]
+    if not subs:
+        return [option]
+    return [leaf for o in subs for leaf in _leaves(o)]
+
+
+async def test_every_command_fits_discords_limits_and_takes_forum_channels(
+    bot: Running, fake: FakeDiscord
+) -> None:
+    for name in ("news", "newsadmin"):
+        command = fake.synced_command(name, GUILD)
+        assert command is not None
+        assert _characters(command) <= 8000, name
+        for leaf in _leaves(command):
+            assert len(leaf.get("options") or ()) <= 25, leaf["name"]
+    newsadmin = fake.synced_command("newsadmin", GUILD)
+    assert newsadmin is not None
+    subcommands = {o["name"]: o for o in newsadmin["options"]}
+    for name in ("subscribe", "edit"):
+        options = {o["name"]: o for o in subcommands[name]["options"]}
+        # text, announcement, forum and media (refused later, with the reason)
+        assert sorted(options["channel"]["channel_types"]) == [0, 5, 15, 16]
+        archive = [c["value"] for c in options["thread_archive"]["choices"]]
+        assert archive == list(THREAD_ARCHIVE_MINUTES)
+        assert [c["value"] for c in options["forum_tags"]["choices"]] == list(FORUM_TAGS)
+        assert options["thread"]["type"] == 5  # boolean
 
 
 async def test_preview_explains_near_misses(bot: Running, fake: FakeDiscord) -> None:

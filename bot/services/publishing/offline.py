@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.posts import PostSpec
-from bot.services.publishing.ports import ChannelInfo
+from bot.domain.threads import ThreadSpec
+from bot.services.publishing.ports import ChannelInfo, Posted
 
 
 class OfflinePoster:
@@ -20,12 +21,20 @@ class OfflinePoster:
     def channel_info(self, channel_id: int) -> ChannelInfo | None:
         return ChannelInfo(None, f"channel {channel_id}")  # the server is unknown offline
 
-    async def send(self, channel_id: int, post: PostSpec, nonce: str) -> int | None:
+    async def send(self, channel_id: int, post: PostSpec, nonce: str) -> Posted | None:
+        raise RuntimeError("a dry run sends nothing")
+
+    async def create_forum_post(
+        self, channel_id: int, post: PostSpec, thread: ThreadSpec
+    ) -> Posted:
+        raise RuntimeError("a dry run sends nothing")
+
+    async def start_thread(self, channel_id: int, message_id: int, thread: ThreadSpec) -> int:
         raise RuntimeError("a dry run sends nothing")
 
     async def find_post(
         self, channel_id: int, post: PostSpec, since: datetime, until: datetime
-    ) -> int | None:
+    ) -> Posted | None:
         return None
 
     async def crosspost(self, channel_id: int, message_id: int) -> None:

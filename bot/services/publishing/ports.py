@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.domain.posts import PostSpec
+from bot.domain.threads import ChannelKind, ForumTag, ThreadSpec
 
 
 class DeliveryError(Exception):
@@ -34,11 +35,34 @@ class HistoryUnavailable(DeliveryError):
     """The channel's history cannot be read (no Read Message History)."""
 
 
+class PostGone(DeliveryError):
+    """The posted message (or forum post) was deleted: record it, never recreate it."""
+
+
+class ThreadsUnavailable(DeliveryError):
+    """No thread can be started here now (no permission, the server's active-thread limit);
+    the post stands without one."""
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelInfo:
     guild_id: int | None
     name: str
     problem: str | None = None  # why the bot cannot post there now; None: it can
+    kind: ChannelKind = ChannelKind.TEXT
+    tags: tuple[ForumTag, ...] = ()  # a forum's tags
+    requires_tag: bool = False  # a forum that refuses posts without a tag
+    may_moderate: bool = False  # Manage Threads: moderated tags, deleting forum posts
+    thread_problem: str | None = None  # why no discussion thread can be started; None: it can
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """Where a post is: its message, and the thread it is in or starts (a forum post's thread
+    has the starter message's id)."""
+
+    message_id: int
+    thread_id: int | None = None
 
 
 class Channels(Protocol):
@@ -54,16 +78,26 @@ class Channels(Protocol):
 class Poster(Channels, Protocol):
     """The Discord side of publishing (tests use the real one against a fake Discord)."""
 
-    async def send(self, channel_id: int, post: PostSpec, nonce: str) -> int | None:
-        """Send the post; return the message id (None: a moderator already deleted it).
+    async def send(self, channel_id: int, post: PostSpec, nonce: str) -> Posted | None:
+        """Send the post as a message; None: a moderator already deleted it.
 
         Raises DeliveryError subclasses.
         """
 
+    async def create_forum_post(
+        self, channel_id: int, post: PostSpec, thread: ThreadSpec
+    ) -> Posted:
+        """Create a forum post (a thread whose starter message is the post). Takes no nonce:
+        the outbox alone keeps it exactly-once. Raises DeliveryError subclasses."""
+
+    async def start_thread(self, channel_id: int, message_id: int, thread: ThreadSpec) -> int:
+        """Start the discussion thread on a posted message; its id (the message's), also when
+        it exists already. Raises ThreadsUnavailable, TransientError, PostRejected."""
+
     async def find_post(
         self, channel_id: int, post: PostSpec, since: datetime, until: datetime
-    ) -> int | None:
-        """The id of the bot's message for this post sent in [since, until], if any."""
+    ) -> Posted | None:
+        """The bot's message (or forum post) for this post made in [since, until], if any."""
 
     async def crosspost(self, channel_id: int, message_id: int) -> None: ...
 

@@ -20,12 +20,13 @@ from datetime import datetime, timedelta
 from bot.domain.delivery import DeliveryState, nonce_for
 from bot.domain.selection import PERMANENT_SKIPS
 from bot.domain.subscription import State, Subscription, in_quiet_hours, standing
+from bot.domain.threads import NoTagPossible
 from bot.log import with_ids
 from bot.metrics import Metrics
 from bot.services.guard import guarded
 from bot.services.publishing.alerts import Pauses
 from bot.services.publishing.guilds import GuildPolicy
-from bot.services.publishing.ports import Channels
+from bot.services.publishing.ports import ChannelInfo, Channels
 from bot.services.publishing.reconcile import Reconciler
 from bot.services.publishing.selector import Selector
 from bot.services.publishing.sender import RunReport, Sender
@@ -156,17 +157,19 @@ class Publisher:
             report.not_run = "quiet hours"
             return
         info = self.channels.channel_info(sub.channel_id)
-        problem = "the channel is unknown to the bot" if info is None else info.problem
-        if problem is not None:
+        if info is None or info.problem is not None:
+            problem = info.problem if info and info.problem else "the channel is unknown to the bot"
             await self.pauses.pause(sub, problem)
             report.not_run = f"paused: {problem}"
             return
         await self.subscriptions.mark_run(sub.id, now)
         if has_pending and not await self.reconciler.settle(sub, report, now):
             return
-        await self._post_new(sub, report, now)
+        await self._post_new(sub, info, report, now)
 
-    async def _post_new(self, sub: Subscription, report: RunReport, now: datetime) -> None:
+    async def _post_new(
+        self, sub: Subscription, info: ChannelInfo, report: RunReport, now: datetime
+    ) -> None:
         selection = await self.selector.next_run(sub, now)
         logger = with_ids(log, **sub.ids)
         permanent = []
@@ -197,6 +200,12 @@ class Publisher:
             if number:
                 await self.sleep(self.pace.total_seconds())
             assert article.id is not None
+            try:
+                out = self.sender.outgoing(sub, article, info)
+            except NoTagPossible as exc:
+                await self.pauses.pause(sub, str(exc))
+                report.not_run = f"paused: {exc}"
+                break
             delivery = await self.outbox.record_intent(
                 sub.channel_id,
                 article.id,
@@ -204,11 +213,11 @@ class Publisher:
                 guild_id=sub.guild_id,
                 nonce=nonce_for(sub.channel_id, article.url),
                 now=self.clock(),
+                thread_owed=out.thread_owed,
             )
             if delivery.state is not DeliveryState.PENDING:
                 continue  # already settled meanwhile
-            post = self.sender.post_for(sub, article)
-            if not await self.sender.deliver(sub, post, delivery, report):
+            if not await self.sender.deliver(sub, out, delivery, report):
                 break
 
     # ------------------------------------------------------------------ start-up

@@ -14,12 +14,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot.domain.delivery import Delivery, DeliveryState
+from bot.domain.delivery import Delivery, DeliveryState, ThreadState
 from bot.domain.subscription import Subscription
+from bot.domain.threads import NoTagPossible
 from bot.log import with_ids
 from bot.metrics import Metrics
 from bot.services.publishing.alerts import Alerts, Pauses
 from bot.services.publishing.ports import (
+    ChannelInfo,
     ChannelUnavailable,
     HistoryUnavailable,
     Poster,
@@ -71,16 +73,46 @@ class Reconciler:
         ``resend`` False: publishing may not happen now (switched off, quiet hours); history
         is still checked and a post found there recorded, but nothing is sent.
         """
+        info = self.poster.channel_info(sub.channel_id)
+        if info is None:
+            return False  # not visible now: settled once it is (the run pauses it meanwhile)
         for delivery in await self.outbox.open_deliveries(sub.channel_id):
             if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
                 report.not_run = "waiting to retry a failed post"
                 return False
-            if not await self._settle_one(sub, delivery, report, resend=resend):
+            if not await self._settle_one(sub, delivery, info, report, resend=resend):
                 return False
+        if resend:
+            await self._owed_threads(sub, info)
         return True
 
+    async def _owed_threads(self, sub: Subscription, info: ChannelInfo) -> None:
+        """Start the threads of posts confirmed before a crash or a 5xx cut their thread off."""
+        for delivery in await self.outbox.owed_threads(sub.channel_id):
+            article = await self.articles.get(delivery.article_id)
+            out = self.sender.outgoing(sub, article, info) if article else None
+            if out is None or out.thread is None or delivery.message_id is None:
+                await self.outbox.mark_thread(
+                    sub.channel_id,
+                    delivery.article_id,
+                    ThreadState.NONE,
+                    error="no longer wanted when it could be started",
+                )
+                continue
+            started = await self.sender.threads.start(
+                sub, delivery, delivery.message_id, out.thread, refused=out.thread_refused
+            )
+            if not started:
+                return  # Discord is in trouble: the next run tries again
+
     async def _settle_one(
-        self, sub: Subscription, delivery: Delivery, report: RunReport, *, resend: bool
+        self,
+        sub: Subscription,
+        delivery: Delivery,
+        info: ChannelInfo,
+        report: RunReport,
+        *,
+        resend: bool,
     ) -> bool:
         article = await self.articles.get(delivery.article_id)
         if article is None:
@@ -91,7 +123,12 @@ class Reconciler:
                 "article no longer stored",
             )
             return True
-        post = self.sender.post_for(sub, article)  # built once: looked for, then maybe re-sent
+        try:  # built once: looked for, then maybe re-sent
+            out = self.sender.outgoing(sub, article, info)
+        except NoTagPossible as exc:
+            await self.pauses.pause(sub, str(exc))
+            return False
+        post = out.post
         logger = with_ids(log, **sub.ids, article_id=delivery.article_id)
         try:
             found = await self.poster.find_post(
@@ -140,4 +177,4 @@ class Reconciler:
             nonce=delivery.nonce,
             now=self.clock(),
         )
-        return await self.sender.deliver(sub, post, again, report)
+        return await self.sender.deliver(sub, out, again, report)

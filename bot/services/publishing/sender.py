@@ -20,16 +20,26 @@ from bot.domain.models import Article
 from bot.domain.posts import PostSpec, build_post
 from bot.domain.selection import Skip
 from bot.domain.subscription import Subscription
+from bot.domain.threads import (
+    ThreadSpec,
+    archive_minutes,
+    pick_tags,
+    starts_thread,
+    thread_name,
+)
 from bot.log import with_ids
 from bot.metrics import Metrics
 from bot.services.publishing.alerts import Pauses
 from bot.services.publishing.ports import (
+    ChannelInfo,
     ChannelUnavailable,
     DeliveryError,
+    Posted,
     Poster,
     PostRejected,
     TransientError,
 )
+from bot.services.publishing.threads import Threads
 from bot.store.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -50,6 +60,20 @@ class RunReport:
 
 
 @dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One article's post and where it goes in its channel."""
+
+    post: PostSpec
+    forum_post: ThreadSpec | None = None  # a forum: the post is this new thread
+    thread: ThreadSpec | None = None  # a discussion thread to start under the message
+    thread_refused: str | None = None  # wanted, but the cache says it cannot be started
+
+    @property
+    def thread_owed(self) -> bool:
+        return self.thread is not None
+
+
+@dataclass(frozen=True, slots=True)
 class RetryPolicy:
     limit: int = 5
     backoff: timedelta = timedelta(minutes=1)  # before the first retry; doubles each time
@@ -64,6 +88,7 @@ class Sender:
         outbox: Outbox,
         poster: Poster,
         pauses: Pauses,
+        threads: Threads,
         *,
         retry: RetryPolicy,
         excerpt_length: int,
@@ -73,6 +98,7 @@ class Sender:
         self.outbox = outbox
         self.poster = poster
         self.pauses = pauses
+        self.threads = threads
         self.retry = retry
         self.excerpt_length = excerpt_length
         self.clock = clock
@@ -83,14 +109,39 @@ class Sender:
             article, excerpt_length=self.excerpt_length, mention_role_id=sub.spec.mention_role_id
         )
 
+    def outgoing(self, sub: Subscription, article: Article, info: ChannelInfo) -> Outgoing:
+        """The article's post for this channel's kind. Raises NoTagPossible for a forum that
+        requires a tag when none can be applied."""
+        post = self.post_for(sub, article)
+        minutes = archive_minutes(sub.spec)
+        if info.kind.forum:
+            tags = pick_tags(
+                article.topics,
+                info.tags,
+                auto=sub.spec.forum_tags == "auto",
+                required=info.requires_tag,
+                may_moderate=info.may_moderate,
+            )
+            return Outgoing(post, forum_post=ThreadSpec(thread_name(article.title), minutes, tags))
+        if starts_thread(sub.spec, info.kind):
+            thread = ThreadSpec(thread_name(article.title), minutes)
+            return Outgoing(post, thread=thread, thread_refused=info.thread_problem)
+        return Outgoing(post)
+
     async def deliver(
-        self, sub: Subscription, post: PostSpec, delivery: Delivery, report: RunReport
+        self, sub: Subscription, out: Outgoing, delivery: Delivery, report: RunReport
     ) -> bool:
         """Send a post whose intent is recorded. False: do not use the channel again now."""
         article_id = delivery.article_id
+        post = out.post
         logger = with_ids(log, **sub.ids, article_id=article_id)
         try:
-            message_id = await self.poster.send(sub.channel_id, post, delivery.nonce)
+            if out.forum_post is not None:
+                posted: Posted | None = await self.poster.create_forum_post(
+                    sub.channel_id, post, out.forum_post
+                )
+            else:
+                posted = await self.poster.send(sub.channel_id, post, delivery.nonce)
         except ChannelUnavailable as exc:
             self.metrics.post_failures.labels("channel_unavailable").inc()
             # Discord answered: nothing was created. Forget the intent, so the article goes out
@@ -113,21 +164,35 @@ class Sender:
             await self.retry_later(sub, delivery, exc.reason)
             report.error = exc.reason
             return False
-        await self.confirmed(sub, article_id, message_id)
+        await self.confirmed(sub, article_id, posted)
         self.metrics.posts.labels("sent").inc()
+        message_id = posted.message_id if posted else None
         logger.info("posted %s", post.article_url, extra={"message_id": message_id})
         report.posted.append(article_id)
-        if sub.spec.crosspost and message_id is not None:
+        if posted is None:
+            return True
+        if sub.spec.crosspost and out.forum_post is None:
             try:
-                await self.poster.crosspost(sub.channel_id, message_id)
+                await self.poster.crosspost(sub.channel_id, posted.message_id)
             except DeliveryError as exc:
                 logger.warning("could not crosspost message %s: %s", message_id, exc.reason)
+        if out.thread is not None:
+            await self.threads.start(
+                sub, delivery, posted.message_id, out.thread, refused=out.thread_refused
+            )
         return True
 
-    async def confirmed(self, sub: Subscription, article_id: int, message_id: int | None) -> None:
-        """The post is in the channel (sent now, or found there after a crash)."""
+    async def confirmed(self, sub: Subscription, article_id: int, posted: Posted | None) -> None:
+        """The post is in the channel (sent now, or found there after a crash); None: it went
+        out and a moderator deleted it already."""
         now = self.clock()
-        await self.outbox.mark_sent(sub.channel_id, article_id, message_id, now)
+        await self.outbox.mark_sent(
+            sub.channel_id,
+            article_id,
+            posted.message_id if posted else None,
+            now,
+            thread_id=posted.thread_id if posted else None,
+        )
         self.metrics.last_successful_post.set(now.timestamp())
         await self.pauses.posted(sub)
 
