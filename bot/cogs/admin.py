@@ -38,8 +38,8 @@ Quality = app_commands.Range[float, 0, None]
 PerRun = app_commands.Range[int, 1, MAX_PER_RUN]
 ARCHIVE_CHOICES = [app_commands.Choice(name=n, value=n) for n in THREAD_ARCHIVE_MINUTES]
 TAG_CHOICES = [app_commands.Choice(name=n, value=n) for n in FORUM_TAGS]
-# A subscription's channel: text and announcement channels, forums (and media channels, which
-# discord.py types as forums; Newsdesk refuses those with a reason).
+# A subscription's channel: text and announcement channels, forums and media channels (which
+# discord.py types as forums).
 Channel = discord.TextChannel | discord.ForumChannel
 THREAD_HELP = "Text/announcement channels: start a discussion thread on each post"
 ARCHIVE_HELP = "When an idle thread or forum post is archived"

@@ -13,10 +13,6 @@ import discord
 from bot.domain.threads import ChannelKind, ForumTag
 from bot.services.publishing.ports import ChannelInfo
 
-MEDIA_REFUSED = (
-    "media channels take only posts with an uploaded image or video; use a forum channel"
-)
-
 
 def channel_kind(channel: object) -> ChannelKind | None:
     """None: not a channel Newsdesk can post in (a category, a stage, a directory)."""
@@ -51,8 +47,6 @@ def channel_info(client: discord.Client, channel_id: int) -> ChannelInfo | None:
     # Links either); name only the first missing one, the one to grant.
     missing = next((what for what, granted in needed if not granted), None)
     problem = f"missing permissions: {missing}" if missing else None
-    if kind is ChannelKind.MEDIA and problem is None:
-        problem = MEDIA_REFUSED
     info = ChannelInfo(channel.guild.id, name, problem, kind, may_moderate=perms.manage_threads)
     if isinstance(channel, discord.ForumChannel):
         tags = tuple(ForumTag(t.id, t.name, t.moderated) for t in channel.available_tags)

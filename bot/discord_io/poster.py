@@ -34,6 +34,7 @@ MISSING_ACCESS, MISSING_PERMISSIONS = 50001, 50013
 UNKNOWN_CHANNEL, UNKNOWN_MESSAGE = 10003, 10008
 TAG_REQUIRED = 40067
 THREAD_EXISTS, MAX_ACTIVE_THREADS = 160004, 160006
+THREAD_LIMIT = "the server has reached Discord's limit of active threads"
 
 
 def classify(exc: Exception) -> DeliveryError:
@@ -123,10 +124,7 @@ class DiscordPoster:
                     f"the forum requires a tag on every post ({exc.code})", exc.code
                 ) from exc
             if exc.code == MAX_ACTIVE_THREADS:
-                raise ChannelUnavailable(
-                    f"the server has reached Discord's limit of active threads ({exc.code})",
-                    exc.code,
-                ) from exc
+                raise ChannelUnavailable(f"{THREAD_LIMIT} ({exc.code})", exc.code) from exc
             raise classify(exc) from exc
         except Exception as exc:
             raise classify(exc) from exc
@@ -151,10 +149,7 @@ class DiscordPoster:
                     f"missing permissions: Create Public Threads ({exc.code})", exc.code
                 ) from exc
             if exc.code == MAX_ACTIVE_THREADS:
-                raise ThreadsUnavailable(
-                    f"the server has reached Discord's limit of active threads ({exc.code})",
-                    exc.code,
-                ) from exc
+                raise ThreadsUnavailable(f"{THREAD_LIMIT} ({exc.code})", exc.code) from exc
             raise classify(exc) from exc
         except Exception as exc:
             raise classify(exc) from exc

@@ -425,7 +425,7 @@ async def test_every_command_fits_discords_limits_and_takes_forum_channels(
     subcommands = {o["name"]: o for o in newsadmin["options"]}
     for name in ("subscribe", "edit"):
         options = {o["name"]: o for o in subcommands[name]["options"]}
-        # text, announcement, forum and media (refused later, with the reason)
+        # text, announcement, forum and media
         assert sorted(options["channel"]["channel_types"]) == [0, 5, 15, 16]
         archive = [c["value"] for c in options["thread_archive"]["choices"]]
         assert archive == list(THREAD_ARCHIVE_MINUTES)

@@ -65,7 +65,7 @@ async def fake() -> AsyncIterator[FakeDiscord]:
             tags=["General", "Other"],
             flags=REQUIRE_TAG_FLAG,
         )
-        server.add_channel(GUILD, MEDIA, "gallery", type=MEDIA_CHANNEL)
+        server.add_channel(GUILD, MEDIA, "gallery", type=MEDIA_CHANNEL, tags=["AI"])
         yield server
 
 
@@ -163,6 +163,25 @@ async def test_a_required_tag_falls_back_to_the_first_or_pauses_with_an_alert(
         assert len(fake.messages_in(LOG_CHANNEL)) == 1
 
 
+async def test_a_forum_at_the_servers_thread_cap_pauses_with_the_reason(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(FORUM)])
+    async with running_bot(fake, settings) as run:
+        fake.max_active_threads = 0
+        report = await run.run(FORUM)
+        assert report.posted == [] and posts(fake, FORUM) == []
+        sub = await run.sub(FORUM)
+        assert sub.paused_reason is not None and "160006" in sub.paused_reason
+        [alert] = fake.messages_in(LOG_CHANNEL)
+        assert f"<#{FORUM}>" in alert["content"]
+        fake.max_active_threads = 1000  # threads were archived: a moderator resumes it
+        await run.stores.subscriptions.set_enabled(sub.id, True)
+        await run.run(FORUM)
+        assert post_urls(fake, FORUM) == [url_of(1)]
+
+
 async def test_each_post_gets_exactly_one_discussion_thread(
     tmp_path: Path, fake: FakeDiscord
 ) -> None:
@@ -239,17 +258,21 @@ async def test_where_threads_cannot_start_posts_go_on_and_moderators_are_told_on
         assert "without threads" in status.embeds[0]["description"]
 
 
-async def test_commands_take_forums_show_ignored_options_and_refuse_media(
+async def test_commands_take_forum_and_media_channels_and_show_ignored_options(
     tmp_path: Path, fake: FakeDiscord
 ) -> None:
     article(tmp_path, 1)
     settings = make_settings(tmp_path, [])
     async with running_bot(fake, settings) as run:
-        refused = await fake.slash(
+        media = await fake.slash(
             GUILD, AI_CHANNEL, ALICE, "newsadmin subscribe", {"channel": MEDIA}
         )
-        assert "I cannot post in" in refused.content and "media" in refused.content
-        assert await run.stores.subscriptions.get_by_channel(MEDIA) is None
+        assert media.content.startswith("✅ Subscribed"), media.content
+        await run.run(MEDIA)
+        [post] = posts(fake, MEDIA)  # a post of its own, the embed alone
+        assert post["starter"]["embeds"][0]["url"] == url_of(1)
+        assert post["starter"]["attachments"] == []
+        assert tag_names(fake, MEDIA, post) == ["AI"]
         made = await fake.slash(
             GUILD,
             AI_CHANNEL,
