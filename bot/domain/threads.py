@@ -97,10 +97,12 @@ def pick_tags(
             if tag_id is not None and tag_id not in chosen:
                 chosen.append(tag_id)
     if not chosen and required:
+        if not tags:
+            raise NoTagPossible("the forum requires a tag on every post and has no tags")
         if not usable:
             raise NoTagPossible(
-                "the forum requires a tag on every post and the bot may apply none of its tags"
-                + ("" if may_moderate else " (its tags are moderated: grant Manage Threads)")
+                "the forum requires a tag on every post and all its tags are moderated: "
+                "grant the bot Manage Threads"
             )
         chosen.append(usable[0].id)
     return tuple(chosen[:MAX_APPLIED_TAGS])
