@@ -346,7 +346,7 @@ class AdminCog(
     async def settings(
         self,
         interaction: discord.Interaction[Any],
-        log_channel: Channel | None = None,
+        log_channel: discord.TextChannel | None = None,
         no_log_channel: bool = False,
         add_moderator_role: discord.Role | None = None,
         remove_moderator_role: discord.Role | None = None,
