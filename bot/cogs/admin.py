@@ -96,6 +96,8 @@ class AdminCog(
     def _channel(self, interaction: discord.Interaction[Any], channel: Any | None) -> int:
         if channel is not None:
             return int(channel.id)
+        if isinstance(interaction.channel, discord.Thread):  # a forum post, a discussion
+            return interaction.channel.parent_id
         assert interaction.channel_id is not None
         return interaction.channel_id
 

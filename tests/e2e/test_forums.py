@@ -295,6 +295,9 @@ async def test_commands_take_forum_and_media_channels_and_show_ignored_options(
         await run.run(FORUM)
         [post] = posts(fake, FORUM)
         assert post["thread_metadata"]["auto_archive_duration"] == 10080
+        # typed inside the forum post: the forum's subscription
+        inside = await fake.slash(GUILD, int(post["id"]), ALICE, "newsadmin preview")
+        assert inside.embeds and "ignored here: thread" in str(inside.embeds).lower()
 
 
 async def test_a_crash_between_forum_create_and_record_makes_no_duplicate(
