@@ -1,4 +1,4 @@
-"""How /newsadmin answers look: status lines, the preview embed (rendering only)."""
+"""How /newsadmin reads its text options and how its answers look (no service calls)."""
 
 from __future__ import annotations
 
