@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.domain.subscription import DEFAULT_THREAD_ARCHIVE, THREAD_ARCHIVE_MINUTES
@@ -106,6 +107,13 @@ def pick_tags(
             )
         chosen.append(usable[0].id)
     return tuple(chosen[:MAX_APPLIED_TAGS])
+
+
+def thread_too_late(spec: Spec, sent_at: datetime | None, now: datetime) -> bool:
+    """A discussion thread that could not be started (Discord failing) within its archive
+    duration of the post is given up: by then it would open on a post nobody is discussing,
+    and an owed thread is not retried on every run for ever."""
+    return sent_at is not None and now - sent_at > timedelta(minutes=archive_minutes(spec))
 
 
 def starts_thread(spec: Spec, kind: ChannelKind) -> bool:

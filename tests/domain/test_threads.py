@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,6 +17,7 @@ from bot.domain.threads import (
     pick_tags,
     starts_thread,
     thread_name,
+    thread_too_late,
 )
 
 TAGS = (
@@ -116,3 +119,13 @@ def test_only_text_and_announcement_channels_start_threads() -> None:
         ChannelKind.ANNOUNCEMENT,
     ]
     assert not any(starts_thread(_spec(), k) for k in ChannelKind)
+
+
+def test_an_owed_thread_is_given_up_after_its_archive_duration() -> None:
+    sent = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    hourly = _spec(thread=True, thread_archive="1h")
+    assert not thread_too_late(hourly, sent, sent + timedelta(minutes=60))
+    assert thread_too_late(hourly, sent, sent + timedelta(minutes=61))
+    weekly = _spec(thread=True, thread_archive="7d")
+    assert not thread_too_late(weekly, sent, sent + timedelta(days=6))
+    assert not thread_too_late(weekly, None, sent)  # not confirmed yet: nothing to give up

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.domain.delivery import ThreadState
+from bot.store.times import db_time
 from tests.e2e.harness import (
     AI_CHANNEL,
     ALICE,
@@ -218,6 +220,30 @@ async def test_each_post_gets_exactly_one_discussion_thread(
         for n in (1, 2, 3):
             assert (await run.delivery(AI_CHANNEL, n)).thread_state is ThreadState.STARTED
         assert run.posted_urls(AI_CHANNEL) == [url_of(1), url_of(2), url_of(3)]
+
+
+async def test_a_thread_discord_kept_failing_is_given_up_after_its_archive_time(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL, thread=True)])
+    async with running_bot(fake, settings) as run:
+        fake.fail_next("POST", r"/channels/\d+/messages/\d+/threads", 502, times=5)
+        await run.run(AI_CHANNEL)
+        assert (await run.delivery(AI_CHANNEL, 1)).thread_state is ThreadState.OWED
+        fake.clear_faults()
+        sent = (await run.delivery(AI_CHANNEL, 1)).sent_at
+        assert sent is not None
+        await run.stores.db.execute(  # the post went out two days ago; threads archive in 1d
+            "UPDATE deliveries SET sent_at = ? WHERE article_id = 1",
+            (db_time(sent - timedelta(days=2)),),
+        )
+        before = len(fake.calls("POST", r"/channels/\d+/messages/\d+/threads"))
+        await run.run(AI_CHANNEL)
+        delivery = await run.delivery(AI_CHANNEL, 1)
+        assert delivery.thread_state is ThreadState.NONE
+        assert len(fake.calls("POST", r"/channels/\d+/messages/\d+/threads")) == before
+        assert fake.threads_in(AI_CHANNEL) == []
 
 
 @pytest.mark.parametrize("cause", ["permission", "limit"])

@@ -16,7 +16,7 @@ from typing import Literal
 
 from bot.domain.delivery import Delivery, DeliveryState, ThreadState
 from bot.domain.subscription import Subscription
-from bot.domain.threads import NoTagPossible
+from bot.domain.threads import NoTagPossible, thread_too_late
 from bot.log import with_ids
 from bot.metrics import Metrics
 from bot.services.publishing.alerts import Alerts, Pauses
@@ -83,10 +83,10 @@ class Reconciler:
             if not await self._settle_one(sub, delivery, info, report, resend=resend):
                 return False
         if resend:
-            await self._owed_threads(sub, info)
+            await self._owed_threads(sub, info, now)
         return True
 
-    async def _owed_threads(self, sub: Subscription, info: ChannelInfo) -> None:
+    async def _owed_threads(self, sub: Subscription, info: ChannelInfo, now: datetime) -> None:
         """Start the threads of posts confirmed before a crash or a 5xx cut their thread off."""
         for delivery in await self.outbox.owed_threads(sub.channel_id):
             article = await self.articles.get(delivery.article_id)
@@ -97,6 +97,14 @@ class Reconciler:
                     delivery.article_id,
                     ThreadState.NONE,
                     error="no longer wanted when it could be started",
+                )
+                continue
+            if thread_too_late(sub.spec, delivery.sent_at, now):
+                await self.outbox.mark_thread(
+                    sub.channel_id,
+                    delivery.article_id,
+                    ThreadState.NONE,
+                    error=f"not started within {sub.spec.thread_archive} of the post; given up",
                 )
                 continue
             started = await self.sender.threads.start(
