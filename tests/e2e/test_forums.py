@@ -31,6 +31,7 @@ from tests.fakediscord import (
     CREATE_PUBLIC_THREADS,
     FORUM_CHANNEL,
     MEDIA_CHANNEL,
+    READ_MESSAGE_HISTORY,
     REQUIRE_TAG_FLAG,
     FakeDiscord,
     Overwrite,
@@ -143,6 +144,32 @@ async def test_a_lost_forum_create_is_found_among_archived_posts_not_made_again(
         assert post_urls(fake, FORUM) == [url_of(1), url_of(2)]  # 1 not made again
         delivery = await run.delivery(FORUM, 1)
         assert delivery.thread_id == int(posts(fake, FORUM)[0]["id"])
+
+
+async def test_a_forum_whose_posts_cannot_be_listed_is_not_posted_twice(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    """Without Read Message History the archived posts cannot be listed: the default policy
+    (skip) records the post as unconfirmed and tells the moderators, never a second post."""
+    article(tmp_path, 1)
+    settings = make_settings(tmp_path, [subscription(FORUM)])
+    async with running_bot(fake, settings) as run:
+        bot_role = next(r for r in fake.state.guild(GUILD).roles.values() if r.managed)
+        fake.update_channel(
+            FORUM, overwrites=[Overwrite.role(bot_role.id, deny=READ_MESSAGE_HISTORY)]
+        )
+        forum = run.bot.get_channel(FORUM)
+        await fake.wait_for(
+            lambda: not forum.permissions_for(forum.guild.me).read_message_history,  # type: ignore[union-attr]
+            timeout=5,
+        )
+        fake.fail_next("POST", f"/channels/{FORUM}/threads", 503, processed=True)
+        await run.run(FORUM)
+        await run.stores.db.execute("UPDATE deliveries SET next_attempt_at = NULL")
+        await run.run(FORUM)
+        assert (await run.delivery(FORUM, 1)).state == "unconfirmed"
+        assert len(posts(fake, FORUM)) == 1
+        assert "Read Message History" in fake.messages_in(LOG_CHANNEL)[-1]["content"]
 
 
 async def test_a_required_tag_falls_back_to_the_first_or_pauses_with_an_alert(
