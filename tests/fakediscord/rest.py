@@ -571,13 +571,18 @@ class RestApi:
         if nonce is not None:
             self._nonces[key] = (msg.id, now)
         fake.emit_message("MESSAGE_CREATE", msg)
-        hang = fake.faults.take_hang(channel.id)
-        if hang is not None:
-            hang.message_id = msg.id
-            hang.created.set()
-            fake.notify()
-            await hang.release.wait()
+        await self.hold_if_hung(channel.id, msg.id)
         return Reply(200, self._payload(msg, nonce=True))
+
+    async def hold_if_hung(self, channel_id: int, message_id: int) -> None:
+        """After a create took effect: hold the answer if a test asked for it (a crash lands
+        between Discord's create and the bot's record of it)."""
+        hang = self.fake.faults.take_hang(channel_id)
+        if hang is not None:
+            hang.message_id = message_id
+            hang.created.set()
+            self.fake.notify()
+            await hang.release.wait()
 
     def _with_uploads(self, ctx: Ctx, channel_id: int) -> JSON:
         """The request body, with uploaded files turned into the attachments Discord stores."""

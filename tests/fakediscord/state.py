@@ -249,7 +249,7 @@ class FakeChannel:
                 "thread_metadata": self.thread.payload(),
                 "applied_tags": [str(t) for t in self.thread.applied_tags],
             }
-        if self.type in FORUM_TYPES:
+        if self.type in (TEXT_CHANNEL, NEWS_CHANNEL, *FORUM_TYPES):
             last = self.last_message_id
             data |= {
                 "topic": self.topic,
@@ -257,19 +257,13 @@ class FakeChannel:
                 "rate_limit_per_user": self.rate_limit_per_user,
                 "default_auto_archive_duration": 1440,
                 "default_thread_rate_limit_per_user": 0,
+            }
+        if self.type in FORUM_TYPES:
+            data |= {
                 "available_tags": [dict(t) for t in self.available_tags],
                 "default_reaction_emoji": None,
                 "default_sort_order": None,
                 "default_forum_layout": 0,
-            }
-        elif self.type in (TEXT_CHANNEL, NEWS_CHANNEL):
-            last = self.last_message_id
-            data |= {
-                "topic": self.topic,
-                "last_message_id": None if last is None else str(last),
-                "rate_limit_per_user": self.rate_limit_per_user,
-                "default_auto_archive_duration": 1440,
-                "default_thread_rate_limit_per_user": 0,
             }
         elif self.type == VOICE_CHANNEL:
             data |= {"bitrate": 64000, "user_limit": 0, "rtc_region": None}

@@ -156,12 +156,7 @@ class ThreadsApi:
         forum.last_thread_id = thread.id
         self._emit_thread("THREAD_CREATE", thread, newly_created=True)
         fake.emit_message("MESSAGE_CREATE", starter)
-        hang = fake.faults.take_hang(forum.id)
-        if hang is not None:
-            hang.message_id = starter.id
-            hang.created.set()
-            fake.notify()
-            await hang.release.wait()
+        await self.rest.hold_if_hung(forum.id, starter.id)
         return Reply(201, thread.payload() | {"message": self.rest._payload(starter)})
 
     def _starter(self, thread: FakeChannel, body: JSON) -> FakeMessage:
