@@ -163,7 +163,7 @@ class Publisher:
             report.not_run = f"paused: {problem}"
             return
         await self.subscriptions.mark_run(sub.id, now)
-        if has_pending and not await self.reconciler.settle(sub, report, now):
+        if has_pending and not await self.reconciler.settle(sub, info, report, now):
             return
         await self._post_new(sub, info, report, now)
 
@@ -247,8 +247,12 @@ class Publisher:
     async def _reconcile(self, sub: Subscription) -> None:
         async with self._lock(sub.id), self._channel(sub.channel_id):
             now = self.clock()
+            info = self.channels.channel_info(sub.channel_id)
+            if info is None:
+                return  # not visible now: settled by the channel's first run once it is
             resend = await self._may_publish(sub, now)
-            await self.reconciler.settle(sub, RunReport(sub.id, sub.channel_id), now, resend=resend)
+            report = RunReport(sub.id, sub.channel_id)
+            await self.reconciler.settle(sub, info, report, now, resend=resend)
 
     async def _may_publish(self, sub: Subscription, now: datetime) -> bool:
         return (

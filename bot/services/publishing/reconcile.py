@@ -66,16 +66,19 @@ class Reconciler:
         self.metrics = metrics
 
     async def settle(
-        self, sub: Subscription, report: RunReport, now: datetime, *, resend: bool = True
+        self,
+        sub: Subscription,
+        info: ChannelInfo,
+        report: RunReport,
+        now: datetime,
+        *,
+        resend: bool = True,
     ) -> bool:
         """Settle the channel's pending deliveries. False: post nothing new now.
 
         ``resend`` False: publishing may not happen now (switched off, quiet hours); history
         is still checked and a post found there recorded, but nothing is sent.
         """
-        info = self.poster.channel_info(sub.channel_id)
-        if info is None:
-            return False  # not visible now: settled once it is (the run pauses it meanwhile)
         for delivery in await self.outbox.open_deliveries(sub.channel_id):
             if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
                 report.not_run = "waiting to retry a failed post"
