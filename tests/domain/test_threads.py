@@ -35,6 +35,9 @@ def test_a_thread_name_is_the_title_collapsed_within_100_characters(title: str) 
     assert 1 <= len(name) <= 100
     assert name == name.strip()
     assert name == "Untitled" if not collapsed else collapsed.startswith(name)
+    if collapsed and name != collapsed:  # cut: at a word, unless no space leaves half of it
+        rest = collapsed[len(name) :]
+        assert rest[0] == " " or len(name) == 100
 
 
 def test_a_thread_name_is_cut_at_a_word_and_keeps_markdown_as_written() -> None:
