@@ -62,6 +62,9 @@ class Delivery:
     guild_id: int | None = None
     thread_id: int | None = None
     thread_state: ThreadState | None = None
+    shown_hash: str | None = None  # what the message shows (bot.domain.edits); None: unknown
+    edit_attempts: int = 0  # failed attempts at the edit now due
+    gone: bool = False  # Discord said the post was deleted
 
 
 def nonce_for(channel_id: int, article_url: str) -> str:

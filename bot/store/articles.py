@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 import aiosqlite
@@ -13,6 +13,7 @@ import aiosqlite
 from bot.domain.delivery import POSTED_SQL
 from bot.domain.models import Article
 from bot.store.db import Database
+from bot.store.edits import FLAG_SQL
 from bot.store.published import apply_published_policy, postable
 from bot.store.rows import (
     SOURCE_PUBLISHED,
@@ -33,8 +34,8 @@ INSERT INTO articles (
     id, url, web_url, original_url, title, excerpt, published_at, type, quality, heat,
     source_published, provider_name, provider_domain, provider_key, domain_key, provider_json,
     images_json, featured_content, body, extra_json, topics_text,
-    content_hash, source_path, ingested_at, updated_at, postable
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    content_hash, source_path, ingested_at, updated_at, postable, shown_hash
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _UPDATE_ARTICLE = """
 UPDATE articles SET
@@ -42,7 +43,7 @@ UPDATE articles SET
     quality = ?, heat = ?, source_published = ?, provider_name = ?, provider_domain = ?,
     provider_key = ?, domain_key = ?, provider_json = ?, images_json = ?, featured_content = ?,
     body = ?, extra_json = ?, topics_text = ?, content_hash = ?, source_path = ?, updated_at = ?,
-    postable = ?
+    postable = ?, shown_hash = ?
 WHERE id = ?
 """
 _INSERT_TOPIC_LINK = """
@@ -67,6 +68,7 @@ _UPSERT_FILE = (
 class BatchResult:
     outcomes: dict[str, Outcome]  # per URL
     held: list[tuple[str, ArticleRows]]  # (the file the stored version came from, rows)
+    reshown: list[int] = field(default_factory=list)  # ids whose posts were queued for edits
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,8 @@ class ArticleStore:
         articles (same content hash) are not written at all. ``hold(path)``: an article whose
         stored version came from another file ``path`` for which it answers True is not
         written either, but handed back in ``held`` (the caller knows that file comes later).
+        The posts of an updated article whose shown digest changed are queued for edits
+        (store.edits), in the same transaction.
         """
         latest: dict[str, ArticleRows] = {}
         for rows in batch:
@@ -145,18 +149,19 @@ class ArticleStore:
         new_topic_ids: dict[str, int] = {}
         now = db_time(utcnow())
         async with self.db.transaction() as conn:
-            existing: dict[str, tuple[int, str, str | None]] = {}
+            existing: dict[str, tuple[int, str, str | None, str | None]] = {}
             urls = list(latest)
             for chunk in _chunks(urls):
                 found = await conn.execute_fetchall(
-                    "SELECT id, url, content_hash, source_path FROM articles "
+                    "SELECT id, url, content_hash, source_path, shown_hash FROM articles "
                     "WHERE url IN (SELECT value FROM json_each(?))",
                     (json.dumps(chunk),),
                 )
                 for row in found:
-                    existing[row[1]] = (row[0], row[2], row[3])
+                    existing[row[1]] = (row[0], row[2], row[3], row[4])
             inserts: list[tuple[int, ArticleRows]] = []
             updates: list[tuple[int, ArticleRows]] = []
+            reshown: list[int] = []  # updated articles whose posts now show something else
             next_id = 0
             if len(existing) < len(latest):
                 top = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM articles")
@@ -178,6 +183,8 @@ class ArticleStore:
                 elif stored[1] != rows.content_hash:
                     updates.append((stored[0], rows))
                     outcomes[url] = "updated"
+                    if stored[3] is not None and stored[3] != rows.shown_hash:
+                        reshown.append(stored[0])
                 else:
                     outcomes[url] = "unchanged"
             counts: Counter[int] = Counter()
@@ -185,7 +192,15 @@ class ArticleStore:
                 await conn.executemany(
                     _UPDATE_ARTICLE,
                     [
-                        (*r.values, r.content_hash, r.source_path, now, self._postable_row(r), i)
+                        (
+                            *r.values,
+                            r.content_hash,
+                            r.source_path,
+                            now,
+                            self._postable_row(r),
+                            r.shown_hash,
+                            i,
+                        )
                         for i, r in updates
                     ],
                 )
@@ -211,6 +226,7 @@ class ArticleStore:
                             now,
                             now,
                             self._postable_row(r),
+                            r.shown_hash,
                         )
                         for i, r in inserts
                     ],
@@ -236,6 +252,9 @@ class ArticleStore:
                 await conn.executemany(
                     _INSERT_RELATED, [(i, *rel, rel[1]) for i, r in written for rel in r.related]
                 )
+            for chunk in _chunks(reshown):
+                await conn.execute(FLAG_SQL, (json.dumps(chunk),))
+            result.reshown.extend(reshown)
             if any(counts.values()):
                 await conn.executemany(
                     "UPDATE topics SET article_count = article_count + ? WHERE id = ?",

@@ -40,6 +40,9 @@ def delivery_from_row(row: Any) -> Delivery:
         guild_id=row["guild_id"],
         thread_id=row["thread_id"],
         thread_state=ThreadState(row["thread_state"]) if row["thread_state"] else None,
+        shown_hash=row["shown_hash"],
+        edit_attempts=row["edit_attempts"],
+        gone=row["post_state"] == "gone",
     )
 
 
@@ -53,6 +56,14 @@ class ChannelQueue:
 
 
 _PENDING = DeliveryState.PENDING.value
+
+# The one rule for whether a post needs an edit, given the digest its message shows (the one
+# parameter) and the delivery's article: the article's digest is known and differs. (Unknown:
+# stored before digests were kept, so what its posts show cannot be compared.)
+DUE_SQL = (
+    "coalesce((SELECT a.shown_hash IS NOT NULL AND a.shown_hash IS NOT ? FROM articles a "
+    "WHERE a.id = deliveries.article_id), 0)"
+)
 
 
 class Outbox:
@@ -106,14 +117,18 @@ class Outbox:
         message_id: int | None,
         now: datetime,
         thread_id: int | None = None,
+        shown: str | None = None,
     ) -> None:
-        """The post is in the channel; ``thread_id``: it is a forum post, that thread. A thread
-        still owed stays owed; one owed by a post a moderator deleted is never started."""
+        """The post is in the channel; ``thread_id``: it is a forum post, that thread;
+        ``shown``: the digest of the version it shows (due an edit at once if the article
+        changed while it was sent). A thread still owed stays owed; one owed by a post a
+        moderator deleted is never started."""
         await self.db.execute(
-            "UPDATE deliveries SET state = ?, message_id = ?, sent_at = ?, error = NULL, "
+            "UPDATE deliveries SET state = ?, message_id = ?, sent_at = ?, error = NULL, "  # noqa: S608 - constant
             "next_attempt_at = NULL, thread_id = coalesce(?, thread_id), thread_state = CASE "
             "WHEN ? IS NOT NULL THEN ? WHEN ? IS NULL AND thread_state = ? THEN ? "
-            "ELSE thread_state END WHERE channel_id = ? AND article_id = ?",
+            f"ELSE thread_state END, shown_hash = ?, edit_due = ? IS NOT NULL AND {DUE_SQL} "
+            "WHERE channel_id = ? AND article_id = ?",
             (
                 DeliveryState.SENT.value,
                 message_id,
@@ -124,6 +139,9 @@ class Outbox:
                 message_id,
                 ThreadState.OWED.value,
                 ThreadState.NONE.value,
+                shown,
+                message_id,
+                shown,
                 channel_id,
                 article_id,
             ),

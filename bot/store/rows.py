@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from bot.domain.delivery_records import INLINE_FIELD, DeliveryRecord, from_json
+from bot.domain.edits import shown_digest
 from bot.domain.models import Article, Provider, RelatedItem
 from bot.domain.text import topic_key
 from bot.store.times import db_time, parse_db_time
@@ -66,6 +67,7 @@ class ArticleRows(NamedTuple):
     related: tuple[tuple[Any, ...], ...]
     content_hash: str
     source_path: str | None
+    shown_hash: str  # what a post of it shows (bot.domain.edits.shown_digest)
     # delivery records an older export carried inside the article (not article content)
     deliveries: tuple[DeliveryRecord, ...] = ()
 
@@ -133,7 +135,16 @@ def article_rows(article: Article, source_path: str | None = None) -> ArticleRow
         json.dumps([values, topics, related], ensure_ascii=False, default=str).encode("utf-8"),
         digest_size=16,
     ).hexdigest()
-    return ArticleRows(article.url, values, topics, related, digest, source_path, deliveries)
+    return ArticleRows(
+        article.url,
+        values,
+        topics,
+        related,
+        digest,
+        source_path,
+        shown_digest(article),
+        deliveries,
+    )
 
 
 def article_from_rows(

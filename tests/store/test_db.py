@@ -214,6 +214,7 @@ def test_article_statements_name_the_columns_in_row_order() -> None:
         "ingested_at",
         "updated_at",
         "postable",
+        "shown_hash",
     ]
     assert articles._INSERT_ARTICLE.count("?") == len(names) + 1
     updated = re.findall(r"(\w+) = \?", articles._UPDATE_ARTICLE)

@@ -215,4 +215,5 @@ class Batches:
                 continue
             total.outcomes.update(one.outcomes)
             total.held.extend(one.held)
+            total.reshown.extend(one.reshown)
         return total
