@@ -46,6 +46,12 @@ class Metrics:
             ["reason"],  # channel_unavailable, rejected, transient, history_unavailable
             registry=r,
         )
+        self.edits = Counter(
+            "newsdesk_edits_total",
+            "Edits of posted messages by result",
+            ["result"],  # edited, unchanged, gone, locked, failed, retried, postponed
+            registry=r,
+        )
         self.subscriptions_paused = Gauge(
             "newsdesk_subscriptions_paused", "Subscriptions paused by a Discord refusal", registry=r
         )

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from bot.metrics import Metrics
 from bot.services.publishing.alerts import Alerts, Pauses
+from bot.services.publishing.editor import Editor
 from bot.services.publishing.guilds import GuildDefaults, GuildPolicy
 from bot.services.publishing.ports import Poster
 from bot.services.publishing.publisher import Publisher
@@ -24,6 +25,7 @@ from bot.settings import Settings
 from bot.store.articles import ArticleStore
 from bot.store.candidates import CandidateQueries
 from bot.store.db import Database
+from bot.store.edits import EditQueue
 from bot.store.guilds import GuildStore
 from bot.store.outbox import Outbox
 from bot.store.subscriptions import SubscriptionStore
@@ -36,6 +38,7 @@ class Stores:
     articles: ArticleStore
     subscriptions: SubscriptionStore
     outbox: Outbox
+    edits: EditQueue
     candidates: CandidateQueries
     guilds: GuildStore
 
@@ -46,6 +49,7 @@ def stores_of(db: Database, settings: Settings) -> Stores:
         articles=ArticleStore(db, trust_published_flag=settings.ingest.trust_published_flag),
         subscriptions=SubscriptionStore(db),
         outbox=Outbox(db),
+        edits=EditQueue(db),
         candidates=CandidateQueries(db),
         guilds=GuildStore(db),
     )
@@ -124,6 +128,15 @@ def build_publishing(
         clock=clock,
         metrics=metrics,
     )
+    editor = Editor(
+        stores.edits,
+        stores.articles,
+        poster,
+        sender,
+        retry=RetryPolicy(publishing.retry_limit, publishing.retry_backoff),
+        clock=clock,
+        metrics=metrics,
+    )
     publisher = Publisher(
         subscriptions=stores.subscriptions,
         articles=stores.articles,
@@ -131,6 +144,7 @@ def build_publishing(
         guilds=guilds,
         selector=picks,
         reconciler=reconciler,
+        editor=editor,
         sender=sender,
         pauses=pauses,
         channels=poster,

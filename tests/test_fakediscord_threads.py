@@ -41,7 +41,8 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 @pytest.fixture
 async def client(fake: FakeDiscord) -> AsyncIterator[discord.Client]:
-    bot = discord.Client(intents=discord.Intents.default())
+    # as Newsdesk's client: a long 429 raises RateLimited instead of sleeping through it
+    bot = discord.Client(intents=discord.Intents.default(), max_ratelimit_timeout=30.0)
     task = asyncio.create_task(bot.start(TOKEN))
     await fake.wait_ready()
     await asyncio.wait_for(bot.wait_until_ready(), 5)
@@ -158,6 +159,23 @@ async def test_archived_and_locked_threads(fake: FakeDiscord, client: discord.Cl
     deny(fake, FORUM, READ_MESSAGE_HISTORY)
     with pytest.raises(discord.Forbidden):
         [t async for t in forum(client).archived_threads(limit=None)]
+
+
+async def test_a_thread_is_renamed_at_most_twice_in_ten_minutes(
+    fake: FakeDiscord, client: discord.Client
+) -> None:
+    created = await forum(client).create_thread(name="First", embed=discord.Embed(title="x"))
+    thread = created.thread
+    thread = await thread.edit(name="Second")
+    thread = await thread.edit(name="Third")
+    thread = await thread.edit(name="Third", archived=True)  # the same name is no rename
+    thread = await thread.edit(archived=False)
+    with pytest.raises(discord.RateLimited) as limited:
+        await thread.edit(name="Fourth")
+    assert 500 < limited.value.retry_after <= 600
+    assert fake.threads_in(FORUM)[0]["name"] == "Third"
+    other = await forum(client).create_thread(name="Other", embed=discord.Embed(title="y"))
+    await other.thread.edit(name="Renamed")  # the limit is per thread
 
 
 async def test_deleting_a_forum_post_needs_manage_threads(

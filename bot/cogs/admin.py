@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot.cogs.admin_render import preview_embed, status_lines, topics_list
 from bot.discord_io.tree import NotModeratorError
 from bot.domain.subscription import (
+    DEFAULT_EDIT_WINDOW,
     DEFAULT_INTERVAL,
     DEFAULT_MAX_AGE,
     DEFAULT_MIN_QUALITY,
@@ -44,17 +45,24 @@ Channel = discord.TextChannel | discord.ForumChannel
 THREAD_HELP = "Text/announcement channels: start a discussion thread on each post"
 ARCHIVE_HELP = "When an idle thread or forum post is archived"
 TAGS_HELP = "Forums: auto = the tags named like the article's topics; none = no tags"
+EDITS_HELP = "Edit posts when their article changes"
+EDIT_WINDOW_HELP = "Edit only posts younger than this, e.g. 7d, or none for no limit"
 
 
-def _thread_options(
+def _post_options(
     thread: bool | None,
     thread_archive: app_commands.Choice[str] | None,
     forum_tags: app_commands.Choice[str] | None,
+    edits: bool | None,
+    edit_window: str | None,
 ) -> dict[str, Any]:
+    """The options of how posts live (threads, tags, edits) that were given."""
     given = {
         "thread": thread,
         "thread_archive": thread_archive.value if thread_archive else None,
         "forum_tags": forum_tags.value if forum_tags else None,
+        "edits": edits,
+        "edit_window": edit_window,
     }
     return {key: value for key, value in given.items() if value is not None}
 
@@ -176,6 +184,8 @@ class AdminCog(
         thread=f"{THREAD_HELP} (default off)",
         thread_archive=f"{ARCHIVE_HELP} (default {DEFAULT_THREAD_ARCHIVE})",
         forum_tags=f"{TAGS_HELP} (default auto)",
+        edits=f"{EDITS_HELP} (default on)",
+        edit_window=f"{EDIT_WINDOW_HELP} (default {format_duration(DEFAULT_EDIT_WINDOW)})",
     )
     @app_commands.autocomplete(topics=complete_topics)
     @app_commands.choices(thread_archive=ARCHIVE_CHOICES, forum_tags=TAG_CHOICES)
@@ -191,6 +201,8 @@ class AdminCog(
         thread: bool | None = None,
         thread_archive: app_commands.Choice[str] | None = None,
         forum_tags: app_commands.Choice[str] | None = None,
+        edits: bool | None = None,
+        edit_window: app_commands.Range[str, 2, 20] | None = None,
     ) -> None:
         given = {
             "topics": topics_list(topics) if topics is not None else None,
@@ -200,7 +212,7 @@ class AdminCog(
             "max_age": max_age,
         }
         options = {key: value for key, value in given.items() if value is not None}
-        options |= _thread_options(thread, thread_archive, forum_tags)
+        options |= _post_options(thread, thread_archive, forum_tags, edits, edit_window)
         spec = self.admin.new_spec({"channel_id": channel.id, **options})  # the spec's defaults
         await interaction.response.defer(ephemeral=True, thinking=True)
         sub = await self.admin.subscribe(self.actor(interaction), spec)
@@ -223,6 +235,8 @@ class AdminCog(
         thread=THREAD_HELP,
         thread_archive=ARCHIVE_HELP,
         forum_tags=TAGS_HELP,
+        edits=EDITS_HELP,
+        edit_window=EDIT_WINDOW_HELP,
     )
     @app_commands.autocomplete(topics=complete_topics, exclude_topics=complete_topics)
     @app_commands.choices(thread_archive=ARCHIVE_CHOICES, forum_tags=TAG_CHOICES)
@@ -242,8 +256,10 @@ class AdminCog(
         thread: bool | None = None,
         thread_archive: app_commands.Choice[str] | None = None,
         forum_tags: app_commands.Choice[str] | None = None,
+        edits: bool | None = None,
+        edit_window: app_commands.Range[str, 2, 20] | None = None,
     ) -> None:
-        changes: dict[str, Any] = _thread_options(thread, thread_archive, forum_tags)
+        changes = _post_options(thread, thread_archive, forum_tags, edits, edit_window)
         if topics is not None:
             changes["topics"] = () if topics.strip() == "*" else topics_list(topics)
         if exclude_topics is not None:

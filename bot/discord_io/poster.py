@@ -12,6 +12,7 @@ import aiohttp
 import discord
 
 from bot.discord_io.channels import channel_info
+from bot.discord_io.edits import classify_edit, edit_forum_post, edit_message
 from bot.discord_io.history import find_post
 from bot.discord_io.render import allowed_mentions, post_embed, post_view
 from bot.domain.posts import PostSpec
@@ -20,10 +21,12 @@ from bot.services.publishing.ports import (
     ChannelInfo,
     ChannelUnavailable,
     DeliveryError,
+    Edited,
     HistoryUnavailable,
     Posted,
     PostGone,
     PostRejected,
+    RateLimited,
     ThreadsUnavailable,
     TransientError,
 )
@@ -48,10 +51,10 @@ def classify(exc: Exception) -> DeliveryError:
     if isinstance(exc, discord.DiscordServerError):
         return TransientError(f"Discord server error {exc.status}", exc.code)
     if isinstance(exc, discord.RateLimited):
-        return TransientError(f"rate limited for {exc.retry_after:.0f}s")
+        return RateLimited(f"rate limited for {exc.retry_after:.0f}s")
     if isinstance(exc, discord.HTTPException):
         if exc.status == 429:
-            return TransientError("rate limited")
+            return RateLimited("rate limited")
         if exc.status in (401,):
             return TransientError(f"Discord answered {exc.status}")
         return PostRejected(f"Discord rejected the post ({exc.code}: {exc.text})", exc.code)
@@ -170,6 +173,25 @@ class DiscordPoster:
             raise classify(exc) from exc
         except Exception as exc:
             raise classify(exc) from exc
+
+    async def edit_post(
+        self,
+        channel_id: int,
+        message_id: int,
+        post: PostSpec,
+        *,
+        forum_thread: int | None = None,
+        name: str | None = None,
+    ) -> Edited:
+        try:
+            if forum_thread is not None:
+                return await edit_forum_post(self.client, forum_thread, message_id, post, name)
+            await edit_message(self.client.get_partial_messageable(channel_id), message_id, post)
+            return Edited()
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            raise (classify_edit(exc, in_thread=forum_thread is not None) or classify(exc)) from exc
 
     async def crosspost(self, channel_id: int, message_id: int) -> None:
         channel = self.client.get_channel(channel_id)

@@ -89,6 +89,7 @@ MAX_TOPICS = 100
 THREAD_ARCHIVE_MINUTES = {"1h": 60, "1d": 1440, "3d": 4320, "7d": 10080}
 DEFAULT_THREAD_ARCHIVE = "1d"
 FORUM_TAGS = ("auto", "none")
+DEFAULT_EDIT_WINDOW = timedelta(days=7)
 
 
 def _archive_after(value: Any) -> str:
@@ -161,6 +162,10 @@ class SubscriptionSpec(Strict):
     thread: Flag = False
     thread_archive: Annotated[str, BeforeValidator(_archive_after)] = DEFAULT_THREAD_ARCHIVE
     forum_tags: Annotated[str, BeforeValidator(choice(*FORUM_TAGS))] = "auto"
+    edits: Flag = True
+    edit_window: Annotated[timedelta | None, BeforeValidator(no_limit_or(parse_duration))] = (
+        DEFAULT_EDIT_WINDOW
+    )
     enabled: Flag = True
 
     @model_validator(mode="before")

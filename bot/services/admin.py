@@ -17,6 +17,7 @@ from bot.domain.delivery import Delivery
 from bot.domain.models import Article
 from bot.domain.selection import Skip
 from bot.domain.subscription import (
+    DEFAULT_EDIT_WINDOW,
     InvalidSpec,
     Standing,
     State,
@@ -390,4 +391,13 @@ def describe(spec: SubscriptionSpec) -> str:
         parts.append(f"a thread on each post (archived after {spec.thread_archive} idle)")
     if spec.forum_tags == "none":
         parts.append("no forum tags")
+    if not spec.edits:
+        parts.append("posts never edited")
+    elif spec.edit_window != DEFAULT_EDIT_WINDOW:
+        window = spec.edit_window
+        parts.append(
+            f"posts edited while under {format_duration(window)} old"
+            if window
+            else "posts edited at any age"
+        )
     return ", ".join(parts)

@@ -66,6 +66,8 @@ _SPEC_COLUMNS = (
     "thread",
     "thread_archive",
     "forum_tags",
+    "edits",
+    "edit_window_seconds",
     "enabled",
 )
 
@@ -96,6 +98,8 @@ def spec_values(spec: SubscriptionSpec) -> tuple[Any, ...]:
         int(spec.thread),
         spec.thread_archive,
         spec.forum_tags,
+        int(spec.edits),
+        _seconds(spec.edit_window),
         int(spec.enabled),
     )
 
@@ -107,6 +111,7 @@ def spec_from_row(row: Any) -> SubscriptionSpec:
         quiet = QuietHours(parse_clock(start), parse_clock(end))
     interval = row["interval_seconds"]
     max_age = row["max_age_seconds"]
+    edit_window = row["edit_window_seconds"]
     # Not validated again: a spec stored under older rules (a longer interval, say) must still
     # load, run and show; the rules apply when someone changes it.
     return SubscriptionSpec.model_construct(
@@ -129,6 +134,8 @@ def spec_from_row(row: Any) -> SubscriptionSpec:
         thread=bool(row["thread"]),
         thread_archive=row["thread_archive"],
         forum_tags=row["forum_tags"],
+        edits=bool(row["edits"]),
+        edit_window=None if edit_window is None else timedelta(seconds=edit_window),
         enabled=bool(row["enabled"]),
     )
 

@@ -126,6 +126,14 @@ class ApiError(Exception):
         return data
 
 
+class RateLimitHit(ApiError):
+    """A 429 of Discord's own rules (not an injected fault), e.g. the thread rename limit."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(429, 0, "You are being rate limited.")
+        self.retry_after = retry_after
+
+
 def form_error(tree: ErrorTree) -> ApiError:
     return ApiError(400, INVALID_FORM_BODY, "Invalid Form Body", tree.errors)
 
@@ -380,6 +388,10 @@ class RestApi:
             if route.auth:
                 self._check_auth(request)
             reply = await route.handler(ctx)
+        except RateLimitHit as exc:
+            record.status = 429
+            limited = Fault(None, re.compile(""), 429, 0, exc.message, retry_after=exc.retry_after)
+            return self._fault_response(limited, route)
         except ApiError as exc:
             reply = Reply(exc.status, exc.body())
         if fault is not None:

@@ -690,6 +690,12 @@ class FakeDiscord:
             "allowed_mentions": msg.allowed_mentions,
         }
 
+    def delete_message(self, message_id: int) -> None:
+        """Someone (a moderator) deletes a message: MESSAGE_DELETE."""
+        msg = self.state.messages[message_id]
+        self.state.delete_message(msg)
+        self.emit_message("MESSAGE_DELETE", msg)
+
     def messages_in(
         self, channel_id: int, *, include_interaction_responses: bool = True
     ) -> list[JSON]:

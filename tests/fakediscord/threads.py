@@ -10,6 +10,7 @@ reopen (160005); archived threads are listed newest archive first, ``before`` an
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from . import permissions as p
@@ -21,6 +22,7 @@ from .rest import (
     WRONG_CHANNEL_TYPE,
     ApiError,
     Ctx,
+    RateLimitHit,
     Reply,
     RestApi,
     form_error,
@@ -43,6 +45,9 @@ from .validation import ErrorTree, is_empty_message, validate_message
 
 ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
 MAX_TAGS = 5
+# Discord lets a thread (any channel) be renamed about twice per ten minutes; the 429 says
+# how long is left, far more than discord.py waits with max_ratelimit_timeout.
+RENAMES, RENAME_WINDOW = 2, 600.0
 
 
 class ThreadsApi:
@@ -51,6 +56,7 @@ class ThreadsApi:
     def __init__(self, rest: RestApi) -> None:
         self.rest = rest
         self.fake = rest.fake
+        self.renames: dict[int, list[float]] = {}  # per thread: when it was renamed
         r = rest._route
         r("POST", "/channels/{channel_id}/threads", self.create_forum_post)
         r("POST", "/channels/{channel_id}/messages/{message_id}/threads", self.start_on_message)
@@ -74,6 +80,13 @@ class ThreadsApi:
                 "Value must be one of 60, 1440, 4320, 10080.",
             )
         return tree
+
+    def _count_rename(self, thread_id: int) -> None:
+        now = time.monotonic()
+        recent = [t for t in self.renames.get(thread_id, []) if now - t < RENAME_WINDOW]
+        if len(recent) >= RENAMES:
+            raise RateLimitHit(RENAME_WINDOW - (now - recent[0]))
+        self.renames[thread_id] = [*recent, now]
 
     def _active_count(self, guild_id: int) -> int:
         guild = self.fake.state.guild(guild_id)
@@ -242,6 +255,8 @@ class ThreadsApi:
             tree = self._check_name_and_archive({"name": body["name"]})
             if tree:
                 raise form_error(tree)
+            if str(body["name"]) != thread.name:
+                self._count_rename(thread.id)
             thread.name = str(body["name"])
         if "applied_tags" in body:
             meta.applied_tags = [int(t) for t in body["applied_tags"] or []]

@@ -43,6 +43,8 @@ async def test_a_spec_round_trips_through_the_database(db: Database) -> None:
         thread=True,
         thread_archive="7d",
         forum_tags="none",
+        edits=False,
+        edit_window=None,
         enabled=False,
     )
     # every field differs from its default, so a field the store forgets cannot pass unseen

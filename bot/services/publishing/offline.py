@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.domain.posts import PostSpec
 from bot.domain.threads import ThreadSpec
-from bot.services.publishing.ports import ChannelInfo, Posted
+from bot.services.publishing.ports import ChannelInfo, Edited, Posted
 
 
 class OfflinePoster:
@@ -36,6 +36,17 @@ class OfflinePoster:
         self, channel_id: int, post: PostSpec, since: datetime, until: datetime
     ) -> Posted | None:
         return None
+
+    async def edit_post(
+        self,
+        channel_id: int,
+        message_id: int,
+        post: PostSpec,
+        *,
+        forum_thread: int | None = None,
+        name: str | None = None,
+    ) -> Edited:
+        raise RuntimeError("a dry run edits nothing")
 
     async def crosspost(self, channel_id: int, message_id: int) -> None:
         raise RuntimeError("a dry run sends nothing")

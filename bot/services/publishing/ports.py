@@ -31,6 +31,14 @@ class TransientError(DeliveryError):
     """5xx, network trouble, a long rate limit: the outcome is unknown, try again later."""
 
 
+class RateLimited(TransientError):
+    """Discord asks for a longer wait than a run makes: an edit waits for the next run."""
+
+
+class PostLocked(DeliveryError):
+    """A moderator locked the forum post: it is not edited."""
+
+
 class HistoryUnavailable(DeliveryError):
     """The channel's history cannot be read (no Read Message History)."""
 
@@ -63,6 +71,14 @@ class Posted:
 
     message_id: int
     thread_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Edited:
+    """What an edit did besides the message: ``renamed`` None when the name was right already,
+    False when Discord's rename limit skipped it."""
+
+    renamed: bool | None = None
 
 
 class Channels(Protocol):
@@ -98,6 +114,20 @@ class Poster(Channels, Protocol):
         self, channel_id: int, post: PostSpec, since: datetime, until: datetime
     ) -> Posted | None:
         """The bot's message (or forum post) for this post made in [since, until], if any."""
+
+    async def edit_post(
+        self,
+        channel_id: int,
+        message_id: int,
+        post: PostSpec,
+        *,
+        forum_thread: int | None = None,
+        name: str | None = None,
+    ) -> Edited:
+        """Edit the post's embed and buttons (not its content: no mention again).
+        ``forum_thread``: the post is that forum thread's starter, unarchived for the edit and
+        archived again, and renamed to ``name`` when it differs (best effort). Raises PostGone,
+        PostLocked, RateLimited, TransientError, PostRejected, ChannelUnavailable."""
 
     async def crosspost(self, channel_id: int, message_id: int) -> None: ...
 

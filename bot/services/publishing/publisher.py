@@ -5,6 +5,8 @@ article URL, record the message id (``sent``) — see sender.py. A ``pending`` d
 later is reconciled against the channel's history before anything is resent (reconcile.py),
 so a crash at any moment, followed by a restart however late, neither loses nor duplicates.
 
+Between settling and new posts, the run edits posts whose article changed (editor.py).
+
 A run reads its subscription once (with its server's switch and whether anything is pending),
 and builds its posts from one read of the chosen articles.
 """
@@ -25,7 +27,9 @@ from bot.log import with_ids
 from bot.metrics import Metrics
 from bot.services.guard import guarded
 from bot.services.publishing.alerts import Pauses
+from bot.services.publishing.editor import Editor
 from bot.services.publishing.guilds import GuildPolicy
+from bot.services.publishing.pacing import Pacer
 from bot.services.publishing.ports import ChannelInfo, Channels
 from bot.services.publishing.reconcile import Reconciler
 from bot.services.publishing.selector import Selector
@@ -52,6 +56,7 @@ class Publisher:
         guilds: GuildPolicy,
         selector: Selector,
         reconciler: Reconciler,
+        editor: Editor,
         sender: Sender,
         pauses: Pauses,
         channels: Channels,
@@ -66,6 +71,7 @@ class Publisher:
         self.guilds = guilds
         self.selector = selector
         self.reconciler = reconciler
+        self.editor = editor
         self.sender = sender
         self.pauses = pauses
         self.channels = channels
@@ -165,10 +171,12 @@ class Publisher:
         await self.subscriptions.mark_run(sub.id, now)
         if has_pending and not await self.reconciler.settle(sub, info, report, now):
             return
-        await self._post_new(sub, info, report, now)
+        pacer = Pacer(self.pace, self.sleep)
+        await self.editor.run(sub, info, report, pacer, lambda: self.stopping)
+        await self._post_new(sub, info, report, now, pacer)
 
     async def _post_new(
-        self, sub: Subscription, info: ChannelInfo, report: RunReport, now: datetime
+        self, sub: Subscription, info: ChannelInfo, report: RunReport, now: datetime, pacer: Pacer
     ) -> None:
         selection = await self.selector.next_run(sub, now)
         logger = with_ids(log, **sub.ids)
@@ -194,11 +202,10 @@ class Publisher:
         if not selection.chosen:
             return
         articles = await self.articles.get_many([c.article_id for c in selection.chosen])
-        for number, article in enumerate(articles):
+        for article in articles:
             if self.stopping:
                 break
-            if number:
-                await self.sleep(self.pace.total_seconds())
+            await pacer.wait()
             assert article.id is not None
             try:
                 out = self.sender.outgoing(sub, article, info)

@@ -173,7 +173,7 @@ class Reconciler:
             found = None  # policy "resend": rather a duplicate than a loss
         if found is not None:
             logger.info("found an unconfirmed post in the channel: %s", article.url)
-            await self.sender.confirmed(sub, delivery.article_id, found)
+            await self.sender.confirmed(sub, delivery.article_id, found, out.shown)
             self.metrics.posts.labels("recovered").inc()
             report.recovered.append(delivery.article_id)
             return True

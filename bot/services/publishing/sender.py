@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.domain.delivery import Delivery, DeliveryState
+from bot.domain.edits import shown_digest
 from bot.domain.models import Article
 from bot.domain.posts import PostSpec, build_post
 from bot.domain.selection import Skip
@@ -55,6 +56,7 @@ class RunReport:
     skipped: list[tuple[int, Skip]] = field(default_factory=list)
     quarantined: list[int] = field(default_factory=list)
     recovered: list[int] = field(default_factory=list)  # pending posts found in history
+    edited: list[int] = field(default_factory=list)  # posts edited to a changed article
     not_run: str | None = None  # why nothing was tried (switched off, paused, quiet hours...)
     error: str | None = None
 
@@ -64,6 +66,7 @@ class Outgoing:
     """One article's post and where it goes in its channel."""
 
     post: PostSpec
+    shown: str  # what it shows (bot.domain.edits.shown_digest)
     forum_post: ThreadSpec | None = None  # a forum: the post is this new thread
     thread: ThreadSpec | None = None  # a discussion thread to start under the message
     thread_refused: str | None = None  # wanted, but the cache says it cannot be started
@@ -113,6 +116,7 @@ class Sender:
         """The article's post for this channel's kind. Raises NoTagPossible for a forum that
         requires a tag when none can be applied."""
         post = self.post_for(sub, article)
+        shown = shown_digest(article)
         minutes = archive_minutes(sub.spec)
         if info.kind.forum:
             tags = pick_tags(
@@ -122,11 +126,12 @@ class Sender:
                 required=info.requires_tag,
                 may_moderate=info.may_moderate,
             )
-            return Outgoing(post, forum_post=ThreadSpec(thread_name(article.title), minutes, tags))
+            forum_post = ThreadSpec(thread_name(article.title), minutes, tags)
+            return Outgoing(post, shown, forum_post=forum_post)
         if starts_thread(sub.spec, info.kind):
             thread = ThreadSpec(thread_name(article.title), minutes)
-            return Outgoing(post, thread=thread, thread_refused=info.thread_problem)
-        return Outgoing(post)
+            return Outgoing(post, shown, thread=thread, thread_refused=info.thread_problem)
+        return Outgoing(post, shown)
 
     async def deliver(
         self, sub: Subscription, out: Outgoing, delivery: Delivery, report: RunReport
@@ -164,7 +169,7 @@ class Sender:
             await self.retry_later(sub, delivery, exc.reason)
             report.error = exc.reason
             return False
-        await self.confirmed(sub, article_id, posted)
+        await self.confirmed(sub, article_id, posted, out.shown)
         self.metrics.posts.labels("sent").inc()
         message_id = posted.message_id if posted else None
         logger.info("posted %s", post.article_url, extra={"message_id": message_id})
@@ -182,9 +187,12 @@ class Sender:
             )
         return True
 
-    async def confirmed(self, sub: Subscription, article_id: int, posted: Posted | None) -> None:
-        """The post is in the channel (sent now, or found there after a crash); None: it went
-        out and a moderator deleted it already."""
+    async def confirmed(
+        self, sub: Subscription, article_id: int, posted: Posted | None, shown: str
+    ) -> None:
+        """The post, showing ``shown``, is in the channel (sent now, or found there after a
+        crash: built from the article as it is now, which is what a post made moments before
+        showed); None: it went out and a moderator deleted it already."""
         now = self.clock()
         await self.outbox.mark_sent(
             sub.channel_id,
@@ -192,6 +200,7 @@ class Sender:
             posted.message_id if posted else None,
             now,
             thread_id=posted.thread_id if posted else None,
+            shown=shown,
         )
         self.metrics.last_successful_post.set(now.timestamp())
         await self.pauses.posted(sub)

@@ -1,0 +1,178 @@
+"""Edits inside a publishing run: posts follow their article when what they show changed.
+
+Ingest queues the posts of a changed article (store.edits); a run of the channel makes at most
+``max_per_run`` edits, newest posts first, after reconciliation and before new posts, paced
+like posts. What Discord says decides what becomes of each:
+
+* confirmed: the delivery records the digest shown (due again if the article changed since);
+* PostGone (10008, or 10003 for a forum post's thread): recorded, never edited or re-sent, the
+  subscription is not paused;
+* PostLocked: not edited, recorded; PostRejected: not edited, recorded;
+* RateLimited (a long 429, or 20022 for crossposted messages): the edit waits for the next run;
+* TransientError (5xx, network): retried on later runs with the posts' backoff, at most
+  ``publishing.retry_limit`` attempts;
+* ChannelUnavailable: waits; the run's posts find the channel's problem and pause it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.domain.delivery import Delivery
+from bot.domain.edits import edit_cutoff, shown_digest
+from bot.domain.models import Article
+from bot.domain.subscription import Subscription
+from bot.domain.threads import thread_name
+from bot.log import with_ids
+from bot.metrics import Metrics
+from bot.services.publishing.pacing import Pacer
+from bot.services.publishing.ports import (
+    ChannelInfo,
+    ChannelUnavailable,
+    DeliveryError,
+    Edited,
+    Poster,
+    PostGone,
+    PostLocked,
+    RateLimited,
+    TransientError,
+)
+from bot.services.publishing.sender import RetryPolicy, RunReport, Sender
+from bot.store.articles import ArticleStore
+from bot.store.edits import EditQueue
+
+log = logging.getLogger(__name__)
+
+
+class Editor:
+    def __init__(
+        self,
+        queue: EditQueue,
+        articles: ArticleStore,
+        poster: Poster,
+        sender: Sender,
+        *,
+        retry: RetryPolicy,
+        clock: Callable[[], datetime],
+        metrics: Metrics,
+    ) -> None:
+        self.queue = queue
+        self.articles = articles
+        self.poster = poster
+        self.sender = sender
+        self.retry = retry
+        self.clock = clock
+        self.metrics = metrics
+
+    async def run(
+        self,
+        sub: Subscription,
+        info: ChannelInfo,
+        report: RunReport,
+        pacer: Pacer,
+        stopping: Callable[[], bool],
+    ) -> None:
+        """Make the channel's due edits, within the run's budget."""
+        if not sub.spec.edits:
+            await self.queue.drop(sub.channel_id)
+            return
+        now = self.clock()
+        due = await self.queue.due(
+            sub.channel_id,
+            now=now,
+            cutoff=edit_cutoff(sub.spec.edit_window, now),
+            limit=sub.spec.max_per_run,
+        )
+        if not due:
+            return
+        found = await self.articles.get_many([d.article_id for d in due])
+        articles = {a.id: a for a in found}
+        for delivery in due:
+            if stopping():
+                return
+            article = articles.get(delivery.article_id)
+            if article is None:
+                await self.queue.give_up(sub.channel_id, delivery.article_id, "article not stored")
+                continue
+            if not await self._edit(sub, info, delivery, article, report, pacer):
+                return
+
+    async def _edit(
+        self,
+        sub: Subscription,
+        info: ChannelInfo,
+        delivery: Delivery,
+        article: Article,
+        report: RunReport,
+        pacer: Pacer,
+    ) -> bool:
+        """One post's edit. False: make no more edits in this run."""
+        channel_id, article_id = sub.channel_id, delivery.article_id
+        logger = with_ids(log, **sub.ids, article_id=article_id)
+        shown = shown_digest(article)
+        if shown == delivery.shown_hash:  # changed and changed back before the edit
+            self.metrics.edits.labels("unchanged").inc()
+            await self.queue.edited(channel_id, article_id, shown)
+            return True
+        assert delivery.message_id is not None  # only posts that stand are queued
+        forum = info.kind.forum
+        await pacer.wait()
+        try:
+            edited = await self.poster.edit_post(
+                channel_id,
+                delivery.message_id,
+                self.sender.post_for(sub, article),
+                forum_thread=(delivery.thread_id or delivery.message_id) if forum else None,
+                name=thread_name(article.title) if forum else None,
+            )
+        except PostGone as exc:
+            self.metrics.edits.labels("gone").inc()
+            logger.info("not editing the post of %s: %s", article.url, exc.reason)
+            await self.queue.gone(channel_id, article_id, exc.reason)
+            return True
+        except PostLocked as exc:
+            self.metrics.edits.labels("locked").inc()
+            logger.info("not editing the post of %s: %s", article.url, exc.reason)
+            await self.queue.give_up(channel_id, article_id, exc.reason)
+            return True
+        except RateLimited as exc:
+            self.metrics.edits.labels("postponed").inc()
+            logger.info("edits wait for the next run: %s", exc.reason)
+            return False
+        except ChannelUnavailable as exc:
+            logger.warning("edits wait: %s", exc.reason)
+            return False
+        except TransientError as exc:
+            await self._retry_later(sub, delivery, exc.reason)
+            return False
+        except DeliveryError as exc:  # refused as malformed: it would be refused again
+            self.metrics.edits.labels("failed").inc()
+            logger.warning("Discord refused the edit of %s: %s", article.url, exc.reason)
+            await self.queue.give_up(channel_id, article_id, exc.reason)
+            return True
+        await self.queue.edited(channel_id, article_id, shown)
+        self.metrics.edits.labels("edited").inc()
+        report.edited.append(article_id)
+        logger.info("edited the post of %s%s", article.url, _renamed(edited))
+        return True
+
+    async def _retry_later(self, sub: Subscription, delivery: Delivery, reason: str) -> None:
+        logger = with_ids(log, **sub.ids, article_id=delivery.article_id)
+        attempts = delivery.edit_attempts + 1
+        if attempts >= self.retry.limit:
+            self.metrics.edits.labels("failed").inc()
+            logger.error("giving up on an edit after %d attempts: %s", attempts, reason)
+            await self.queue.give_up(sub.channel_id, delivery.article_id, reason)
+            return
+        self.metrics.edits.labels("retried").inc()
+        when = self.clock() + self.retry.delay(attempts)
+        logger.warning("edit failed (%s); attempt %d of %d", reason, attempts, self.retry.limit)
+        await self.queue.retry_later(sub.channel_id, delivery.article_id, reason, when)
+
+
+def _renamed(edited: Edited) -> str:
+    if edited.renamed is None:
+        return ""
+    return ", renamed" if edited.renamed else " (Discord's rename limit kept the old name)"
