@@ -431,6 +431,7 @@ async def test_every_command_fits_discords_limits_and_takes_forum_channels(
         assert archive == list(THREAD_ARCHIVE_MINUTES)
         assert [c["value"] for c in options["forum_tags"]["choices"]] == list(FORUM_TAGS)
         assert options["thread"]["type"] == 5  # boolean
+        assert (options["edits"]["type"], options["edit_window"]["type"]) == (5, 3)
     # alerts are messages: a forum cannot be the log channel
     log = next(o for o in subcommands["settings"]["options"] if o["name"] == "log_channel")
     assert sorted(log["channel_types"]) == [0, 5]
