@@ -35,6 +35,7 @@ class RunContext:
     subscription: Subscription
     server_publishing: bool | None  # the guild's own switch; None: the config's default
     has_pending: bool  # deliveries unknown or with a thread owed: settle them before posting
+    has_edits: bool = False  # posts queued for an edit (read here, so a run without costs nothing)
 
 
 @dataclass(slots=True)
@@ -178,7 +179,9 @@ SELECT s.*, g.publishing_enabled AS server_publishing, EXISTS (
 ) OR EXISTS (
     SELECT 1 FROM deliveries d WHERE d.channel_id = s.channel_id AND d.thread_state = '{_OWED}'
     AND d.state = '{_SENT}'
-) AS pending
+) AS pending, EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.channel_id = s.channel_id AND d.edit_due = 1
+) AS edits_queued
 FROM subscriptions s LEFT JOIN guild_settings g ON g.guild_id = s.guild_id
 WHERE s.id = ?
 """  # noqa: S608 - a constant
@@ -207,7 +210,10 @@ class SubscriptionStore:
             return None
         switch = row["server_publishing"]
         return RunContext(
-            _subscription(row), None if switch is None else bool(switch), bool(row["pending"])
+            _subscription(row),
+            None if switch is None else bool(switch),
+            bool(row["pending"]),
+            bool(row["edits_queued"]),
         )
 
     async def get_by_channel(self, channel_id: int) -> Subscription | None:

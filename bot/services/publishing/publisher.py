@@ -116,7 +116,7 @@ class Publisher:
         sub = context.subscription
         report = RunReport(sub.id, sub.channel_id)
         try:
-            await self._run(sub, context.server_publishing, context.has_pending, report, force)
+            await self._run(sub, context, report, force)
         except Exception as exc:  # counted here; logged by the job's guard (jobs.guarded)
             report.error = f"{type(exc).__name__}: {exc}"
             raise
@@ -140,12 +140,12 @@ class Publisher:
     async def _run(
         self,
         sub: Subscription,
-        server_switch: bool | None,
-        has_pending: bool,
+        context: RunContext,
         report: RunReport,
         force: bool,
     ) -> None:
         now = self.clock()
+        server_switch, has_pending = context.server_publishing, context.has_pending
         if not self.channels.ready():
             report.not_run = "not connected to Discord"
             return
@@ -172,7 +172,8 @@ class Publisher:
         if has_pending and not await self.reconciler.settle(sub, info, report, now):
             return
         pacer = Pacer(self.pace, self.sleep)
-        await self.editor.run(sub, info, report, pacer, lambda: self.stopping)
+        if context.has_edits:
+            await self.editor.run(sub, info, report, pacer, lambda: self.stopping)
         await self._post_new(sub, info, report, now, pacer)
 
     async def _post_new(
