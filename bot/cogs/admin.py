@@ -27,8 +27,9 @@ from bot.domain.subscription import (
     MAX_PER_RUN,
     THREAD_ARCHIVE_MINUTES,
 )
+from bot.domain.subscription_text import describe
 from bot.domain.values import format_duration
-from bot.services.admin import Actor, AdminService, describe
+from bot.services.admin import Actor, AdminService
 from bot.services.news import NewsService
 
 EMBED_LINES = 30

@@ -6,8 +6,9 @@ from datetime import datetime
 
 import discord
 
+from bot.domain.subscription_text import describe
 from bot.domain.text import quality_text
-from bot.services.admin import Preview, SubscriptionStatus, describe
+from bot.services.admin import Preview, SubscriptionStatus
 
 
 def topics_list(text: str | None) -> tuple[str, ...]:

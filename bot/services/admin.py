@@ -17,7 +17,6 @@ from bot.domain.delivery import Delivery
 from bot.domain.models import Article
 from bot.domain.selection import Skip
 from bot.domain.subscription import (
-    DEFAULT_EDIT_WINDOW,
     InvalidSpec,
     Standing,
     State,
@@ -26,8 +25,8 @@ from bot.domain.subscription import (
     next_run,
     standing,
 )
+from bot.domain.subscription_text import describe
 from bot.domain.threads import ignored_options
-from bot.domain.values import format_duration
 from bot.errors import UserFacingError
 from bot.services.ingest.discovery import SourceError
 from bot.services.ingest.ingestor import IngestSummary
@@ -371,33 +370,3 @@ def _checked(make: Callable[[], SubscriptionSpec]) -> SubscriptionSpec:
         return make()
     except InvalidSpec as exc:
         raise UserFacingError("That does not work: " + "; ".join(exc.problems) + ".") from None
-
-
-def describe(spec: SubscriptionSpec) -> str:
-    """A subscription's rules in one line."""
-    parts = [f"topics {', '.join(spec.topics)}" if spec.topics else "every topic"]
-    if spec.exclude_topics:
-        parts.append(f"not {', '.join(spec.exclude_topics)}")
-    parts.append(f"quality ≥ {spec.min_quality:g}")
-    parts.append(f"up to {spec.max_per_run} per run")
-    if spec.cron:
-        parts.append(f"cron {spec.cron} ({spec.timezone})")
-    elif spec.interval:
-        parts.append(f"every {format_duration(spec.interval)}")
-    parts.append(f"max age {format_duration(spec.max_age)}" if spec.max_age else "no age limit")
-    if spec.quiet_hours:
-        parts.append(f"quiet {spec.quiet_hours}")
-    if spec.thread:
-        parts.append(f"a thread on each post (archived after {spec.thread_archive} idle)")
-    if spec.forum_tags == "none":
-        parts.append("no forum tags")
-    if not spec.edits:
-        parts.append("posts never edited")
-    elif spec.edit_window != DEFAULT_EDIT_WINDOW:
-        window = spec.edit_window
-        parts.append(
-            f"posts edited while under {format_duration(window)} old"
-            if window
-            else "posts edited at any age"
-        )
-    return ", ".join(parts)

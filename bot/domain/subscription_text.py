@@ -1,0 +1,36 @@
+"""A subscription's rules as one line of text (pure): answers, status and the audit log."""
+
+from __future__ import annotations
+
+from bot.domain.subscription import DEFAULT_EDIT_WINDOW, SubscriptionSpec
+from bot.domain.values import format_duration
+
+
+def describe(spec: SubscriptionSpec) -> str:
+    """A subscription's rules in one line."""
+    parts = [f"topics {', '.join(spec.topics)}" if spec.topics else "every topic"]
+    if spec.exclude_topics:
+        parts.append(f"not {', '.join(spec.exclude_topics)}")
+    parts.append(f"quality ≥ {spec.min_quality:g}")
+    parts.append(f"up to {spec.max_per_run} per run")
+    if spec.cron:
+        parts.append(f"cron {spec.cron} ({spec.timezone})")
+    elif spec.interval:
+        parts.append(f"every {format_duration(spec.interval)}")
+    parts.append(f"max age {format_duration(spec.max_age)}" if spec.max_age else "no age limit")
+    if spec.quiet_hours:
+        parts.append(f"quiet {spec.quiet_hours}")
+    if spec.thread:
+        parts.append(f"a thread on each post (archived after {spec.thread_archive} idle)")
+    if spec.forum_tags == "none":
+        parts.append("no forum tags")
+    if not spec.edits:
+        parts.append("posts never edited")
+    elif spec.edit_window != DEFAULT_EDIT_WINDOW:
+        window = spec.edit_window
+        parts.append(
+            f"posts edited while under {format_duration(window)} old"
+            if window
+            else "posts edited at any age"
+        )
+    return ", ".join(parts)
