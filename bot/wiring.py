@@ -107,12 +107,13 @@ def build_publishing(
     alerts = Alerts(poster, guilds)
     pauses = Pauses(stores.subscriptions, alerts, poster, guilds)
     picks = selector(settings, stores)
+    retry = RetryPolicy(publishing.retry_limit, publishing.retry_backoff)  # posts and edits
     sender = Sender(
         stores.outbox,
         poster,
         pauses,
         Threads(stores.outbox, poster, stores.subscriptions, alerts),
-        retry=RetryPolicy(publishing.retry_limit, publishing.retry_backoff),
+        retry=retry,
         excerpt_length=publishing.excerpt_length,
         clock=clock,
         metrics=metrics,
@@ -133,7 +134,7 @@ def build_publishing(
         stores.articles,
         poster,
         sender,
-        retry=RetryPolicy(publishing.retry_limit, publishing.retry_backoff),
+        retry=retry,
         clock=clock,
         metrics=metrics,
     )

@@ -33,13 +33,12 @@ THREAD_ARCHIVED, THREAD_LOCKED = 50083, 160005
 
 
 def classify_edit(exc: Exception, *, in_thread: bool) -> DeliveryError | None:
-    """What an edit's failure means; None: not an edit-specific case (see poster.classify)."""
-    if isinstance(exc, discord.RateLimited):
-        return RateLimited(f"rate limited for {exc.retry_after:.0f}s")
+    """What an edit's failure means; None: not an edit-specific case, which poster.classify
+    maps as for posts (429s and discord.RateLimited included)."""
     if not isinstance(exc, discord.HTTPException):
         return None
-    if exc.status == 429 or exc.code == ANNOUNCEMENT_EDIT_LIMIT:
-        return RateLimited(f"rate limited ({exc.code or exc.status})", exc.code)
+    if exc.code == ANNOUNCEMENT_EDIT_LIMIT:
+        return RateLimited(f"crossposted messages are edited too fast ({exc.code})", exc.code)
     if exc.code == UNKNOWN_MESSAGE or (in_thread and exc.code == UNKNOWN_CHANNEL):
         return PostGone(f"the post was deleted ({exc.code})", exc.code)
     if exc.code == THREAD_LOCKED:

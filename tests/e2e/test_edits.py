@@ -85,6 +85,11 @@ async def message_of(run: Running, channel_id: int, name: str) -> int:
     return delivery.message_id
 
 
+def forum_post(fake: FakeDiscord, thread_id: int) -> dict[str, Any]:
+    [post] = [t for t in fake.threads_in(FORUM) if int(t["id"]) == thread_id]
+    return post
+
+
 def patches(fake: FakeDiscord, channel_id: int, message_id: int | None = None) -> list[Any]:
     target = "{message_id}" if message_id is None else str(message_id)
     return fake.calls("PATCH", f"/channels/{channel_id}/messages/{target}")
@@ -145,7 +150,7 @@ async def test_forum_posts_are_renamed_and_archived_ones_archived_again(
         report = await run.run(FORUM)
         assert await article_id(run, TITLE) in report.edited
         assert await article_id(run, IMAGE) not in report.edited
-        [post] = [t for t in fake.threads_in(FORUM) if int(t["id"]) == thread_id]
+        post = forum_post(fake, thread_id)
         assert post["name"] == NEW_TITLE
         assert post["starter"]["embeds"][0]["title"] == NEW_TITLE
         assert post["thread_metadata"]["archived"] is True  # as it was before the edit
@@ -156,7 +161,7 @@ async def test_forum_posts_are_renamed_and_archived_ones_archived_again(
             (FORUM, await article_id(run, IMAGE)),
         )
         assert row is not None and row[0] == 0 and "locked" in row[1]
-        assert fake.calls("POST", f"/channels/{FORUM}/threads").__len__() == 6  # no new posts
+        assert len(fake.calls("POST", f"/channels/{FORUM}/threads")) == 6  # no new posts
 
 
 async def test_gone_posts_failures_and_rate_limits(tmp_path: Path, fake: FakeDiscord) -> None:
@@ -213,7 +218,7 @@ async def test_three_title_corrections_rename_twice_then_the_limit_skips_the_ren
             await run.ingest()
             report = await run.run(FORUM)
             assert report.edited == [await article_id(run, TITLE)]
-        [post] = [t for t in fake.threads_in(FORUM) if int(t["id"]) == thread_id]
+        post = forum_post(fake, thread_id)
         assert "end three of" in post["starter"]["embeds"][0]["title"]  # every edit was made
         assert "end two of" in post["name"]  # the third rename hit Discord's limit and was skipped
 
@@ -236,7 +241,7 @@ async def test_edits_off_and_the_edit_window(tmp_path: Path, fake: FakeDiscord) 
         text = await run.run(AI_CHANNEL)
         assert old not in text.edited and len(text.edited) == 3
         assert (await run.run(FORUM)).edited == []
-        assert fake.calls("PATCH", "/channels/{channel_id}/messages/{message_id}").__len__() == 3
+        assert len(fake.calls("PATCH", "/channels/{channel_id}/messages/{message_id}")) == 3
         assert await run.stores.edits.waiting(FORUM) == 0
         assert await run.stores.edits.waiting(AI_CHANNEL) == 0
 
