@@ -23,7 +23,6 @@ from bot.discord_io.poster import DiscordPoster
 from bot.errors import CommandFailed, UsageError
 from bot.metrics import Metrics
 from bot.services.admin import AdminService
-from bot.services.ingest.ingestor import Ingestor
 from bot.services.jobs import Jobs
 from bot.services.news import NewsService
 from bot.settings import Settings
@@ -32,7 +31,7 @@ from bot.store.audit import AuditStore, StateStore
 from bot.store.browse import BrowseStore
 from bot.store.times import utcnow
 from bot.web import HealthServer, HealthSources
-from bot.wiring import Stores, build_publishing, open_stores, prepare
+from bot.wiring import Stores, build_publishing, ingestor, open_stores, prepare
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +49,8 @@ def wire(
         publishing=settings.publishing,
         publisher=publishing.publisher,
         pauses=publishing.pauses,
-        ingestor=Ingestor(stores.articles, settings.ingest, outbox=stores.outbox),
+        ingestor=ingestor(settings, stores),
+        alerts=publishing.alerts,
         subscriptions=stores.subscriptions,
         metrics=metrics,
         clock=utcnow,

@@ -49,7 +49,8 @@ class Metrics:
         self.edits = Counter(
             "newsdesk_edits_total",
             "Edits of posted messages by result",
-            ["result"],  # edited, unchanged, gone, locked, failed, retried, postponed
+            # edited, marked, deleted, unchanged, gone, locked, failed, retried, postponed
+            ["result"],
             registry=r,
         )
         self.subscriptions_paused = Gauge(

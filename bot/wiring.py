@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.metrics import Metrics
+from bot.services.ingest.ingestor import Ingestor
 from bot.services.publishing.alerts import Alerts, Pauses
 from bot.services.publishing.editor import Editor
 from bot.services.publishing.guilds import GuildDefaults, GuildPolicy
@@ -30,6 +31,7 @@ from bot.store.guilds import GuildStore
 from bot.store.outbox import Outbox
 from bot.store.subscriptions import SubscriptionStore
 from bot.store.times import utcnow
+from bot.store.withdrawals import WithdrawalStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,7 @@ class Stores:
     edits: EditQueue
     candidates: CandidateQueries
     guilds: GuildStore
+    withdrawals: WithdrawalStore
 
 
 def stores_of(db: Database, settings: Settings) -> Stores:
@@ -52,6 +55,14 @@ def stores_of(db: Database, settings: Settings) -> Stores:
         edits=EditQueue(db),
         candidates=CandidateQueries(db),
         guilds=GuildStore(db),
+        withdrawals=WithdrawalStore(db),
+    )
+
+
+def ingestor(settings: Settings, stores: Stores) -> Ingestor:
+    """The ingestor of the configured sources (it withdraws articles whose files are gone)."""
+    return Ingestor(
+        stores.articles, settings.ingest, outbox=stores.outbox, withdrawals=stores.withdrawals
     )
 
 

@@ -72,7 +72,14 @@ def test_exit_status_zero_when_nothing_is_rejected(workdir: Path) -> None:
     (workdir / "empty").mkdir()
     empty = newsdesk("ingest", "empty", "--config", "config.yaml", "--json", cwd=workdir)
     assert empty.returncode == 0
-    assert json.loads(empty.stdout) == {"new": 0, "updated": 0, "unchanged": 0, "rejected": []}
+    assert json.loads(empty.stdout) == {
+        "new": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": [],
+        "withdrawn": 0,
+        "withdrawals_refused": [],
+    }
 
 
 def test_unusable_arguments_or_config_exit_2(workdir: Path) -> None:
@@ -237,3 +244,27 @@ def test_health_without_a_running_bot_is_a_clean_failure(tmp_path: Path, host: s
     no_http = tmp_path / "plain.yaml"
     no_http.write_text("database:\n  path: a.db\n", encoding="utf-8")
     assert newsdesk("health", "--config", "plain.yaml", cwd=tmp_path).returncode == 2
+
+
+def test_ingest_of_the_sources_withdraws_and_refuses_a_mass_removal(workdir: Path) -> None:
+    config = "database:\n  path: store/news.db\nsources:\n  - path: news\n"
+    (workdir / "config.yaml").write_text(config, encoding="utf-8")
+    files = [write_article(workdir / "news", f"{n:02d}.md", n) for n in range(25)]
+    assert newsdesk("ingest", "--config", "config.yaml", cwd=workdir).returncode == 0
+    for path in files[:10]:
+        path.unlink()
+    by_hand = newsdesk("ingest", "news", "--config", "config.yaml", "--json", cwd=workdir)
+    assert json.loads(by_hand.stdout)["withdrawn"] == 0  # paths given by hand never withdraw
+    refused = newsdesk("ingest", "--config", "config.yaml", "--json", cwd=workdir)
+    assert refused.returncode == 1
+    summary = json.loads(refused.stdout)
+    assert summary["withdrawn"] == 0
+    assert summary["withdrawals_refused"] == [
+        {"source": "news", "reason": summary["withdrawals_refused"][0]["reason"]}
+    ]
+    assert "10 of its 25 articles" in summary["withdrawals_refused"][0]["reason"]
+    assert refused.stderr.count("withdrew nothing") == 2  # the log's error and the one line
+    assert "Traceback" not in refused.stderr
+    allowed = newsdesk("ingest", "--config", "config.yaml", "--allow-withdrawals", cwd=workdir)
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.strip() == "0 new, 0 updated, 15 unchanged, 0 rejected, 10 withdrawn"

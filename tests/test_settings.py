@@ -51,13 +51,19 @@ def test_every_problem_is_reported_at_once() -> None:
     raw = {
         "database": {"path": "x.db", "colour": "blue"},
         "sources": [{"path": "a"}, {"pth": "b"}, 42],
-        "ingest": {"interval": "10 minutes", "workers": 0, "max_article_bytes": "huge"},
+        "ingest": {
+            "interval": "10 minutes",
+            "workers": 0,
+            "max_article_bytes": "huge",
+            "withdraw_limit": 0.2,
+        },
         "subscriptions": [
             {"channel_id": "abc", "min_quality": -1, "max_per_run": 0, "interval": "0s"},
             {"topics": "AI"},
             {"channel_id": 5, "interval": "1m", "cron": "* * * * *"},
             {"channel_id": 6, "cron": "61 * * * *", "interval": None, "timezone": "Mars/Base"},
             {"channel_id": 7, "thread": "sometimes", "thread_archive": "2h", "forum_tags": [1]},
+            {"channel_id": 8, "on_removed": "shred"},
         ],
         "moderation": {"moderator_role_ids": "123", "log_channel_id": 0},
         "logging": {"level": "loud"},
@@ -72,6 +78,7 @@ def test_every_problem_is_reported_at_once() -> None:
         "ingest.interval: expected a duration",
         "ingest.max_article_bytes: expected a size",
         "ingest.workers: must be from 1 to 64",
+        "ingest.withdraw_limit: expected a percentage such as 20%",
         "subscriptions[0].channel_id: expected a Discord id",
         "subscriptions[0].interval: must be at least 1s",
         "subscriptions[0].min_quality: must not be negative",
@@ -84,6 +91,7 @@ def test_every_problem_is_reported_at_once() -> None:
         "subscriptions[4].thread: expected true or false",
         "subscriptions[4].thread_archive: expected one of 1h, 1d, 3d, 7d, got text '2h'",
         "subscriptions[4].forum_tags: expected one of auto, none, got a list",
+        "subscriptions[5].on_removed: expected one of keep, mark, delete, got text 'shred'",
         "moderation.moderator_role_ids: expected a list of Discord ids",
         "moderation.log_channel_id: expected a Discord id",
         "logging.level: expected one of debug, info, warning, error",
@@ -241,3 +249,17 @@ def test_one_subscription_spec_from_the_config_file_and_from_discord() -> None:
     assert (edited.interval, edited.min_quality) == (timedelta(seconds=1), 50)
     with pytest.raises(InvalidSpec):
         quick.subscriptions[0].changed({"interval": "30s"})
+
+
+@pytest.mark.parametrize(
+    ("value", "share"), [("20%", 0.2), ("0%", 0.0), ("100%", 1.0), (" 12.5 % ", 0.125)]
+)
+def test_withdraw_limit_is_a_percentage(value: str, share: float) -> None:
+    raw = {"database": {"path": "x.db"}, "ingest": {"withdraw_limit": value}}
+    assert settings_from_mapping(raw, {}).ingest.withdraw_limit == share
+
+
+@pytest.mark.parametrize("value", ["120%", "20", 20, "-5%", None, "twenty%"])
+def test_a_withdraw_limit_that_is_not_a_percentage_is_refused(value: object) -> None:
+    (problem,) = problems_of({"database": {"path": "x.db"}, "ingest": {"withdraw_limit": value}})
+    assert problem.startswith("ingest.withdraw_limit: ")

@@ -21,12 +21,11 @@ from bot.domain.text import quality_text
 from bot.errors import ConfigError
 from bot.metrics import Metrics
 from bot.services.ingest.discovery import SourceError
-from bot.services.ingest.ingestor import Ingestor
 from bot.services.publishing.offline import OfflinePoster
 from bot.services.publishing.selector import Explanation
 from bot.settings import Settings
 from bot.store.times import utcnow
-from bot.wiring import Publishing, Stores, build_publishing, open_stores, prepare
+from bot.wiring import Publishing, Stores, build_publishing, ingestor, open_stores, prepare
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +65,7 @@ async def _ingest(settings: Settings, stores: Stores) -> None:
     if not paths:
         return
     try:
-        summary = await Ingestor(stores.articles, settings.ingest, outbox=stores.outbox).ingest(
-            paths
-        )
+        summary = await ingestor(settings, stores).ingest(paths, sources=True)
     except SourceError as exc:
         raise ConfigError([f"sources: {exc}"]) from None
     log.info("ingest: %s", summary.describe())

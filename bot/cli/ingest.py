@@ -12,11 +12,10 @@ from bot.cli.process import EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, say
 from bot.domain.delivery_records import DeliveryRecord, from_json
 from bot.domain.ingest import Rejection
 from bot.errors import UsageError
-from bot.services.ingest.ingestor import Ingestor
 from bot.settings import Settings
-from bot.store.articles import ArticleStore
 from bot.store.db import Database
-from bot.store.outbox import Outbox, Restored
+from bot.store.outbox import Restored
+from bot.wiring import ingestor, stores_of
 
 PROGRESS_MINIMUM = 1000  # files to read before a progress bar is worth drawing
 
@@ -61,6 +60,7 @@ async def ingest_command(
     rescan: bool,
     *,
     deliveries: Path | None = None,
+    allow_withdrawals: bool = False,
 ) -> int:
     roots = paths or [source.path for source in settings.sources]
     if not roots:
@@ -68,20 +68,22 @@ async def ingest_command(
         return EXIT_UNUSABLE
     records, bad = read_records(deliveries) if deliveries is not None else ([], [])
     progress = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
-    db = await Database.open(settings.database.path)
+    stores = stores_of(await Database.open(settings.database.path), settings)
     try:
-        store = ArticleStore(db, trust_published_flag=settings.ingest.trust_published_flag)
-        outbox = Outbox(db)
-        await store.apply_published_policy()
-        summary = await Ingestor(store, settings.ingest, outbox=outbox).ingest(
-            roots, rescan=rescan, progress=progress
+        await stores.articles.apply_published_policy()
+        summary = await ingestor(settings, stores).ingest(
+            roots,
+            rescan=rescan,
+            progress=progress,
+            sources=not paths,  # paths given by hand never withdraw
+            allow_withdrawals=allow_withdrawals,
         )
         if deliveries is not None:
-            restored = await outbox.restore(records)
+            restored = await stores.outbox.restore(records)
             summary.deliveries = (summary.deliveries or Restored()) + restored
             summary.rejected += bad
     finally:
-        await db.close()
+        await stores.db.close()
     if as_json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False))
     else:
@@ -90,7 +92,9 @@ async def ingest_command(
             print(summary.deliveries.describe())
         for rejection in summary.rejected:
             print(f"rejected: {rejection}")
-    return EXIT_REJECTED if summary.rejected else EXIT_OK
+    for refused in summary.withdrawals_refused:
+        say(str(refused))
+    return EXIT_REJECTED if summary.rejected or summary.withdrawals_refused else EXIT_OK
 
 
 def read_records(path: Path) -> tuple[list[DeliveryRecord], list[Rejection]]:

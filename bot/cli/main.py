@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--rescan", action="store_true", help="re-read every file, even those that look unchanged"
     )
     ingest.add_argument(
+        "--allow-withdrawals",
+        action="store_true",
+        help="let a scan of the configured sources withdraw more than ingest.withdraw_limit "
+        "of a source's articles, or all of an emptied one (a real mass removal)",
+    )
+    ingest.add_argument(
         "--deliveries",
         type=Path,
         default=None,
@@ -177,7 +183,12 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_async(
             lambda: ingest_command(
-                settings, args.paths, args.json, args.rescan, deliveries=args.deliveries
+                settings,
+                args.paths,
+                args.json,
+                args.rescan,
+                deliveries=args.deliveries,
+                allow_withdrawals=args.allow_withdrawals,
             )
         )
     if args.command == "export":

@@ -25,6 +25,7 @@ from bot.domain.subscription import (
     DEFAULT_THREAD_ARCHIVE,
     FORUM_TAGS,
     MAX_PER_RUN,
+    ON_REMOVED,
     THREAD_ARCHIVE_MINUTES,
 )
 from bot.domain.subscription_text import describe
@@ -40,6 +41,7 @@ Quality = app_commands.Range[float, 0, None]
 PerRun = app_commands.Range[int, 1, MAX_PER_RUN]
 ARCHIVE_CHOICES = [app_commands.Choice(name=n, value=n) for n in THREAD_ARCHIVE_MINUTES]
 TAG_CHOICES = [app_commands.Choice(name=n, value=n) for n in FORUM_TAGS]
+REMOVED_CHOICES = [app_commands.Choice(name=n, value=n) for n in ON_REMOVED]
 # A subscription's channel: text and announcement channels, forums and media channels (which
 # discord.py types as forums).
 Channel = discord.TextChannel | discord.ForumChannel
@@ -48,6 +50,7 @@ ARCHIVE_HELP = "When an idle thread or forum post is archived"
 TAGS_HELP = "Forums: auto = the tags named like the article's topics; none = no tags"
 EDITS_HELP = "Edit posts when their article changes"
 EDIT_WINDOW_HELP = "Edit only posts younger than this, e.g. 7d, or none for no limit"
+REMOVED_HELP = "When an article leaves its source: keep its posts, mark them, or delete them"
 
 
 def _post_options(
@@ -56,14 +59,16 @@ def _post_options(
     forum_tags: app_commands.Choice[str] | None,
     edits: bool | None,
     edit_window: str | None,
+    on_removed: app_commands.Choice[str] | None,
 ) -> dict[str, Any]:
-    """The options of how posts live (threads, tags, edits) that were given."""
+    """The options of how posts live (threads, tags, edits, withdrawals) that were given."""
     given = {
         "thread": thread,
         "thread_archive": thread_archive.value if thread_archive else None,
         "forum_tags": forum_tags.value if forum_tags else None,
         "edits": edits,
         "edit_window": edit_window,
+        "on_removed": on_removed.value if on_removed else None,
     }
     return {key: value for key, value in given.items() if value is not None}
 
@@ -187,9 +192,12 @@ class AdminCog(
         forum_tags=f"{TAGS_HELP} (default auto)",
         edits=f"{EDITS_HELP} (default on)",
         edit_window=f"{EDIT_WINDOW_HELP} (default {format_duration(DEFAULT_EDIT_WINDOW)})",
+        on_removed=f"{REMOVED_HELP} (default keep)",
     )
     @app_commands.autocomplete(topics=complete_topics)
-    @app_commands.choices(thread_archive=ARCHIVE_CHOICES, forum_tags=TAG_CHOICES)
+    @app_commands.choices(
+        thread_archive=ARCHIVE_CHOICES, forum_tags=TAG_CHOICES, on_removed=REMOVED_CHOICES
+    )
     async def subscribe(
         self,
         interaction: discord.Interaction[Any],
@@ -204,6 +212,7 @@ class AdminCog(
         forum_tags: app_commands.Choice[str] | None = None,
         edits: bool | None = None,
         edit_window: app_commands.Range[str, 2, 20] | None = None,
+        on_removed: app_commands.Choice[str] | None = None,
     ) -> None:
         given = {
             "topics": topics_list(topics) if topics is not None else None,
@@ -213,7 +222,7 @@ class AdminCog(
             "max_age": max_age,
         }
         options = {key: value for key, value in given.items() if value is not None}
-        options |= _post_options(thread, thread_archive, forum_tags, edits, edit_window)
+        options |= _post_options(thread, thread_archive, forum_tags, edits, edit_window, on_removed)
         spec = self.admin.new_spec({"channel_id": channel.id, **options})  # the spec's defaults
         await interaction.response.defer(ephemeral=True, thinking=True)
         sub = await self.admin.subscribe(self.actor(interaction), spec)
@@ -238,9 +247,12 @@ class AdminCog(
         forum_tags=TAGS_HELP,
         edits=EDITS_HELP,
         edit_window=EDIT_WINDOW_HELP,
+        on_removed=REMOVED_HELP,
     )
     @app_commands.autocomplete(topics=complete_topics, exclude_topics=complete_topics)
-    @app_commands.choices(thread_archive=ARCHIVE_CHOICES, forum_tags=TAG_CHOICES)
+    @app_commands.choices(
+        thread_archive=ARCHIVE_CHOICES, forum_tags=TAG_CHOICES, on_removed=REMOVED_CHOICES
+    )
     async def edit(
         self,
         interaction: discord.Interaction[Any],
@@ -259,8 +271,9 @@ class AdminCog(
         forum_tags: app_commands.Choice[str] | None = None,
         edits: bool | None = None,
         edit_window: app_commands.Range[str, 2, 20] | None = None,
+        on_removed: app_commands.Choice[str] | None = None,
     ) -> None:
-        changes = _post_options(thread, thread_archive, forum_tags, edits, edit_window)
+        changes = _post_options(thread, thread_archive, forum_tags, edits, edit_window, on_removed)
         if topics is not None:
             changes["topics"] = () if topics.strip() == "*" else topics_list(topics)
         if exclude_topics is not None:

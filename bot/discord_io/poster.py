@@ -13,6 +13,7 @@ import discord
 
 from bot.discord_io.channels import channel_info
 from bot.discord_io.edits import classify_edit, edit_forum_post, edit_message
+from bot.discord_io.edits import forum_thread as fetch_forum_thread
 from bot.discord_io.history import find_post
 from bot.discord_io.render import allowed_mentions, post_embed, post_view
 from bot.domain.posts import PostSpec
@@ -188,6 +189,20 @@ class DiscordPoster:
                 return await edit_forum_post(self.client, forum_thread, message_id, post, name)
             await edit_message(self.client.get_partial_messageable(channel_id), message_id, post)
             return Edited()
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            raise (classify_edit(exc, in_thread=forum_thread is not None) or classify(exc)) from exc
+
+    async def delete_post(
+        self, channel_id: int, message_id: int, *, forum_thread: int | None = None
+    ) -> None:
+        try:
+            if forum_thread is not None:
+                await (await fetch_forum_thread(self.client, forum_thread)).delete()
+                return
+            partial = self.client.get_partial_messageable(channel_id)
+            await partial.get_partial_message(message_id).delete()
         except DeliveryError:
             raise
         except Exception as exc:

@@ -20,6 +20,7 @@ article read back from the store (a test holds them to it).
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 from datetime import datetime, timedelta
@@ -46,6 +47,36 @@ def shown_digest(article: Article) -> str:
     ]
     text = json.dumps(shown, ensure_ascii=False, separators=(",", ":"))
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+# What a delivery records as shown once its post says the source withdrew the article.
+WITHDRAWN_SHOWN = "withdrawn"
+
+
+class Action(enum.Enum):
+    NOTHING = "nothing"  # the post stays as it is
+    EDIT = "edit"  # show the article as it is now
+    MARK = "mark"  # say that the source withdrew it (on_removed: mark)
+    DELETE = "delete"  # delete the post (on_removed: delete)
+
+
+def next_action(
+    *, withdrawn: bool, on_removed: str, edits: bool, post_shows: str | None, article_shows: str
+) -> Action:
+    """What a queued post needs. A withdrawn article's post is acted on as ``on_removed``
+    says, even with edits off and at any age; a marked post whose article came back shows it
+    again, likewise. Otherwise an edit when edits are on and the post shows something else."""
+    if withdrawn:
+        if on_removed == "delete":
+            return Action.DELETE
+        if on_removed == "mark" and post_shows != WITHDRAWN_SHOWN:
+            return Action.MARK
+        return Action.NOTHING
+    if post_shows == WITHDRAWN_SHOWN:
+        return Action.EDIT
+    if not edits or post_shows == article_shows:
+        return Action.NOTHING
+    return Action.EDIT
 
 
 def edit_cutoff(window: timedelta | None, now: datetime) -> datetime | None:

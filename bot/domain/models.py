@@ -67,6 +67,9 @@ class Article:
     body: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     id: int | None = None  # assigned by the store
+    withdrawn_at: datetime | None = (
+        None  # when it left its source (bot.services.ingest.withdrawals)
+    )
 
     @property
     def image_url(self) -> str | None:

@@ -183,6 +183,33 @@ def build_post(
     )
 
 
+WITHDRAWN_COLOUR = 0x718096
+WITHDRAWN_NOTE = "The source withdrew this article."
+
+
+def build_withdrawn_post(article: Article) -> PostSpec:
+    """What a post becomes when its article left its source (``on_removed: mark``): the title
+    and link stay, so readers know what it was and reconciliation still knows the post; the
+    excerpt, the picture, the related coverage and its button go."""
+    embed: dict[str, Any] = {
+        "type": "rich",
+        "color": WITHDRAWN_COLOUR,
+        "title": truncate(escape_markdown(one_line(article.title)) or "Untitled", TITLE_LIMIT),
+        "description": f"*{WITHDRAWN_NOTE}*",
+        "timestamp": article.published_at.astimezone(UTC).isoformat(),
+        "footer": {"text": "Withdrawn"},
+    }
+    if url := safe_url(article.url):
+        embed["url"] = url
+    button_url = safe_url(article.url, BUTTON_URL_LIMIT)
+    return PostSpec(
+        embed=embed,
+        link_button=LinkButton("Read the article", button_url) if button_url else None,
+        article_id=article.id,
+        article_url=article.url,
+    )
+
+
 def embed_length(embed: dict[str, Any]) -> int:
     """What Discord counts toward the 6000-character total."""
     total = len(embed.get("title", "")) + len(embed.get("description", ""))

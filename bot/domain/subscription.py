@@ -89,6 +89,7 @@ MAX_TOPICS = 100
 THREAD_ARCHIVE_MINUTES = {"1h": 60, "1d": 1440, "3d": 4320, "7d": 10080}
 DEFAULT_THREAD_ARCHIVE = "1d"
 FORUM_TAGS = ("auto", "none")
+ON_REMOVED = ("keep", "mark", "delete")
 DEFAULT_EDIT_WINDOW = timedelta(days=7)
 
 
@@ -166,6 +167,8 @@ class SubscriptionSpec(Strict):
     edit_window: Annotated[timedelta | None, BeforeValidator(no_limit_or(parse_duration))] = (
         DEFAULT_EDIT_WINDOW
     )
+    # What happens to a post whose article left its source (bot.domain.edits.next_action).
+    on_removed: Annotated[str, BeforeValidator(choice(*ON_REMOVED))] = "keep"
     enabled: Flag = True
 
     @model_validator(mode="before")

@@ -33,4 +33,8 @@ def describe(spec: SubscriptionSpec) -> str:
             if window
             else "posts edited at any age"
         )
+    if spec.on_removed == "mark":
+        parts.append("posts marked when their article is withdrawn")
+    elif spec.on_removed == "delete":
+        parts.append("posts deleted when their article is withdrawn")
     return ", ".join(parts)

@@ -86,6 +86,24 @@ def parse_size(value: Any) -> int:
     return size
 
 
+_PERCENT = re.compile(r"^\s*(\d{1,3}(?:\.\d+)?)\s*%\s*$")
+
+
+def parse_percent(value: Any) -> float:
+    """A share written as a percentage, ``20%``, as a fraction (0.2)."""
+    match = _PERCENT.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"expected a percentage such as 20%, got {kind(value)}")
+    share = float(match.group(1))
+    if share > 100:
+        raise ValueError(f"must be from 0% to 100%, got {value!r}")
+    return share / 100
+
+
+def format_percent(share: float) -> str:
+    return f"{share * 100:g}%"
+
+
 def parse_clock(value: Any) -> time:
     if isinstance(value, time):
         return value
@@ -213,6 +231,7 @@ def no_limit_or(parse: Callable[[Any], T]) -> Callable[[Any], T | None]:
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]
+Percent = Annotated[float, BeforeValidator(parse_percent)]
 Snowflake = Annotated[int, BeforeValidator(snowflake)]
 OptionalSnowflake = Annotated[int | None, BeforeValidator(optional(snowflake))]
 Snowflakes = Annotated[tuple[int, ...], BeforeValidator(snowflakes)]

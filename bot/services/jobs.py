@@ -32,7 +32,8 @@ from bot.domain.subscription import Subscription, cron_trigger, next_run
 from bot.metrics import Metrics
 from bot.services.guard import guarded
 from bot.services.ingest.ingestor import Ingestor, IngestSummary
-from bot.services.publishing.alerts import Pauses
+from bot.services.ingest.withdrawals import Refused
+from bot.services.publishing.alerts import Alerts, Pauses
 from bot.services.publishing.publisher import Publisher
 from bot.settings import IngestSettings, PublishingSettings, SourceSettings
 from bot.store.subscriptions import SubscriptionStore
@@ -60,6 +61,7 @@ class Jobs:
         publisher: Publisher,
         pauses: Pauses,
         ingestor: Ingestor,
+        alerts: Alerts,
         subscriptions: SubscriptionStore,
         metrics: Metrics,
         clock: Callable[[], datetime],
@@ -70,6 +72,8 @@ class Jobs:
         self.publisher = publisher
         self.pauses = pauses
         self.ingestor = ingestor
+        self.alerts = alerts
+        self._refusals_told: set[str] = set()  # refused withdrawals the operators were told of
         self.subscriptions = subscriptions
         self.metrics = metrics
         self.clock = clock
@@ -135,7 +139,13 @@ class Jobs:
         if not paths:
             return None
         existing = [path for path in paths if await asyncio.to_thread(_exists, path)]
-        summary = await self.ingestor.ingest(existing)
+        summary = await self.ingestor.ingest(existing, sources=True)
+        missing = [
+            Refused(str(path), "it does not exist (an unmounted volume?)")
+            for path in paths
+            if path not in existing
+        ]
+        await self._tell_refusals(missing + summary.withdrawals_refused)
         self.last_ingest = self.clock()
         m = self.metrics
         m.articles_ingested.labels("new").inc(summary.new)
@@ -150,6 +160,16 @@ class Jobs:
         for rejection in summary.rejected:
             log.debug("rejected: %s", rejection)
         return summary
+
+    async def _tell_refusals(self, refusals: list[Refused]) -> None:
+        """Alert once per refusal while it lasts (again if it comes back after clearing); one
+        that could not go out yet is told after a later scan."""
+        now = {str(r) for r in refusals}
+        told = self._refusals_told & now
+        for text in sorted(now - told):
+            if await self.alerts.operators(f"Newsdesk ingest: {text}"):
+                told.add(text)
+        self._refusals_told = told
 
     def _tracked(
         self, name: str, job: Callable[..., Awaitable[Any]], *, detail: str | None = None
@@ -198,5 +218,5 @@ def _exists(path: Path) -> bool:
     except OSError as exc:
         raise SourceError(f"{path}: {exc.strerror or exc}") from exc
     if not found:
-        log.warning("source %s does not exist; skipped", path)
+        log.error("source %s does not exist; skipped, and nothing from it is withdrawn", path)
     return found

@@ -102,13 +102,13 @@ class NewsService:
         value = typed.strip()
         if value.isdigit() and len(value) < 19:
             article = await self.articles.get(int(value))
-            if article is not None:
+            if article is not None and article.withdrawn_at is None:
                 return article
         matches = await self.browse.complete_article(value, limit=1) if value else []
         if not matches:
             raise UnknownArticleError(value)
         article = await self.articles.get(matches[0].id)
-        if article is None:  # pragma: no cover - removed between two queries
+        if article is None or article.withdrawn_at is not None:  # pragma: no cover - a race
             raise UnknownArticleError(value)
         return article
 
@@ -119,7 +119,7 @@ class NewsService:
         """The source's related items, stored articles linked by related coverage, and stored
         articles on the same story (a shared topic, a similar title, within a few days)."""
         article = await self.articles.get(article_id)
-        if article is None:
+        if article is None or article.withdrawn_at is not None:  # hidden once withdrawn
             return None
         items: dict[str, CoverageItem] = {}
         for item in article.related:
@@ -131,7 +131,7 @@ class NewsService:
                     ),
                 )
         for other in await self.articles.linking_to(article_id):
-            if other.url != article.url:
+            if other.url != article.url and other.withdrawn_at is None:
                 items.setdefault(other.url, _from_article(other))
         topic_ids = await self.browse.topic_ids_of(article_id)
         if topic_ids:

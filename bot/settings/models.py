@@ -27,6 +27,7 @@ from bot.domain.values import (
     Flag,
     OptionalSnowflake,
     PathValue,
+    Percent,
     Size,
     Snowflakes,
     Text,
@@ -72,6 +73,8 @@ class IngestSettings(Strict):
     max_article_bytes: Size = 1024 * 1024
     workers: Annotated[int, BeforeValidator(_workers)] = 0  # 0: one parse process per CPU
     trust_published_flag: Flag = True
+    # A scan that would withdraw more than this share of a source's articles withdraws none.
+    withdraw_limit: Percent = 0.2
 
 
 class PublishingSettings(Strict):

@@ -34,8 +34,8 @@ INSERT INTO articles (
     id, url, web_url, original_url, title, excerpt, published_at, type, quality, heat,
     source_published, provider_name, provider_domain, provider_key, domain_key, provider_json,
     images_json, featured_content, body, extra_json, topics_text,
-    content_hash, source_path, ingested_at, updated_at, postable, shown_hash
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    content_hash, source_path, ingested_at, updated_at, postable, shown_hash, withdrawn_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _UPDATE_ARTICLE = """
 UPDATE articles SET
@@ -43,7 +43,7 @@ UPDATE articles SET
     quality = ?, heat = ?, source_published = ?, provider_name = ?, provider_domain = ?,
     provider_key = ?, domain_key = ?, provider_json = ?, images_json = ?, featured_content = ?,
     body = ?, extra_json = ?, topics_text = ?, content_hash = ?, source_path = ?, updated_at = ?,
-    postable = ?, shown_hash = ?
+    postable = ?, shown_hash = ?, withdrawn_at = ?
 WHERE id = ?
 """
 _INSERT_TOPIC_LINK = """
@@ -115,7 +115,11 @@ class ArticleStore:
         self._topic_ids: dict[str, int] = {}
 
     def _postable_row(self, rows: ArticleRows) -> int:
-        return postable(self.trust_published_flag, rows.values[SOURCE_PUBLISHED])
+        return postable(
+            self.trust_published_flag,
+            rows.values[SOURCE_PUBLISHED],
+            withdrawn=rows.withdrawn_at is not None,
+        )
 
     async def apply_published_policy(self) -> int:
         """Recompute ``postable`` if ``trust_published_flag`` changed (see store.published)."""
@@ -149,25 +153,29 @@ class ArticleStore:
         new_topic_ids: dict[str, int] = {}
         now = db_time(utcnow())
         async with self.db.transaction() as conn:
-            existing: dict[str, tuple[int, str, str | None, str | None]] = {}
+            existing: dict[str, tuple[int, str, str | None, str | None, bool]] = {}
             urls = list(latest)
             for chunk in _chunks(urls):
                 found = await conn.execute_fetchall(
-                    "SELECT id, url, content_hash, source_path, shown_hash FROM articles "
+                    "SELECT id, url, content_hash, source_path, shown_hash, "
+                    "withdrawn_at IS NOT NULL FROM articles "
                     "WHERE url IN (SELECT value FROM json_each(?))",
                     (json.dumps(chunk),),
                 )
                 for row in found:
-                    existing[row[1]] = (row[0], row[2], row[3], row[4])
+                    existing[row[1]] = (row[0], row[2], row[3], row[4], bool(row[5]))
             inserts: list[tuple[int, ArticleRows]] = []
             updates: list[tuple[int, ArticleRows]] = []
             reshown: list[int] = []  # updated articles whose posts now show something else
+            uncounted: list[int] = []  # updated articles that were withdrawn: links not counted
             next_id = 0
             if len(existing) < len(latest):
                 top = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM articles")
                 next_id = int(next(iter(top))[0]) + 1
             for url, rows in list(latest.items()):
                 stored = existing.get(url)
+                # withdrawn or restored (a file that came back; an export's withdrawnDateTime)
+                flipped = stored is not None and stored[4] != (rows.withdrawn_at is not None)
                 if stored is None:
                     inserts.append((next_id, rows))
                     outcomes[url] = "new"
@@ -180,11 +188,13 @@ class ArticleStore:
                 ):
                     result.held.append((stored[2], rows))
                     del latest[url]
-                elif stored[1] != rows.content_hash:
+                elif stored[1] != rows.content_hash or flipped:
                     updates.append((stored[0], rows))
                     outcomes[url] = "updated"
-                    if stored[3] is not None and stored[3] != rows.shown_hash:
-                        reshown.append(stored[0])
+                    if stored[4]:
+                        uncounted.append(stored[0])
+                    if flipped or (stored[3] is not None and stored[3] != rows.shown_hash):
+                        reshown.append(stored[0])  # a restored article's posts, too
                 else:
                     outcomes[url] = "unchanged"
             counts: Counter[int] = Counter()
@@ -199,12 +209,14 @@ class ArticleStore:
                             now,
                             self._postable_row(r),
                             r.shown_hash,
+                            r.withdrawn_at,
                             i,
                         )
                         for i, r in updates
                     ],
                 )
-                for chunk in _chunks([i for i, _ in updates]):
+                skip = set(uncounted)
+                for chunk in _chunks([i for i, _ in updates if i not in skip]):
                     for row in await conn.execute_fetchall(
                         "SELECT topic_id, count(*) FROM article_topics "
                         "WHERE article_id IN (SELECT value FROM json_each(?)) GROUP BY topic_id",
@@ -227,6 +239,7 @@ class ArticleStore:
                             now,
                             self._postable_row(r),
                             r.shown_hash,
+                            r.withdrawn_at,
                         )
                         for i, r in inserts
                     ],
@@ -248,7 +261,8 @@ class ArticleStore:
                     for pos, (key, label) in enumerate(r.topics)
                 ]
                 await conn.executemany(_INSERT_TOPIC_LINK, links)
-                counts.update(link[1] for link in links)
+                counted = {i for i, r in written if r.withdrawn_at is None}
+                counts.update(link[1] for link in links if link[0] in counted)
                 await conn.executemany(
                     _INSERT_RELATED, [(i, *rel, rel[1]) for i, r in written for rel in r.related]
                 )

@@ -88,26 +88,21 @@ def _summary(row: Any) -> ArticleSummary:
 
 
 _SUMMARY = "a.id, a.url, a.title, a.provider_name, a.published_at, a.quality, a.type"
-# The page is cut from the covering index first, then only its rows are read from articles.
+# Withdrawn articles (gone from their source) are hidden from every listing: a page walks its
+# index in order and skips them, so a page is full however many there are.
 _TOPIC_BEST = f"""
-SELECT {_SUMMARY} FROM (
-    SELECT article_id, quality, published_at FROM article_topics WHERE topic_id = ?
-    ORDER BY quality DESC, published_at DESC LIMIT ? OFFSET ?
-) t JOIN articles a ON a.id = t.article_id
-ORDER BY t.quality DESC, t.published_at DESC
+SELECT {_SUMMARY} FROM article_topics t JOIN articles a ON a.id = t.article_id
+WHERE t.topic_id = ? AND a.withdrawn_at IS NULL
+ORDER BY t.quality DESC, t.published_at DESC LIMIT ? OFFSET ?
 """  # noqa: S608 - constant fragments
 _TOPIC_RECENT = f"""
-SELECT {_SUMMARY} FROM (
-    SELECT article_id, published_at FROM article_topics WHERE topic_id = ?
-    ORDER BY published_at DESC LIMIT ? OFFSET ?
-) t JOIN articles a ON a.id = t.article_id
-ORDER BY t.published_at DESC
+SELECT {_SUMMARY} FROM article_topics t JOIN articles a ON a.id = t.article_id
+WHERE t.topic_id = ? AND a.withdrawn_at IS NULL
+ORDER BY t.published_at DESC LIMIT ? OFFSET ?
 """  # noqa: S608 - constant fragments
 _LATEST = f"""
-SELECT {_SUMMARY} FROM (
-    SELECT id FROM articles ORDER BY published_at DESC LIMIT ? OFFSET ?
-) page JOIN articles a ON a.id = page.id
-ORDER BY a.published_at DESC
+SELECT {_SUMMARY} FROM articles a WHERE a.withdrawn_at IS NULL
+ORDER BY a.published_at DESC LIMIT ? OFFSET ?
 """  # noqa: S608 - constant fragments
 _SEARCH = """
 WITH newest AS (
@@ -116,21 +111,24 @@ WITH newest AS (
 )
 SELECT a.id, a.title, a.topics_text, a.provider_name, a.published_at
 FROM newest n JOIN articles a ON a.id = n.id
-WHERE :topic IS NULL OR EXISTS (
-    SELECT 1 FROM article_topics t WHERE t.article_id = a.id AND t.topic_id = :topic)
+WHERE a.withdrawn_at IS NULL AND (:topic IS NULL OR EXISTS (
+    SELECT 1 FROM article_topics t WHERE t.article_id = a.id AND t.topic_id = :topic))
 """
 _BY_IDS = f"""
 SELECT {_SUMMARY} FROM articles a WHERE a.id IN (SELECT value FROM json_each(?))
+AND a.withdrawn_at IS NULL
 """  # noqa: S608 - constant fragments
 _TITLE_MATCHES = f"""
 SELECT {_SUMMARY} FROM (
     SELECT rowid AS id FROM titles_fts WHERE titles_fts MATCH ? ORDER BY rowid DESC LIMIT ?
 ) m JOIN articles a ON a.id = m.id
+WHERE a.withdrawn_at IS NULL
 ORDER BY a.id DESC
 """  # noqa: S608 - constant fragments
 _SAME_TOPIC_WINDOW = f"""
 SELECT {_SUMMARY} FROM article_topics t JOIN articles a ON a.id = t.article_id
 WHERE t.topic_id IN (SELECT value FROM json_each(?)) AND t.published_at BETWEEN ? AND ?
+AND a.withdrawn_at IS NULL
 ORDER BY t.published_at DESC LIMIT ?
 """  # noqa: S608 - constant fragments
 

@@ -10,11 +10,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.delivery import Delivery, DeliveryState
+from bot.domain.edits import WITHDRAWN_SHOWN
 from bot.store.db import Database
 from bot.store.outbox import DUE_SQL, delivery_from_row
 from bot.store.times import db_time
 
 _SENT = DeliveryState.SENT.value
+# Queued posts that only an edit would change: they show their article (not marked withdrawn)
+# and it is not withdrawn. Only these leave the queue with edits off or past edit_window: what
+# on_removed does to a withdrawn article's post does not depend on either.
+_ONLY_EDITS = (
+    f"shown_hash IS NOT '{WITHDRAWN_SHOWN}' AND coalesce((SELECT a.withdrawn_at IS NULL "  # noqa: S608
+    "FROM articles a WHERE a.id = deliveries.article_id), 1)"
+)
 
 # Run by ArticleStore.apply_batch in the transaction that stores the changed articles (?: their
 # ids as a JSON list): each live post of them. Reads deliveries_article, never the whole table.
@@ -36,8 +44,8 @@ class EditQueue:
         (older than edit_window) leave the queue unedited."""
         if cutoff is not None:
             await self.db.execute(
-                "UPDATE deliveries SET edit_due = 0, edit_error = 'older than edit_window' "
-                "WHERE channel_id = ? AND edit_due = 1 AND sent_at < ?",
+                "UPDATE deliveries SET edit_due = 0, edit_error = 'older than edit_window' "  # noqa: S608 - constant
+                f"WHERE channel_id = ? AND edit_due = 1 AND sent_at < ? AND {_ONLY_EDITS}",
                 (channel_id, db_time(cutoff)),
             )
         rows = await self.db.fetch(
@@ -55,9 +63,11 @@ class EditQueue:
         return int(row[0])
 
     async def drop(self, channel_id: int) -> None:
-        """The subscription makes no edits (``edits: false``): forget the queued ones."""
+        """The subscription makes no edits (``edits: false``): forget the queued ones (not
+        what on_removed does)."""
         await self.db.execute(
-            "UPDATE deliveries SET edit_due = 0 WHERE channel_id = ? AND edit_due = 1",
+            "UPDATE deliveries SET edit_due = 0 "  # noqa: S608 - constant
+            f"WHERE channel_id = ? AND edit_due = 1 AND {_ONLY_EDITS}",
             (channel_id,),
         )
 
@@ -68,6 +78,25 @@ class EditQueue:
             f"UPDATE deliveries SET shown_hash = ?, edit_due = {DUE_SQL}, edit_attempts = 0, "  # noqa: S608 - constant
             "edit_next_at = NULL, edit_error = NULL WHERE channel_id = ? AND article_id = ?",
             (shown, shown, channel_id, article_id),
+        )
+
+    async def marked(self, channel_id: int, article_id: int) -> None:
+        """Discord confirmed that the post says the source withdrew the article (due again if
+        the article came back meanwhile)."""
+        await self.db.execute(
+            "UPDATE deliveries SET shown_hash = ?, edit_due = coalesce((SELECT "
+            "a.withdrawn_at IS NULL FROM articles a WHERE a.id = deliveries.article_id), 0), "
+            "edit_attempts = 0, edit_next_at = NULL, edit_error = NULL "
+            "WHERE channel_id = ? AND article_id = ?",
+            (WITHDRAWN_SHOWN, channel_id, article_id),
+        )
+
+    async def settle(self, channel_id: int, article_id: int, note: str | None = None) -> None:
+        """The post stays as it is (on_removed: keep, or nothing left to do)."""
+        await self.db.execute(
+            "UPDATE deliveries SET edit_due = 0, edit_next_at = NULL, edit_error = ? "
+            "WHERE channel_id = ? AND article_id = ?",
+            (note, channel_id, article_id),
         )
 
     async def retry_later(

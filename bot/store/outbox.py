@@ -57,12 +57,13 @@ class ChannelQueue:
 
 _PENDING = DeliveryState.PENDING.value
 
-# The one rule for whether a post needs an edit, given the digest its message shows (the one
-# parameter) and the delivery's article: the article's digest is known and differs. (Unknown:
-# stored before digests were kept, so what its posts show cannot be compared.)
+# The one rule for whether a post that shows its article needs a look, given the digest its
+# message shows (the one parameter) and the delivery's article: the article was withdrawn (see
+# migration 0004), or its digest is known and differs. (Unknown: stored before digests were
+# kept, so what its posts show cannot be compared.)
 DUE_SQL = (
-    "coalesce((SELECT a.shown_hash IS NOT NULL AND a.shown_hash IS NOT ? FROM articles a "
-    "WHERE a.id = deliveries.article_id), 0)"
+    "coalesce((SELECT a.withdrawn_at IS NOT NULL OR (a.shown_hash IS NOT NULL "
+    "AND a.shown_hash IS NOT ?) FROM articles a WHERE a.id = deliveries.article_id), 0)"
 )
 
 

@@ -1,8 +1,9 @@
 """The published-flag rule: which articles may be auto-posted (``postable``).
 
 A source can mark an article as already published; with ``ingest.trust_published_flag`` such
-an article is stored but never auto-posted. The rule is stated once, here: ingest applies it
-to each row it writes, and a changed flag applies it to every stored article.
+an article is stored but never auto-posted; neither is a withdrawn one. The rule is stated
+once, here: ingest applies it to each row it writes, and a changed flag applies it to every
+stored article (withdrawals apply it too: bot.store.withdrawals).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from bot.store.db import Database
 log = logging.getLogger(__name__)
 
 
-def postable(trust_published_flag: bool, source_published: bool) -> int:
-    """0 when the source says published and we trust it: never auto-posted."""
-    return 0 if trust_published_flag and source_published else 1
+def postable(trust_published_flag: bool, source_published: bool, *, withdrawn: bool) -> int:
+    """0 when the article left its source (withdrawn), or the source says published and we
+    trust it: never auto-posted."""
+    return 0 if withdrawn or (trust_published_flag and source_published) else 1
 
 
 async def apply_published_policy(db: Database, trust_published_flag: bool) -> int:
@@ -31,9 +33,10 @@ async def apply_published_policy(db: Database, trust_published_flag: bool) -> in
     async with db.transaction() as conn:
         changed = 0
         for published in (False, True):
-            value = postable(trust_published_flag, published)
+            value = postable(trust_published_flag, published, withdrawn=False)
             cursor = await conn.execute(
-                "UPDATE articles SET postable = ? WHERE source_published = ? AND postable != ?",
+                "UPDATE articles SET postable = ? WHERE source_published = ? AND postable != ? "
+                "AND withdrawn_at IS NULL",
                 (value, int(published), value),
             )
             changed += cursor.rowcount

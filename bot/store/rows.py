@@ -68,6 +68,7 @@ class ArticleRows(NamedTuple):
     content_hash: str
     source_path: str | None
     shown_hash: str  # what a post of it shows (bot.domain.edits.shown_digest)
+    withdrawn_at: str | None = None  # an export's record that the article left its source
     # delivery records an older export carried inside the article (not article content)
     deliveries: tuple[DeliveryRecord, ...] = ()
 
@@ -143,6 +144,7 @@ def article_rows(article: Article, source_path: str | None = None) -> ArticleRow
         digest,
         source_path,
         shown_digest(article),
+        db_time(article.withdrawn_at) if article.withdrawn_at else None,
         deliveries,
     )
 
@@ -179,6 +181,7 @@ def article_from_rows(
         featured_content=row["featured_content"],
         body=row["body"],
         extra=json.loads(row["extra_json"]) if row["extra_json"] else {},
+        withdrawn_at=parse_db_time(row["withdrawn_at"]) if row["withdrawn_at"] else None,
     )
 
 

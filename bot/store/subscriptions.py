@@ -69,6 +69,7 @@ _SPEC_COLUMNS = (
     "forum_tags",
     "edits",
     "edit_window_seconds",
+    "on_removed",
     "enabled",
 )
 
@@ -101,6 +102,7 @@ def spec_values(spec: SubscriptionSpec) -> tuple[Any, ...]:
         spec.forum_tags,
         int(spec.edits),
         _seconds(spec.edit_window),
+        spec.on_removed,
         int(spec.enabled),
     )
 
@@ -137,6 +139,7 @@ def spec_from_row(row: Any) -> SubscriptionSpec:
         forum_tags=row["forum_tags"],
         edits=bool(row["edits"]),
         edit_window=None if edit_window is None else timedelta(seconds=edit_window),
+        on_removed=row["on_removed"],
         enabled=bool(row["enabled"]),
     )
 

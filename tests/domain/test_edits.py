@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.edits import edit_cutoff, shown_digest
+from bot.domain.edits import WITHDRAWN_SHOWN, Action, edit_cutoff, next_action, shown_digest
 from bot.domain.models import Article, Provider, RelatedItem
 
 NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
@@ -76,3 +76,29 @@ def test_related_coverage_beyond_the_listed_items_costs_no_edit() -> None:
 def test_the_edit_window() -> None:
     assert edit_cutoff(None, NOW) is None
     assert edit_cutoff(timedelta(days=7), NOW) == NOW - timedelta(days=7)
+
+
+@pytest.mark.parametrize(
+    ("withdrawn", "on_removed", "edits", "post", "expected"),
+    [
+        (False, "keep", True, "old", Action.EDIT),
+        (False, "keep", True, "now", Action.NOTHING),  # changed and changed back
+        (False, "keep", False, "old", Action.NOTHING),  # edits off
+        (False, "mark", False, WITHDRAWN_SHOWN, Action.EDIT),  # came back: shown again
+        (True, "keep", True, "old", Action.NOTHING),
+        (True, "mark", False, "now", Action.MARK),  # acts with edits off
+        (True, "mark", True, WITHDRAWN_SHOWN, Action.NOTHING),  # marked already
+        (True, "delete", False, "now", Action.DELETE),
+    ],
+)
+def test_what_a_queued_post_needs(
+    withdrawn: bool, on_removed: str, edits: bool, post: str, expected: Action
+) -> None:
+    got = next_action(
+        withdrawn=withdrawn,
+        on_removed=on_removed,
+        edits=edits,
+        post_shows=post,
+        article_shows="now",
+    )
+    assert got is expected

@@ -18,13 +18,12 @@ from bot.discord_io.client import NewsBot
 from bot.domain.delivery import Delivery
 from bot.domain.subscription import Subscription
 from bot.services.admin import AdminService
-from bot.services.ingest.ingestor import Ingestor
 from bot.services.publishing.publisher import Publisher
 from bot.services.publishing.sender import RunReport
 from bot.settings import Settings, settings_from_mapping
 from bot.store.outbox import delivery_from_row
 from bot.web import HealthServer
-from bot.wiring import Stores, open_stores, prepare
+from bot.wiring import Stores, ingestor, open_stores, prepare
 from tests.fakediscord import (
     EMBED_LINKS,
     NEWS_CHANNEL,
@@ -157,8 +156,8 @@ class Running:
         return delivery_from_row(row)
 
     async def ingest(self) -> None:
-        await Ingestor(self.stores.articles, self.settings.ingest).ingest(
-            [s.path for s in self.settings.sources]
+        await ingestor(self.settings, self.stores).ingest(
+            [s.path for s in self.settings.sources], sources=True
         )
 
     def posted_urls(self, channel_id: int) -> list[str]:
@@ -183,7 +182,7 @@ async def running_bot(fake: FakeDiscord, settings: Settings) -> AsyncIterator[Ru
     stores = await open_stores(settings)
     try:
         await prepare(settings, stores)
-        await Ingestor(stores.articles, settings.ingest).ingest([s.path for s in settings.sources])
+        await ingestor(settings, stores).ingest([s.path for s in settings.sources], sources=True)
         with patch_discord_py(fake):
             bot = FastNewsBot(
                 lambda client: wire(settings, stores, client), guild_ready_timeout=0.05

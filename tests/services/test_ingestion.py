@@ -393,7 +393,14 @@ def test_an_oversized_markdown_file_is_not_even_read(tmp_path: Path) -> None:
 async def test_empty_directory(tmp_path: Path, ingestor: Ingestor) -> None:
     (tmp_path / "empty").mkdir()
     summary = await ingestor.ingest([tmp_path / "empty"])
-    assert summary.as_dict() == {"new": 0, "updated": 0, "unchanged": 0, "rejected": []}
+    assert summary.as_dict() == {
+        "new": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": [],
+        "withdrawn": 0,
+        "withdrawals_refused": [],
+    }
 
 
 async def test_generated_corpus_with_bad_files_through_the_process_pool(

@@ -45,6 +45,7 @@ async def test_a_spec_round_trips_through_the_database(db: Database) -> None:
         forum_tags="none",
         edits=False,
         edit_window=None,
+        on_removed="delete",
         enabled=False,
     )
     # every field differs from its default, so a field the store forgets cannot pass unseen
@@ -160,6 +161,7 @@ async def test_first_run_respects_the_last_run_and_never_replays(db: Database) -
         publisher=publishing.publisher,
         pauses=publishing.pauses,
         ingestor=Ingestor(stores.articles, settings.ingest),
+        alerts=publishing.alerts,
         subscriptions=store,
         metrics=Metrics(),
         clock=lambda: now,

@@ -19,6 +19,9 @@ from bot.domain.plain_data import jsonable
 from bot.domain.text import kind, topic_key
 from bot.domain.urls import InvalidURLError, canonical_url
 
+# Newsdesk's own field (not Smartable's): when the article left its source. Written by
+# ``newsdesk export`` so that a store rebuilt from an export keeps it withdrawn.
+WITHDRAWN_FIELD = "withdrawnDateTime"
 # Fields Newsdesk models; everything else is kept in ``Article.extra``.
 MODELLED_FIELDS = frozenset(
     {
@@ -37,6 +40,7 @@ MODELLED_FIELDS = frozenset(
         "images",
         "related",
         "body",
+        WITHDRAWN_FIELD,
     }
 )
 
@@ -137,6 +141,16 @@ def article_from_mapping(
     if not isinstance(published, bool):
         raise fail(f"published: expected true or false, got {kind(published)}", "published")
 
+    withdrawn_at = None
+    if data.get(WITHDRAWN_FIELD) is not None:
+        withdrawn_at = _timestamp(data[WITHDRAWN_FIELD])
+        if withdrawn_at is None:
+            raise fail(
+                f"{WITHDRAWN_FIELD}: expected a date and time such as 2020-04-15T03:45:00Z, "
+                f"got {kind(data[WITHDRAWN_FIELD])}",
+                WITHDRAWN_FIELD,
+            )
+
     return Article(
         url=url,
         title=title,
@@ -155,6 +169,7 @@ def article_from_mapping(
         featured_content=_text(data.get("featuredContent"), "featuredContent", fail),
         body=_text(data.get("body"), "body", fail),
         extra={k: jsonable(v) for k, v in data.items() if k not in MODELLED_FIELDS},
+        withdrawn_at=withdrawn_at,
     )
 
 

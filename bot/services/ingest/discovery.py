@@ -44,13 +44,14 @@ class SourceFile(NamedTuple):
         )
 
 
-def discover(paths: Iterable[Path]) -> list[SourceFile]:
+def discover(paths: Iterable[Path], unreadable: list[str] | None = None) -> list[SourceFile]:
     """Every file under ``paths`` (recursively), sorted by path.
 
     A file named explicitly is taken whatever its suffix (and rejected later if unsupported);
     inside directories only .md/.markdown/.yaml/.yml files are taken (.json exports only
     when named), hidden entries are skipped, and a file reached twice (symlinks, nested
-    roots) is taken once. Raises SourceError for a path that does not exist.
+    roots) is taken once. Raises SourceError for a path that does not exist. A directory
+    that cannot be listed is skipped with a warning, and added to ``unreadable``.
     """
     found: list[SourceFile] = []
     seen: dict[int, set[int]] = {}  # device -> inodes
@@ -71,14 +72,16 @@ def discover(paths: Iterable[Path]) -> list[SourceFile]:
         except OSError as exc:
             raise SourceError(f"{text}: {exc.strerror or exc}") from None
         if stat_module.S_ISDIR(st.st_mode):
-            _walk(text, add)
+            _walk(text, add, unreadable)
         else:
             add(text, st)
     found.sort()
     return found
 
 
-def _walk(directory: str, add: Callable[[str, os.stat_result], None]) -> None:
+def _walk(
+    directory: str, add: Callable[[str, os.stat_result], None], unreadable: list[str] | None
+) -> None:
     stack = [directory]
     while stack:
         current = stack.pop()
@@ -88,6 +91,8 @@ def _walk(directory: str, add: Callable[[str, os.stat_result], None]) -> None:
                     _visit(entry, stack, add)
         except OSError as exc:
             log.warning("cannot read directory %s: %s", current, exc.strerror or exc)
+            if unreadable is not None:
+                unreadable.append(current)
 
 
 def _visit(

@@ -33,10 +33,12 @@ from bot.domain.ingest import LIBYAML, Rejection
 from bot.services.ingest.batches import RANK, UNCHANGED, Batches, Plan
 from bot.services.ingest.discovery import SourceFile, discover
 from bot.services.ingest.pool import ParsePool
+from bot.services.ingest.withdrawals import Refused, ScannedRoot, settle
 from bot.services.ingest.worker import FileResult, ParseTask, parse_chunk
 from bot.settings import IngestSettings
 from bot.store.articles import ArticleStore
 from bot.store.outbox import Outbox, Restored
+from bot.store.withdrawals import WithdrawalStore
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ class IngestSummary:
     files_parsed: int = 0
     seconds: float = 0.0
     deliveries: Restored | None = None  # delivery records restored (older exports, --deliveries)
+    withdrawn: int = 0  # articles whose files are gone from their source (scans of sources)
+    withdrawals_refused: list[Refused] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -65,6 +69,8 @@ class IngestSummary:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": [r.as_dict() for r in self.rejected],
+            "withdrawn": self.withdrawn,
+            "withdrawals_refused": [r.as_dict() for r in self.withdrawals_refused],
         }
         if self.deliveries is not None:
             out["deliveries"] = {
@@ -75,9 +81,10 @@ class IngestSummary:
         return out
 
     def counts(self) -> str:
+        withdrawn = f", {self.withdrawn} withdrawn" if self.withdrawn else ""
         return (
             f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{len(self.rejected)} rejected"
+            f"{len(self.rejected)} rejected{withdrawn}"
         )
 
     def describe(self) -> str:
@@ -96,10 +103,12 @@ class Ingestor:
         settings: IngestSettings,
         *,
         outbox: Outbox | None = None,
+        withdrawals: WithdrawalStore | None = None,
         batch_articles: int = BATCH_ARTICLES,
     ) -> None:
         self.store = store
         self.outbox = outbox  # restores delivery records that older exports carry inline
+        self.withdrawals = withdrawals  # None: this ingestor never withdraws
         self.settings = settings
         self.batch_articles = batch_articles
         self._lock = asyncio.Lock()
@@ -115,16 +124,28 @@ class Ingestor:
         *,
         rescan: bool = False,
         progress: ProgressCallback | None = None,
+        sources: bool = False,
+        allow_withdrawals: bool = False,
     ) -> IngestSummary:
+        """Ingest ``paths``. ``sources``: they are the configured sources, so files gone from
+        them withdraw their articles (bot.services.ingest.withdrawals); never for paths given
+        by hand. ``allow_withdrawals`` lets a mass removal through the safety rules."""
         async with self._lock:
-            return await self._ingest(paths, rescan, progress)
+            return await self._ingest(paths, rescan, progress, sources, allow_withdrawals)
 
     async def _ingest(
-        self, paths: Sequence[Path], rescan: bool, progress: ProgressCallback | None
+        self,
+        paths: Sequence[Path],
+        rescan: bool,
+        progress: ProgressCallback | None,
+        sources: bool,
+        allow_withdrawals: bool,
     ) -> IngestSummary:
         started = time.perf_counter()
-        files = await asyncio.to_thread(discover, paths)
+        unreadable: list[str] = []
+        files = await asyncio.to_thread(discover, paths, unreadable)
         summary = IngestSummary(files_seen=len(files))
+        roots = await asyncio.to_thread(_scanned_roots, paths, files, unreadable) if sources else []
         plan = await self._plan(files, rescan)
         del files
         summary.files_parsed = len(plan.to_parse)
@@ -155,6 +176,17 @@ class Ingestor:
             plan.rejections + batches.rejections, key=lambda r: (r.path, r.item or 0)
         )
         summary.deliveries = batches.restored
+        if roots and self.withdrawals is not None:
+            outcomes = plan.outcomes
+            done_withdrawals = await settle(
+                self.withdrawals,
+                roots,
+                lambda url: hash(url) in outcomes,
+                limit=self.settings.withdraw_limit,
+                allow=allow_withdrawals,
+            )
+            summary.withdrawn = done_withdrawals.withdrawn
+            summary.withdrawals_refused = done_withdrawals.refused
         if summary.new >= 5000:
             await self.store.analyze()
         summary.seconds = time.perf_counter() - started
@@ -198,6 +230,22 @@ class Ingestor:
             async for part, results in pool.map(chunks(CHUNK_FILES)):
                 for pair in zip(part, results, strict=True):
                     yield pair
+
+
+def _scanned_roots(
+    paths: Sequence[Path], files: Sequence[SourceFile], unreadable: Sequence[str]
+) -> list[ScannedRoot]:
+    """The source directories among ``paths``, with how many files were found under each
+    (the paths of files and directories found under a root start with the root as given)."""
+    roots = []
+    for path in paths:
+        if not path.is_dir():
+            continue
+        prefix = os.path.join(path, "")
+        found = sum(1 for f in files if f.display.startswith(prefix))
+        blind = any(os.path.join(d, "").startswith(prefix) for d in unreadable)
+        roots.append(ScannedRoot(os.fspath(path), os.path.abspath(path), found, blind))
+    return roots
 
 
 def _rejection(data: dict[str, Any], display: str) -> Rejection:

@@ -30,10 +30,25 @@ class Alerts:
         channel = await self.guilds.log_channel(guild_id)
         if channel is None or channel == not_in:
             return
+        await self._send(channel, text)
+
+    async def operators(self, text: str) -> bool:
+        """An alert about the installation (not one server): the config's log channel.
+        False: it could not go out now (not connected to Discord yet, or refused)."""
+        channel = self.guilds.defaults.log_channel_id
+        if channel is None:
+            return True  # nowhere to tell: the log has it
+        if not self.poster.ready():  # an ingest at start-up runs before the bot is connected
+            return False
+        return await self._send(channel, text)
+
+    async def _send(self, channel: int, text: str) -> bool:
         try:
             await self.poster.alert(channel, text)
         except DeliveryError as exc:
             log.warning("could not alert the moderators in channel %s: %s", channel, exc.reason)
+            return False
+        return True
 
 
 class Pauses:

@@ -1,8 +1,10 @@
-"""Edits inside a publishing run: posts follow their article when what they show changed.
+"""Edits inside a publishing run: posts follow their article when what it shows changed, and
+when it left its source (``on_removed``).
 
-Ingest queues the posts of a changed article (store.edits); a run of the channel makes at most
-``max_per_run`` edits, newest posts first, after reconciliation and before new posts, paced
-like posts. What Discord says decides what becomes of each:
+Ingest queues the posts of a changed or withdrawn article (store.edits, store.withdrawals); a
+run of the channel makes at most ``max_per_run`` edits, marks and deletions, newest posts
+first, after reconciliation and before new posts, paced like posts (bot.domain.edits decides
+which each post needs). What Discord says decides what becomes of each:
 
 * confirmed: the delivery records the digest shown (due again if the article changed since);
 * PostGone (10008, or 10003 for a forum post's thread): recorded, never edited or re-sent, the
@@ -21,8 +23,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.domain.delivery import Delivery
-from bot.domain.edits import edit_cutoff, shown_digest
+from bot.domain.edits import Action, edit_cutoff, next_action, shown_digest
 from bot.domain.models import Article
+from bot.domain.posts import build_withdrawn_post
 from bot.domain.subscription import Subscription
 from bot.domain.threads import thread_name
 from bot.log import with_ids
@@ -74,10 +77,9 @@ class Editor:
         pacer: Pacer,
         stopping: Callable[[], bool],
     ) -> None:
-        """Make the channel's due edits, within the run's budget."""
+        """Make the channel's due edits and removal actions, within the run's budget."""
         if not sub.spec.edits:
             await self.queue.drop(sub.channel_id)
-            return
         now = self.clock()
         due = await self.queue.due(
             sub.channel_id,
@@ -96,10 +98,10 @@ class Editor:
             if article is None:
                 await self.queue.give_up(sub.channel_id, delivery.article_id, "article not stored")
                 continue
-            if not await self._edit(sub, info, delivery, article, report, pacer):
+            if not await self._one(sub, info, delivery, article, report, pacer):
                 return
 
-    async def _edit(
+    async def _one(
         self,
         sub: Subscription,
         info: ChannelInfo,
@@ -108,33 +110,75 @@ class Editor:
         report: RunReport,
         pacer: Pacer,
     ) -> bool:
-        """One post's edit. False: make no more edits in this run."""
+        """One queued post. False: make no more edits in this run."""
         channel_id, article_id = sub.channel_id, delivery.article_id
-        logger = with_ids(log, **sub.ids, article_id=article_id)
         shown = shown_digest(article)
-        if shown == delivery.shown_hash:  # changed and changed back before the edit
+        action = next_action(
+            withdrawn=article.withdrawn_at is not None,
+            on_removed=sub.spec.on_removed,
+            edits=sub.spec.edits,
+            post_shows=delivery.shown_hash,
+            article_shows=shown,
+        )
+        if action is Action.NOTHING:
             self.metrics.edits.labels("unchanged").inc()
-            await self.queue.edited(channel_id, article_id, shown)
+            if article.withdrawn_at is None:  # changed and changed back before the edit
+                await self.queue.edited(channel_id, article_id, shown)
+            else:
+                await self.queue.settle(channel_id, article_id)
             return True
         assert delivery.message_id is not None  # only posts that stand are queued
         forum = info.kind.forum
-        await pacer.wait()
-        try:
-            edited = await self.poster.edit_post(
-                channel_id,
-                delivery.message_id,
-                self.sender.post_for(sub, article),
-                forum_thread=(delivery.thread_id or delivery.message_id) if forum else None,
-                name=thread_name(article.title) if forum else None,
+        thread = (delivery.thread_id or delivery.message_id) if forum else None
+        if action is Action.DELETE and forum and not info.may_moderate:
+            reason = "deleting a forum post needs the Manage Threads permission"
+            with_ids(log, **sub.ids, article_id=article_id).warning(
+                "not deleting the post of withdrawn %s: %s", article.url, reason
             )
+            self.metrics.edits.labels("failed").inc()
+            await self.queue.settle(channel_id, article_id, reason)
+            return True
+        await pacer.wait()
+        return await self._act(sub, delivery, article, action, shown, thread, report)
+
+    async def _act(
+        self,
+        sub: Subscription,
+        delivery: Delivery,
+        article: Article,
+        action: Action,
+        shown: str,
+        thread: int | None,
+        report: RunReport,
+    ) -> bool:
+        channel_id, article_id = sub.channel_id, delivery.article_id
+        assert delivery.message_id is not None
+        logger = with_ids(log, **sub.ids, article_id=article_id)
+        try:
+            if action is Action.DELETE:
+                await self.poster.delete_post(channel_id, delivery.message_id, forum_thread=thread)
+                edited = Edited()
+            else:
+                post = (
+                    build_withdrawn_post(article)
+                    if action is Action.MARK
+                    else self.sender.post_for(sub, article)
+                )
+                edited = await self.poster.edit_post(
+                    channel_id,
+                    delivery.message_id,
+                    post,
+                    forum_thread=thread,
+                    name=thread_name(article.title) if thread and action is Action.EDIT else None,
+                )
         except PostGone as exc:
             self.metrics.edits.labels("gone").inc()
-            logger.info("not editing the post of %s: %s", article.url, exc.reason)
+            logger.info("not changing the post of %s: %s", article.url, exc.reason)
             await self.queue.gone(channel_id, article_id, exc.reason)
             return True
         except PostLocked as exc:
             self.metrics.edits.labels("locked").inc()
-            logger.info("not editing the post of %s: %s", article.url, exc.reason)
+            logger.info("not changing the post of %s: %s", article.url, exc.reason)
             await self.queue.give_up(channel_id, article_id, exc.reason)
             return True
         except RateLimited as exc:
@@ -147,15 +191,24 @@ class Editor:
         except TransientError as exc:
             await self._retry_later(sub, delivery, exc.reason)
             return False
-        except DeliveryError as exc:  # refused as malformed: it would be refused again
+        except DeliveryError as exc:  # refused as malformed or forbidden: it would be again
             self.metrics.edits.labels("failed").inc()
-            logger.warning("Discord refused the edit of %s: %s", article.url, exc.reason)
+            logger.warning(
+                "Discord refused to %s the post of %s: %s", _WHAT[action], article.url, exc.reason
+            )
             await self.queue.give_up(channel_id, article_id, exc.reason)
             return True
-        await self.queue.edited(channel_id, article_id, shown)
-        self.metrics.edits.labels("edited").inc()
+        if action is Action.DELETE:
+            await self.queue.gone(
+                channel_id, article_id, "deleted: the source withdrew the article"
+            )
+        elif action is Action.MARK:
+            await self.queue.marked(channel_id, article_id)
+        else:
+            await self.queue.edited(channel_id, article_id, shown)
+        self.metrics.edits.labels(_RESULT[action]).inc()
         report.edited.append(article_id)
-        logger.info("edited the post of %s%s", article.url, _renamed(edited))
+        logger.info("%s the post of %s%s", _DONE[action], article.url, _renamed(edited))
         return True
 
     async def _retry_later(self, sub: Subscription, delivery: Delivery, reason: str) -> None:
@@ -170,6 +223,12 @@ class Editor:
         when = self.clock() + self.retry.delay(attempts)
         logger.warning("edit failed (%s); attempt %d of %d", reason, attempts, self.retry.limit)
         await self.queue.retry_later(sub.channel_id, delivery.article_id, reason, when)
+
+
+DELETED = "deleted: the source withdrew the article"
+_WHAT = {Action.EDIT: "edit", Action.MARK: "mark", Action.DELETE: "delete"}
+_DONE = {Action.EDIT: "edited", Action.MARK: "marked as withdrawn", Action.DELETE: "deleted"}
+_RESULT = {Action.EDIT: "edited", Action.MARK: "marked", Action.DELETE: "deleted"}
 
 
 def _renamed(edited: Edited) -> str:

@@ -48,6 +48,11 @@ class OfflinePoster:
     ) -> Edited:
         raise RuntimeError("a dry run edits nothing")
 
+    async def delete_post(
+        self, channel_id: int, message_id: int, *, forum_thread: int | None = None
+    ) -> None:
+        raise RuntimeError("a dry run deletes nothing")
+
     async def crosspost(self, channel_id: int, message_id: int) -> None:
         raise RuntimeError("a dry run sends nothing")
 

@@ -129,6 +129,12 @@ class Poster(Channels, Protocol):
         archived again, and renamed to ``name`` when it differs (best effort). Raises PostGone,
         PostLocked, RateLimited, TransientError, PostRejected, ChannelUnavailable."""
 
+    async def delete_post(
+        self, channel_id: int, message_id: int, *, forum_thread: int | None = None
+    ) -> None:
+        """Delete the post (``forum_thread``: the forum post, its thread with it). Raises
+        PostGone, RateLimited, TransientError, PostRejected, ChannelUnavailable."""
+
     async def crosspost(self, channel_id: int, message_id: int) -> None: ...
 
     async def alert(self, channel_id: int, text: str) -> None: ...

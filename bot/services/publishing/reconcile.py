@@ -39,6 +39,7 @@ SEARCH_WINDOW = timedelta(minutes=10)
 SEARCH_BEFORE = timedelta(seconds=30)
 
 HistoryPolicy = Literal["skip", "resend"]
+WITHDRAWN = "withdrawn by its source before it could be re-sent"
 
 
 class Reconciler:
@@ -176,6 +177,12 @@ class Reconciler:
             await self.sender.confirmed(sub, delivery.article_id, found, out.shown)
             self.metrics.posts.labels("recovered").inc()
             report.recovered.append(delivery.article_id)
+            return True
+        if article.withdrawn_at is not None:  # never posted once it left its source
+            logger.info("not re-sending %s: withdrawn by its source", article.url)
+            await self.outbox.finish(
+                sub.channel_id, delivery.article_id, DeliveryState.FAILED, WITHDRAWN
+            )
             return True
         if not resend:
             return False  # publishing is off here: it stays pending until it is switched on
