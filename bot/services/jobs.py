@@ -164,11 +164,11 @@ class Jobs:
     async def _tell_refusals(self, refusals: list[Refused]) -> None:
         """Alert once per refusal while it lasts (again if it comes back after clearing); one
         that could not go out yet is told after a later scan."""
-        now = {str(r) for r in refusals}
-        told = self._refusals_told & now
-        for text in sorted(now - told):
-            if await self.alerts.operators(f"Newsdesk ingest: {text}"):
-                told.add(text)
+        now = {r.source: str(r) for r in refusals}  # once per source, whatever its counts say
+        told = self._refusals_told & set(now)
+        for source in sorted(set(now) - told):
+            if await self.alerts.operators(f"Newsdesk ingest: {now[source]}"):
+                told.add(source)
         self._refusals_told = told
 
     def _tracked(

@@ -107,6 +107,7 @@ ORDER BY a.published_at DESC LIMIT ? OFFSET ?
 _SEARCH = """
 WITH newest AS (
     SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH :query
+    AND rowid NOT IN (SELECT id FROM articles WHERE withdrawn_at IS NOT NULL)
     ORDER BY rowid DESC LIMIT :ranked
 )
 SELECT a.id, a.title, a.topics_text, a.provider_name, a.published_at
@@ -120,7 +121,9 @@ AND a.withdrawn_at IS NULL
 """  # noqa: S608 - constant fragments
 _TITLE_MATCHES = f"""
 SELECT {_SUMMARY} FROM (
-    SELECT rowid AS id FROM titles_fts WHERE titles_fts MATCH ? ORDER BY rowid DESC LIMIT ?
+    SELECT rowid AS id FROM titles_fts WHERE titles_fts MATCH ?
+    AND rowid NOT IN (SELECT id FROM articles WHERE withdrawn_at IS NOT NULL)
+    ORDER BY rowid DESC LIMIT ?
 ) m JOIN articles a ON a.id = m.id
 WHERE a.withdrawn_at IS NULL
 ORDER BY a.id DESC

@@ -104,7 +104,15 @@ class WithdrawalStore:
         now = db_time(utcnow())
         async with self.db.transaction() as conn:
             for chunk in _chunks(ids):
-                group = json.dumps(list(chunk))
+                # Only those still live now (another scan may have withdrawn some meanwhile):
+                # their topic links are uncounted once.
+                live = await conn.execute_fetchall(
+                    "UPDATE articles SET withdrawn_at = ?, postable = ? "
+                    "WHERE id IN (SELECT value FROM json_each(?)) AND withdrawn_at IS NULL "
+                    "RETURNING id",
+                    (now, _WITHDRAWN_POSTABLE, json.dumps(list(chunk))),
+                )
+                group = json.dumps([row[0] for row in live])
                 await conn.execute(
                     "UPDATE topics SET article_count = article_count - (SELECT count(*) "
                     "FROM article_topics t WHERE t.topic_id = topics.id "
@@ -117,11 +125,6 @@ class WithdrawalStore:
                     "UPDATE article_topics SET postable = ? "
                     "WHERE article_id IN (SELECT value FROM json_each(?))",
                     (_WITHDRAWN_POSTABLE, group),
-                )
-                await conn.execute(
-                    "UPDATE articles SET withdrawn_at = ?, postable = ? "
-                    "WHERE id IN (SELECT value FROM json_each(?)) AND withdrawn_at IS NULL",
-                    (now, _WITHDRAWN_POSTABLE, group),
                 )
                 await conn.execute(FLAG_SQL, (group,))
             for chunk in _chunks(gone_files):

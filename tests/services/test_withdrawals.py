@@ -3,6 +3,7 @@ that keep an unmounted volume from withdrawing a channel's history."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -278,3 +279,45 @@ def test_the_ranges_of_directories_and_of_what_lies_outside_them() -> None:
     assert not low <= "/data/news-old/a.md" < high and not low <= "/data/news" < high
     gaps = outside(["/b", "/a", "/a/x"])
     assert gaps == [("", "/a/"), ("/a0", "/b/"), ("/b0", None)]
+
+
+async def test_a_withdrawn_newest_match_does_not_hide_the_others(
+    tmp_path: Path, desk: Ingestor, db: Database
+) -> None:
+    files = make_source(tmp_path / "news", 25)
+    await scan(desk, tmp_path / "news")
+    files[-1].unlink()  # the newest id
+    await scan(desk, tmp_path / "news")
+    found = await BrowseStore(db).complete_article("Article abo", limit=1)
+    assert [a.url for a in found] == [url_of(24)]
+
+
+async def test_a_file_the_scan_does_not_read_still_carries_its_url(
+    tmp_path: Path, desk: Ingestor, db: Database
+) -> None:
+    make_source(tmp_path / "news", 25)
+    await scan(desk, tmp_path / "news")
+    store = ArticleStore(db)
+    exported = [to_json_ready(article_to_source(a)) async for a, _ in store.iter_all()]
+    (tmp_path / "news" / "archive.json").write_text(json.dumps(exported[4:5]))
+    await desk.ingest([tmp_path / "news" / "archive.json"])  # by hand: inside the source
+    (tmp_path / "news" / "a005.md").unlink()
+    assert (await scan(desk, tmp_path / "news")).withdrawn == 0
+    assert await state(db, 5) == (False, 1, [1])
+
+
+async def test_two_scans_at_once_withdraw_and_uncount_once(tmp_path: Path, db: Database) -> None:
+    files = make_source(tmp_path / "news", 25)
+    other = await Database.open(tmp_path / "newsdesk.db")
+    try:
+        desks = [
+            Ingestor(ArticleStore(d), IngestSettings(), withdrawals=WithdrawalStore(d))
+            for d in (db, other)
+        ]
+        await scan(desks[0], tmp_path / "news")
+        files[0].unlink()
+        files[1].unlink()
+        await asyncio.gather(*(scan(d, tmp_path / "news") for d in desks))
+        assert await topic_count(db) == 23
+    finally:
+        await other.close()

@@ -87,7 +87,13 @@ async def settle(
         remembered = dict(await store.files_under(root.key))
         articles = sum(len(urls) for urls in remembered.values())
         gone, unsure = await asyncio.to_thread(_gone, list(remembered))
-        candidates = {url for path in gone for url in remembered[path] if not carried(url)}
+        gone_set = set(gone)
+        # Files still there but not found by the scan (exports named by hand, hidden files)
+        # carry their URLs too.
+        kept = {url for path, urls in remembered.items() if path not in gone_set for url in urls}
+        candidates = {
+            url for path in gone for url in remembered[path] if not carried(url) and url not in kept
+        }
         candidates -= await store.carried_outside(candidates, keys)
         live = await store.live(sorted(candidates))
         scan = SourceScan(root.files_found, root.unreadable or unsure, articles, len(live))

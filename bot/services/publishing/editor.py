@@ -139,6 +139,8 @@ class Editor:
             await self.queue.settle(channel_id, article_id, reason)
             return True
         await pacer.wait()
+        if action is Action.DELETE and not await self._still_withdrawn(article_id):
+            return True  # it came back while this run waited: the next run shows it again
         return await self._act(sub, delivery, article, action, shown, thread, report)
 
     async def _act(
@@ -186,6 +188,11 @@ class Editor:
             logger.info("edits wait for the next run: %s", exc.reason)
             return False
         except ChannelUnavailable as exc:
+            if action is Action.DELETE:  # refused (a permission): posting may still work
+                logger.warning("not deleting the post of %s: %s", article.url, exc.reason)
+                self.metrics.edits.labels("failed").inc()
+                await self.queue.settle(channel_id, article_id, exc.reason)
+                return True
             logger.warning("edits wait: %s", exc.reason)
             return False
         except TransientError as exc:
@@ -210,6 +217,10 @@ class Editor:
         report.edited.append(article_id)
         logger.info("%s the post of %s%s", _DONE[action], article.url, _renamed(edited))
         return True
+
+    async def _still_withdrawn(self, article_id: int) -> bool:
+        article = await self.articles.get(article_id)
+        return article is not None and article.withdrawn_at is not None
 
     async def _retry_later(self, sub: Subscription, delivery: Delivery, reason: str) -> None:
         logger = with_ids(log, **sub.ids, article_id=delivery.article_id)
