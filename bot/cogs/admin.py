@@ -16,6 +16,7 @@ from discord.ext import commands
 
 from bot.cogs.admin_render import preview_embed, status_lines, topics_list
 from bot.discord_io.tree import NotModeratorError
+from bot.domain.keywords import entries_of
 from bot.domain.subscription import (
     DEFAULT_EDIT_WINDOW,
     DEFAULT_INTERVAL,
@@ -51,6 +52,9 @@ TAGS_HELP = "Forums: auto = the tags named like the article's topics; none = no 
 EDITS_HELP = "Edit posts when their article changes"
 EDIT_WINDOW_HELP = "Edit only posts younger than this, e.g. 7d, or none for no limit"
 REMOVED_HELP = "When an article leaves its source: keep its posts, mark them, or delete them"
+KEYWORDS_HELP = 'Post only articles whose title or excerpt has one: words or "quoted phrases"'
+EXCLUDE_KEYWORDS_HELP = 'Never post articles whose title or excerpt has one: words or "phrases"'
+KeywordText = app_commands.Range[str, 1, 1000]
 
 
 def _post_options(
@@ -193,6 +197,8 @@ class AdminCog(
         edits=f"{EDITS_HELP} (default on)",
         edit_window=f"{EDIT_WINDOW_HELP} (default {format_duration(DEFAULT_EDIT_WINDOW)})",
         on_removed=f"{REMOVED_HELP} (default keep)",
+        keywords=KEYWORDS_HELP,
+        exclude_keywords=EXCLUDE_KEYWORDS_HELP,
     )
     @app_commands.autocomplete(topics=complete_topics)
     @app_commands.choices(
@@ -213,6 +219,8 @@ class AdminCog(
         edits: bool | None = None,
         edit_window: app_commands.Range[str, 2, 20] | None = None,
         on_removed: app_commands.Choice[str] | None = None,
+        keywords: KeywordText | None = None,
+        exclude_keywords: KeywordText | None = None,
     ) -> None:
         given = {
             "topics": topics_list(topics) if topics is not None else None,
@@ -220,6 +228,8 @@ class AdminCog(
             "max_per_run": max_per_run,
             "interval": interval,
             "max_age": max_age,
+            "keywords": entries_of(keywords) if keywords else None,
+            "exclude_keywords": entries_of(exclude_keywords) if exclude_keywords else None,
         }
         options = {key: value for key, value in given.items() if value is not None}
         options |= _post_options(thread, thread_archive, forum_tags, edits, edit_window, on_removed)
@@ -248,6 +258,8 @@ class AdminCog(
         edits=EDITS_HELP,
         edit_window=EDIT_WINDOW_HELP,
         on_removed=REMOVED_HELP,
+        keywords=f"{KEYWORDS_HELP}, or - for none",
+        exclude_keywords=f"{EXCLUDE_KEYWORDS_HELP}, or - for none",
     )
     @app_commands.autocomplete(topics=complete_topics, exclude_topics=complete_topics)
     @app_commands.choices(
@@ -272,6 +284,8 @@ class AdminCog(
         edits: bool | None = None,
         edit_window: app_commands.Range[str, 2, 20] | None = None,
         on_removed: app_commands.Choice[str] | None = None,
+        keywords: KeywordText | None = None,
+        exclude_keywords: KeywordText | None = None,
     ) -> None:
         changes = _post_options(thread, thread_archive, forum_tags, edits, edit_window, on_removed)
         if topics is not None:
@@ -294,6 +308,9 @@ class AdminCog(
             changes["mention_role_id"] = None
         if crosspost is not None:
             changes["crosspost"] = crosspost
+        for key, text in (("keywords", keywords), ("exclude_keywords", exclude_keywords)):
+            if text is not None:
+                changes[key] = () if text.strip() == "-" else entries_of(text)
         await interaction.response.defer(ephemeral=True, thinking=True)
         sub = await self.admin.edit(self.actor(interaction), channel.id, changes)
         await interaction.followup.send(

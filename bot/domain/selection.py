@@ -3,9 +3,11 @@
 Per run: articles matching the subscription that were not yet delivered to its channel, not
 marked published by the source, with quality at or above the minimum (a missing quality
 counts as 0 there), not older than ``max_age``; best quality first, newest first within the
-same quality; at most ``max_per_run``. An article whose URL is in the related coverage of an
-article already posted in the channel (or the reverse) is the same story: it is skipped there,
-and so is a second article of one story within a run.
+same quality; at most ``max_per_run``; not withdrawn from its source; with one of the
+subscription's keywords and none of its excluded ones, when it has them (bot.domain.keywords).
+An article whose URL is in the related coverage of an article already posted in the channel
+(or the reverse) is the same story: it is skipped there, and so is a second article of one
+story within a run.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
+from bot.domain.keywords import Term, mentions, parse_terms
 from bot.domain.subscription import DEFAULT_MIN_QUALITY, DEFAULT_PER_RUN, SubscriptionSpec
 from bot.domain.text import topic_key, type_key
 
@@ -23,6 +26,7 @@ class Skip(Enum):
     """Why a matching article is not posted (shown by the moderators' preview)."""
 
     ALREADY_POSTED = "already posted in this channel"
+    WITHDRAWN = "withdrawn by its source"
     SOURCE_PUBLISHED = "marked published by the source"
     BELOW_QUALITY = "below the minimum quality"
     TOO_OLD = "older than max_age"
@@ -30,6 +34,8 @@ class Skip(Enum):
     TOPIC_NOT_INCLUDED = "not in the subscription's topics"
     TYPE_FILTERED = "type not wanted"
     PROVIDER_FILTERED = "provider not wanted"
+    KEYWORD_MISSING = "has none of the keywords"
+    KEYWORD_EXCLUDED = "has an excluded keyword"
     SAME_STORY = "same story as an article already posted here"
     SAME_STORY_THIS_RUN = "same story as another article in this run"
     RUN_FULL = "max_per_run reached"
@@ -48,6 +54,8 @@ class Policy:
     exclude_types: frozenset[str] = frozenset()
     providers: frozenset[str] = frozenset()
     exclude_providers: frozenset[str] = frozenset()
+    keywords: tuple[Term, ...] = ()
+    exclude_keywords: tuple[Term, ...] = ()
     respect_source_published: bool = True
 
     @classmethod
@@ -63,6 +71,8 @@ class Policy:
         exclude_types: Iterable[str] = (),
         providers: Iterable[str] = (),
         exclude_providers: Iterable[str] = (),
+        keywords: Iterable[str] = (),
+        exclude_keywords: Iterable[str] = (),
         respect_source_published: bool = True,
     ) -> Policy:
         def keys(values: Iterable[str]) -> frozenset[str]:
@@ -81,6 +91,8 @@ class Policy:
             exclude_types=types_of(exclude_types),
             providers=keys(providers),
             exclude_providers=keys(exclude_providers),
+            keywords=parse_terms(keywords),
+            exclude_keywords=parse_terms(exclude_keywords),
             respect_source_published=respect_source_published,
         )
 
@@ -97,6 +109,8 @@ class Policy:
             exclude_types=spec.exclude_types,
             providers=spec.providers,
             exclude_providers=spec.exclude_providers,
+            keywords=spec.keywords,
+            exclude_keywords=spec.exclude_keywords,
             respect_source_published=respect_source_published,
         )
 
@@ -121,6 +135,8 @@ class Candidate:
     delivered: bool = False  # has a delivery record in this channel (in any state)
     same_story_as: int | None = None  # an article already posted here that is the same story
     story_ids: frozenset[int] = frozenset()  # stored articles linked by related coverage
+    excerpt: str | None = None
+    withdrawn: bool = False  # left its source (bot.services.ingest.withdrawals)
 
     def sort_key(self) -> tuple[bool, float, datetime]:
         """Best quality first (missing last), newest first within the same quality."""
@@ -142,6 +158,8 @@ def reasons(candidate: Candidate, policy: Policy, now: datetime) -> list[Skip]:
     out = []
     if candidate.delivered:
         out.append(Skip.ALREADY_POSTED)
+    if candidate.withdrawn:
+        out.append(Skip.WITHDRAWN)
     if policy.respect_source_published and candidate.source_published:
         out.append(Skip.SOURCE_PUBLISHED)
     if policy.topics and not (candidate.topic_keys & policy.topics):
@@ -154,6 +172,12 @@ def reasons(candidate: Candidate, policy: Policy, now: datetime) -> list[Skip]:
     names = {topic_key(n) for n in (candidate.provider_name, candidate.provider_domain) if n}
     if (policy.providers and not names & policy.providers) or names & policy.exclude_providers:
         out.append(Skip.PROVIDER_FILTERED)
+    if policy.keywords and not mentions(candidate.title, candidate.excerpt, policy.keywords):
+        out.append(Skip.KEYWORD_MISSING)
+    if policy.exclude_keywords and mentions(
+        candidate.title, candidate.excerpt, policy.exclude_keywords
+    ):
+        out.append(Skip.KEYWORD_EXCLUDED)
     if (candidate.quality or 0) < policy.min_quality:
         out.append(Skip.BELOW_QUALITY)
     cutoff = policy.cutoff(now)

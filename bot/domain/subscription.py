@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.domain.keywords import MAX_KEYWORD_LENGTH, MAX_KEYWORDS, parse_terms
 from bot.domain.text import kind
 from bot.domain.validation import Strict, problems
 from bot.domain.values import (
@@ -105,6 +106,24 @@ def _archive_after(value: Any) -> str:
     raise ValueError(f"expected one of {', '.join(THREAD_ARCHIVE_MINUTES)}, got {kind(value)}")
 
 
+def _keywords(entries: tuple[str, ...]) -> tuple[str, ...]:
+    """At most MAX_KEYWORDS entries of MAX_KEYWORD_LENGTH characters, each with a word."""
+    if len(entries) > MAX_KEYWORDS:
+        raise ValueError(f"at most {MAX_KEYWORDS} entries, got {len(entries)}")
+    for entry in entries:
+        if len(entry) > MAX_KEYWORD_LENGTH:
+            raise ValueError(
+                f"an entry has at most {MAX_KEYWORD_LENGTH} characters, got {len(entry)}: "
+                f"{entry[:30]!r}..."
+            )
+        if not parse_terms([entry]):
+            raise ValueError(f"{entry!r} has no word to look for")
+    return entries
+
+
+Keywords = Annotated[Names, AfterValidator(_keywords)]
+
+
 def _few_topics(topics: tuple[str, ...]) -> tuple[str, ...]:
     if len(topics) > MAX_TOPICS:
         raise ValueError(f"at most {MAX_TOPICS} topics, got {len(topics)}")
@@ -158,6 +177,8 @@ class SubscriptionSpec(Strict):
     exclude_types: Names = ()
     providers: Names = ()
     exclude_providers: Names = ()
+    keywords: Keywords = ()  # words or "quoted phrases" (bot.domain.keywords)
+    exclude_keywords: Keywords = ()
     mention_role_id: OptionalSnowflake = None
     crosspost: Flag = False
     thread: Flag = False

@@ -11,6 +11,10 @@ def describe(spec: SubscriptionSpec) -> str:
     parts = [f"topics {', '.join(spec.topics)}" if spec.topics else "every topic"]
     if spec.exclude_topics:
         parts.append(f"not {', '.join(spec.exclude_topics)}")
+    if spec.keywords:
+        parts.append(f"with a keyword of {', '.join(spec.keywords)}")
+    if spec.exclude_keywords:
+        parts.append(f"without {', '.join(spec.exclude_keywords)}")
     parts.append(f"quality ≥ {spec.min_quality:g}")
     parts.append(f"up to {spec.max_per_run} per run")
     if spec.cron:

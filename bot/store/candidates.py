@@ -7,9 +7,10 @@ for ``select`` (tests/store/test_candidates.py proves both agree, for every plan
 Two steps. The first walks one index per topic and touches nothing else but the deliveries
 primary key: quality, date and "postable" are copied into the index rows. The second reads
 only the best articles it found, through the filters that need the article itself (topics
-to exclude, types, providers), with their topic keys and the story links the same-story rule
-needs. When those filters throw too many away, the first step is run again with a bigger
-limit.
+to exclude, types, providers, keywords: bot.domain.keywords, through an SQL function), with
+their topic keys and the story links the same-story rule needs. When those filters throw too
+many away, the first step is run again with a bigger limit (up to ``Plans.max_scan`` rows, so
+that a rare keyword does not starve a run).
 
 Which index the first step walks is chosen per query: with a ``max_age`` window holding at
 most ``Plans.window`` candidates, the window is read whole from ``*_postable_recent`` and
@@ -33,6 +34,7 @@ from functools import cache
 from typing import Any
 
 from bot.domain.delivery import POSTED_SQL
+from bot.domain.keywords import to_json
 from bot.domain.selection import Candidate, Policy
 from bot.domain.text import topic_key
 from bot.store.db import Database
@@ -135,9 +137,12 @@ WHERE a.id IN ({_PROVIDER_IDS})
 ORDER BY a.quality DESC, a.published_at DESC LIMIT :scan
 """  # noqa: S608 - constant fragments, values are bound parameters
 
-# The second step's filters: what needs the article itself.
+# The second step's filters: what needs the article itself (keywords first: a rare keyword
+# rejects most rows, and the others need not be looked at then).
 _ARTICLE_FILTERS = """
-    NOT EXISTS (
+    ((:keywords = '[]' AND :exclude_keywords = '[]')
+         OR newsdesk_keywords(a.title, a.excerpt, :keywords, :exclude_keywords))
+    AND NOT EXISTS (
         SELECT 1 FROM article_topics x JOIN topics k ON k.id = x.topic_id
         WHERE x.article_id = a.id AND k.key IN (SELECT value FROM json_each(:excluded)))
     AND (:types = '[]' OR lower(a.type) IN (SELECT value FROM json_each(:types)))
@@ -174,8 +179,9 @@ story AS MATERIALIZED (
         ON d.channel_id = :channel AND d.article_id = l.other AND d.state IN ({POSTED_SQL})
     GROUP BY l.article_id
 )
-SELECT a.id, a.url, a.title, a.published_at, a.quality, a.type, a.provider_name,
-    a.provider_domain, a.source_published, b.rank, s.story, s.same_story_as,
+SELECT a.id, a.url, a.title, a.excerpt, a.published_at, a.quality, a.type, a.provider_name,
+    a.provider_domain, a.source_published, a.withdrawn_at IS NOT NULL AS withdrawn, b.rank,
+    s.story, s.same_story_as,
     EXISTS (SELECT 1 FROM deliveries d WHERE d.channel_id = :channel AND d.article_id = a.id)
         AS delivered,
     (SELECT json_group_array(k.key) FROM article_topics t JOIN topics k ON k.id = t.topic_id
@@ -230,6 +236,8 @@ class CandidateQueries:
             "providers": json.dumps(sorted(policy.providers)),
             "exclude_providers": json.dumps(sorted(policy.exclude_providers)),
             "topics": json.dumps(sorted(policy.topics)),
+            "keywords": to_json(policy.keywords),
+            "exclude_keywords": to_json(policy.exclude_keywords),
             "limit": limit,
             **_names(sorted(policy.topics)),  # each walk's topic (see _first_step)
         }
@@ -239,17 +247,25 @@ class CandidateQueries:
             or policy.exclude_types
             or policy.providers
             or policy.exclude_providers
+            or policy.keywords
+            or policy.exclude_keywords
         )
         scan = limit * self.plans.headroom if filtered else limit
         sizes = await self._sizes(policy, params)  # they do not depend on the scan
+        rows: list[Any] = []
+        checked: set[int] = set()  # ids that went through the second step already
         while True:
             ids, complete = await self._first_step(policy, params, sizes, scan)
-            if not ids:
-                return []
-            rows = await self.db.fetch(_SECOND_STEP, {**params, "ids": json.dumps(ids)})
+            # A wider scan's best ids are the narrower one's and then worse ones (see
+            # _first_step): only the new ones need the article filters.
+            fresh = [i for i in ids if i not in checked]
+            if fresh:
+                wanted = {"ids": json.dumps(fresh), "limit": limit - len(rows)}
+                rows += await self.db.fetch(_SECOND_STEP, {**params, **wanted})
+            checked.update(fresh)
             if len(rows) >= limit or complete or scan >= self.plans.max_scan:
                 return [_candidate(row) for row in rows]
-            scan *= 8  # the article filters threw too many away: look further
+            scan = min(scan * 8, self.plans.max_scan)  # too many filtered out: look further
 
     async def _sizes(self, policy: Policy, params: dict[str, Any]) -> dict[int, int]:
         """Each scope's window size (capped; -1: the allowed providers'), when it matters."""
@@ -336,4 +352,6 @@ def _candidate(row: Any) -> Candidate:
         delivered=bool(row["delivered"]),
         same_story_as=row["same_story_as"],
         story_ids=story,
+        excerpt=row["excerpt"],
+        withdrawn=bool(row["withdrawn"]),
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.domain.keywords import sql_match
 from bot.errors import DatabaseError
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ async def connect_reader(path: Path, *, immutable: bool) -> aiosqlite.Connection
         conn.row_factory = aiosqlite.Row
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA query_only = ON")
+        await _functions(conn)
         await conn.execute("SELECT count(*) FROM sqlite_master")  # fails now, not later
     except BaseException:
         await conn.close()
@@ -125,12 +127,18 @@ def _has_wal_content(path: Path) -> bool:
         return False
 
 
+async def _functions(conn: aiosqlite.Connection) -> None:
+    """The SQL functions of our own: the keyword rules (one definition, in the domain)."""
+    await conn.create_function("newsdesk_keywords", 4, sql_match, deterministic=True)
+
+
 async def connect(path: Path, *, readonly: bool) -> aiosqlite.Connection:
     conn = await _opened(aiosqlite.connect(path, isolation_level=None))
     try:
         conn.row_factory = aiosqlite.Row
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA foreign_keys = ON")
+        await _functions(conn)
         if readonly:
             await conn.execute("PRAGMA query_only = ON")
         else:

@@ -70,6 +70,8 @@ _SPEC_COLUMNS = (
     "edits",
     "edit_window_seconds",
     "on_removed",
+    "keywords_json",
+    "exclude_keywords_json",
     "enabled",
 )
 
@@ -103,6 +105,8 @@ def spec_values(spec: SubscriptionSpec) -> tuple[Any, ...]:
         int(spec.edits),
         _seconds(spec.edit_window),
         spec.on_removed,
+        json.dumps(list(spec.keywords), ensure_ascii=False),
+        json.dumps(list(spec.exclude_keywords), ensure_ascii=False),
         int(spec.enabled),
     )
 
@@ -140,6 +144,8 @@ def spec_from_row(row: Any) -> SubscriptionSpec:
         edits=bool(row["edits"]),
         edit_window=None if edit_window is None else timedelta(seconds=edit_window),
         on_removed=row["on_removed"],
+        keywords=tuple(json.loads(row["keywords_json"])),
+        exclude_keywords=tuple(json.loads(row["exclude_keywords_json"])),
         enabled=bool(row["enabled"]),
     )
 

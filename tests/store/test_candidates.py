@@ -35,6 +35,9 @@ NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
 TOPICS = ["AI", "ai", "Robotics", "Über", "Space"]
 TYPES = ["article", "video", "Video", "Vidéo", "VIDÉO", "PODCAST"]
 PROVIDERS = [("Reuters", "reuters.com"), ("reuters", None), ("Ñews", "ñ.example"), (None, None)]
+# Excerpt words, and the keywords subscriptions look for among them (accents, case, phrases).
+WORDS = ["robots", "Robots", "café", "machine", "learning", "crypto", "人工", "智能", "said"]
+KEYWORDS = ["robots", "CAFE", '"machine learning"', "人工智能", "ai", "crypto", "learning"]
 PLANS = [
     Plans(),  # wide windows: the best index
     Plans(window=0),  # every max_age window is "too wide": the best index
@@ -55,6 +58,7 @@ class Spec:
     related: tuple[int, ...]  # indexes of other generated articles (some out of range)
     delivery: DeliveryState | None  # its record in CHANNEL, if any
     elsewhere: bool  # a record in another channel (must not matter)
+    excerpt: tuple[str, ...] = ()  # its words
 
 
 def url(n: int) -> str:
@@ -72,6 +76,7 @@ specs = st.builds(
     related=st.lists(st.integers(0, 12), max_size=4).map(tuple),
     delivery=st.one_of(st.none(), st.sampled_from(list(DeliveryState))),
     elsewhere=st.booleans(),
+    excerpt=st.lists(st.sampled_from(WORDS), max_size=4).map(tuple),
 )
 # distinct dates: the order of the best candidates is then fully defined
 corpora = st.lists(specs, max_size=30, unique_by=lambda s: s.minutes_ago)
@@ -88,6 +93,8 @@ policies = st.builds(
         st.sampled_from(["Reuters", "reuters.com", "ñ.example", "nobody"]), max_size=2
     ),
     exclude_providers=st.lists(st.sampled_from(["REUTERS", "ñ.example"]), max_size=1),
+    keywords=st.lists(st.sampled_from(KEYWORDS), max_size=2),
+    exclude_keywords=st.lists(st.sampled_from(KEYWORDS), max_size=1),
     respect_source_published=st.booleans(),
 )
 
@@ -97,6 +104,7 @@ def article(index: int, spec: Spec, count: int) -> Article:
     return Article(
         url=url(index),
         title=f"Story {index}",
+        excerpt=" ".join(spec.excerpt) or None,
         published_at=NOW - timedelta(minutes=spec.minutes_ago),
         type=spec.type,
         quality=spec.quality,
@@ -136,6 +144,7 @@ def oracle(corpus: list[Spec], policy: Policy, limit: int) -> list[Candidate]:
             delivered=spec.delivery is not None,
             same_story_as=same[0] if same else None,
             story_ids=frozenset(ids[j] for j in links[i]),
+            excerpt=a.excerpt,
         )
         if set(reasons(candidate, policy, NOW)) <= {Skip.SAME_STORY}:
             out.append(candidate)

@@ -46,6 +46,8 @@ async def test_a_spec_round_trips_through_the_database(db: Database) -> None:
         edits=False,
         edit_window=None,
         on_removed="delete",
+        keywords=("robots", '"machine learning"'),
+        exclude_keywords=("crypto",),
         enabled=False,
     )
     # every field differs from its default, so a field the store forgets cannot pass unseen
