@@ -15,8 +15,8 @@ accents and compatibility forms:
 * title and excerpt are matched separately: a phrase does not run from one into the other.
 
 No regular expressions from users: a keyword is only ever compared word by word.
-SQL runs this very function (bot.store.db registers :func:`sql_match`), so the candidate query
-and the preview cannot disagree.
+SQL runs this very function (bot.store.connections registers :func:`sql_match`), so the
+candidate query and the preview cannot disagree.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ _LATIN_ACCENTS = re.compile(r"(?<=[a-z\u00df-\u024f\u1e00-\u1eff])[\u0300-\u036f
 
 
 def _normal(text: str) -> str:
-    """NFKC, case-folded, without combining marks (see the module doc)."""
+    """NFKC, case-folded, Latin letters without their accents (see the module doc)."""
     if text.isascii():
         return text.lower()
     folded = unicodedata.normalize("NFKC", text).casefold()

@@ -206,9 +206,7 @@ class Editor:
             await self.queue.give_up(channel_id, article_id, exc.reason)
             return True
         if action is Action.DELETE:
-            await self.queue.gone(
-                channel_id, article_id, "deleted: the source withdrew the article"
-            )
+            await self.queue.gone(channel_id, article_id, DELETED)
         elif action is Action.MARK:
             await self.queue.marked(channel_id, article_id)
         else:
