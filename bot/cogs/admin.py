@@ -14,6 +14,31 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs.admin_options import (
+    ARCHIVE_CHOICES,
+    ARCHIVE_HELP,
+    DIGEST_SIZE_DEFAULT,
+    DIGEST_SIZE_HELP,
+    EDIT_WINDOW_HELP,
+    EDITS_HELP,
+    EXCLUDE_KEYWORDS_HELP,
+    KEYWORDS_HELP,
+    MODE_CHOICES,
+    MODE_HELP,
+    REMOVED_CHOICES,
+    REMOVED_HELP,
+    TAG_CHOICES,
+    TAGS_HELP,
+    THREAD_HELP,
+    Channel,
+    DigestSize,
+    Duration,
+    KeywordText,
+    PerRun,
+    Quality,
+    TopicText,
+    post_options,
+)
 from bot.cogs.admin_render import preview_embed, status_lines, topics_list
 from bot.discord_io.tree import NotModeratorError
 from bot.domain.keywords import entries_of
@@ -24,10 +49,6 @@ from bot.domain.subscription import (
     DEFAULT_MIN_QUALITY,
     DEFAULT_PER_RUN,
     DEFAULT_THREAD_ARCHIVE,
-    FORUM_TAGS,
-    MAX_PER_RUN,
-    ON_REMOVED,
-    THREAD_ARCHIVE_MINUTES,
 )
 from bot.domain.subscription_text import describe
 from bot.domain.values import format_duration
@@ -35,46 +56,6 @@ from bot.services.admin import Actor, AdminService
 from bot.services.news import NewsService
 
 EMBED_LINES = 30
-
-# Discord checks these before the command reaches us; the spec checks them again (and says
-# why), so they come from it: a range or default written twice drifts.
-Quality = app_commands.Range[float, 0, None]
-PerRun = app_commands.Range[int, 1, MAX_PER_RUN]
-ARCHIVE_CHOICES = [app_commands.Choice(name=n, value=n) for n in THREAD_ARCHIVE_MINUTES]
-TAG_CHOICES = [app_commands.Choice(name=n, value=n) for n in FORUM_TAGS]
-REMOVED_CHOICES = [app_commands.Choice(name=n, value=n) for n in ON_REMOVED]
-# A subscription's channel: text and announcement channels, forums and media channels (which
-# discord.py types as forums).
-Channel = discord.TextChannel | discord.ForumChannel
-THREAD_HELP = "Text/announcement channels: start a discussion thread on each post"
-ARCHIVE_HELP = "When an idle thread or forum post is archived"
-TAGS_HELP = "Forums: auto = the tags named like the article's topics; none = no tags"
-EDITS_HELP = "Edit posts when their article changes"
-EDIT_WINDOW_HELP = "Edit only posts younger than this, e.g. 7d, or none for no limit"
-REMOVED_HELP = "When an article leaves its source: keep its posts, mark them, or delete them"
-KEYWORDS_HELP = 'Post only articles whose title or excerpt has one: words or "quoted phrases"'
-EXCLUDE_KEYWORDS_HELP = 'Never post articles whose title or excerpt has one: words or "phrases"'
-KeywordText = app_commands.Range[str, 1, 1000]
-
-
-def _post_options(
-    thread: bool | None,
-    thread_archive: app_commands.Choice[str] | None,
-    forum_tags: app_commands.Choice[str] | None,
-    edits: bool | None,
-    edit_window: str | None,
-    on_removed: app_commands.Choice[str] | None,
-) -> dict[str, Any]:
-    """The options of how posts live (threads, tags, edits, withdrawals) that were given."""
-    given = {
-        "thread": thread,
-        "thread_archive": thread_archive.value if thread_archive else None,
-        "forum_tags": forum_tags.value if forum_tags else None,
-        "edits": edits,
-        "edit_window": edit_window,
-        "on_removed": on_removed.value if on_removed else None,
-    }
-    return {key: value for key, value in given.items() if value is not None}
 
 
 @app_commands.guild_only()
@@ -199,28 +180,35 @@ class AdminCog(
         on_removed=f"{REMOVED_HELP} (default keep)",
         keywords=KEYWORDS_HELP,
         exclude_keywords=EXCLUDE_KEYWORDS_HELP,
+        mode=f"{MODE_HELP} (default posts)",
+        digest_size=DIGEST_SIZE_HELP + DIGEST_SIZE_DEFAULT,
     )
     @app_commands.autocomplete(topics=complete_topics)
     @app_commands.choices(
-        thread_archive=ARCHIVE_CHOICES, forum_tags=TAG_CHOICES, on_removed=REMOVED_CHOICES
+        thread_archive=ARCHIVE_CHOICES,
+        forum_tags=TAG_CHOICES,
+        on_removed=REMOVED_CHOICES,
+        mode=MODE_CHOICES,
     )
     async def subscribe(
         self,
         interaction: discord.Interaction[Any],
         channel: Channel,
-        topics: app_commands.Range[str, 1, 500] | None = None,
+        topics: TopicText | None = None,
         min_quality: Quality | None = None,
         max_per_run: PerRun | None = None,
-        interval: app_commands.Range[str, 2, 20] | None = None,
-        max_age: app_commands.Range[str, 2, 20] | None = None,
+        interval: Duration | None = None,
+        max_age: Duration | None = None,
         thread: bool | None = None,
         thread_archive: app_commands.Choice[str] | None = None,
         forum_tags: app_commands.Choice[str] | None = None,
         edits: bool | None = None,
-        edit_window: app_commands.Range[str, 2, 20] | None = None,
+        edit_window: Duration | None = None,
         on_removed: app_commands.Choice[str] | None = None,
         keywords: KeywordText | None = None,
         exclude_keywords: KeywordText | None = None,
+        mode: app_commands.Choice[str] | None = None,
+        digest_size: DigestSize | None = None,
     ) -> None:
         given = {
             "topics": topics_list(topics) if topics is not None else None,
@@ -232,7 +220,9 @@ class AdminCog(
             "exclude_keywords": entries_of(exclude_keywords) if exclude_keywords else None,
         }
         options = {key: value for key, value in given.items() if value is not None}
-        options |= _post_options(thread, thread_archive, forum_tags, edits, edit_window, on_removed)
+        options |= post_options(
+            thread, thread_archive, forum_tags, edits, edit_window, on_removed, mode, digest_size
+        )
         spec = self.admin.new_spec({"channel_id": channel.id, **options})  # the spec's defaults
         await interaction.response.defer(ephemeral=True, thinking=True)
         sub = await self.admin.subscribe(self.actor(interaction), spec)
@@ -260,21 +250,26 @@ class AdminCog(
         on_removed=REMOVED_HELP,
         keywords=f"{KEYWORDS_HELP}, or - for none",
         exclude_keywords=f"{EXCLUDE_KEYWORDS_HELP}, or - for none",
+        mode=MODE_HELP,
+        digest_size=DIGEST_SIZE_HELP,
     )
     @app_commands.autocomplete(topics=complete_topics, exclude_topics=complete_topics)
     @app_commands.choices(
-        thread_archive=ARCHIVE_CHOICES, forum_tags=TAG_CHOICES, on_removed=REMOVED_CHOICES
+        thread_archive=ARCHIVE_CHOICES,
+        forum_tags=TAG_CHOICES,
+        on_removed=REMOVED_CHOICES,
+        mode=MODE_CHOICES,
     )
     async def edit(
         self,
         interaction: discord.Interaction[Any],
         channel: Channel,
-        topics: app_commands.Range[str, 1, 500] | None = None,
-        exclude_topics: app_commands.Range[str, 1, 500] | None = None,
+        topics: TopicText | None = None,
+        exclude_topics: TopicText | None = None,
         min_quality: Quality | None = None,
         max_per_run: PerRun | None = None,
-        interval: app_commands.Range[str, 2, 20] | None = None,
-        max_age: app_commands.Range[str, 2, 20] | None = None,
+        interval: Duration | None = None,
+        max_age: Duration | None = None,
         mention_role: discord.Role | None = None,
         no_mention: bool = False,
         crosspost: bool | None = None,
@@ -282,12 +277,16 @@ class AdminCog(
         thread_archive: app_commands.Choice[str] | None = None,
         forum_tags: app_commands.Choice[str] | None = None,
         edits: bool | None = None,
-        edit_window: app_commands.Range[str, 2, 20] | None = None,
+        edit_window: Duration | None = None,
         on_removed: app_commands.Choice[str] | None = None,
         keywords: KeywordText | None = None,
         exclude_keywords: KeywordText | None = None,
+        mode: app_commands.Choice[str] | None = None,
+        digest_size: DigestSize | None = None,
     ) -> None:
-        changes = _post_options(thread, thread_archive, forum_tags, edits, edit_window, on_removed)
+        changes = post_options(
+            thread, thread_archive, forum_tags, edits, edit_window, on_removed, mode, digest_size
+        )
         if topics is not None:
             changes["topics"] = () if topics.strip() == "*" else topics_list(topics)
         if exclude_topics is not None:

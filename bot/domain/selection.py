@@ -98,10 +98,11 @@ class Policy:
 
     @classmethod
     def of(cls, spec: SubscriptionSpec, *, respect_source_published: bool = True) -> Policy:
-        """The policy of a subscription."""
+        """The policy of a subscription. A digest carries up to ``digest_size`` articles and
+        ignores ``max_per_run``: that is how many a run chooses."""
         return cls.build(
             min_quality=spec.min_quality,
-            max_per_run=spec.max_per_run,
+            max_per_run=spec.digest_size if spec.mode == "digest" else spec.max_per_run,
             max_age=spec.max_age,
             topics=spec.topics,
             exclude_topics=spec.exclude_topics,

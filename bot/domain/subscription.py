@@ -91,6 +91,9 @@ THREAD_ARCHIVE_MINUTES = {"1h": 60, "1d": 1440, "3d": 4320, "7d": 10080}
 DEFAULT_THREAD_ARCHIVE = "1d"
 FORUM_TAGS = ("auto", "none")
 ON_REMOVED = ("keep", "mark", "delete")
+MODES = ("posts", "digest")  # a message per article, or one message with the run's best
+DEFAULT_DIGEST_SIZE = 5
+MAX_DIGEST_SIZE = 10  # Discord's limit of embeds in one message
 DEFAULT_EDIT_WINDOW = timedelta(days=7)
 
 
@@ -190,6 +193,10 @@ class SubscriptionSpec(Strict):
     )
     # What happens to a post whose article left its source (bot.domain.edits.next_action).
     on_removed: Annotated[str, BeforeValidator(choice(*ON_REMOVED))] = "keep"
+    mode: Annotated[str, BeforeValidator(choice(*MODES))] = "posts"
+    digest_size: Annotated[int, BeforeValidator(whole_number), Field(ge=1, le=MAX_DIGEST_SIZE)] = (
+        DEFAULT_DIGEST_SIZE
+    )
     enabled: Flag = True
 
     @model_validator(mode="before")
@@ -264,6 +271,11 @@ class Subscription:
     @property
     def channel_id(self) -> int:
         return self.spec.channel_id
+
+    @property
+    def digest(self) -> bool:
+        """Each run posts one digest message instead of a message per article."""
+        return self.spec.mode == "digest"
 
     @property
     def active(self) -> bool:

@@ -16,7 +16,10 @@ def describe(spec: SubscriptionSpec) -> str:
     if spec.exclude_keywords:
         parts.append(f"without {', '.join(spec.exclude_keywords)}")
     parts.append(f"quality ≥ {spec.min_quality:g}")
-    parts.append(f"up to {spec.max_per_run} per run")
+    if spec.mode == "digest":
+        parts.append(f"a digest of up to {spec.digest_size} per run")
+    else:
+        parts.append(f"up to {spec.max_per_run} per run")
     if spec.cron:
         parts.append(f"cron {spec.cron} ({spec.timezone})")
     elif spec.interval:

@@ -72,6 +72,8 @@ _SPEC_COLUMNS = (
     "on_removed",
     "keywords_json",
     "exclude_keywords_json",
+    "mode",
+    "digest_size",
     "enabled",
 )
 
@@ -107,6 +109,8 @@ def spec_values(spec: SubscriptionSpec) -> tuple[Any, ...]:
         spec.on_removed,
         json.dumps(list(spec.keywords), ensure_ascii=False),
         json.dumps(list(spec.exclude_keywords), ensure_ascii=False),
+        spec.mode,
+        spec.digest_size,
         int(spec.enabled),
     )
 
@@ -146,6 +150,8 @@ def spec_from_row(row: Any) -> SubscriptionSpec:
         on_removed=row["on_removed"],
         keywords=tuple(json.loads(row["keywords_json"])),
         exclude_keywords=tuple(json.loads(row["exclude_keywords_json"])),
+        mode=row["mode"],
+        digest_size=row["digest_size"],
         enabled=bool(row["enabled"]),
     )
 

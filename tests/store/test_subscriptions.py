@@ -48,6 +48,8 @@ async def test_a_spec_round_trips_through_the_database(db: Database) -> None:
         on_removed="delete",
         keywords=("robots", '"machine learning"'),
         exclude_keywords=("crypto",),
+        mode="digest",
+        digest_size=8,
         enabled=False,
     )
     # every field differs from its default, so a field the store forgets cannot pass unseen
