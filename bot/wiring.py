@@ -14,6 +14,7 @@ from datetime import datetime
 from bot.metrics import Metrics
 from bot.services.ingest.ingestor import Ingestor
 from bot.services.publishing.alerts import Alerts, Pauses
+from bot.services.publishing.edit_outcomes import EditOutcomes
 from bot.services.publishing.editor import Editor
 from bot.services.publishing.guilds import GuildDefaults, GuildPolicy
 from bot.services.publishing.ports import Poster
@@ -26,6 +27,7 @@ from bot.settings import Settings
 from bot.store.articles import ArticleStore
 from bot.store.candidates import CandidateQueries
 from bot.store.db import Database
+from bot.store.digests import DigestOutbox
 from bot.store.edits import EditQueue
 from bot.store.guilds import GuildStore
 from bot.store.outbox import Outbox
@@ -40,6 +42,7 @@ class Stores:
     articles: ArticleStore
     subscriptions: SubscriptionStore
     outbox: Outbox
+    digests: DigestOutbox
     edits: EditQueue
     candidates: CandidateQueries
     guilds: GuildStore
@@ -52,6 +55,7 @@ def stores_of(db: Database, settings: Settings) -> Stores:
         articles=ArticleStore(db, trust_published_flag=settings.ingest.trust_published_flag),
         subscriptions=SubscriptionStore(db),
         outbox=Outbox(db),
+        digests=DigestOutbox(db),
         edits=EditQueue(db),
         candidates=CandidateQueries(db),
         guilds=GuildStore(db),
@@ -131,6 +135,7 @@ def build_publishing(
     )
     reconciler = Reconciler(
         stores.outbox,
+        stores.digests,
         stores.articles,
         poster,
         sender,
@@ -142,10 +147,11 @@ def build_publishing(
     )
     editor = Editor(
         stores.edits,
+        stores.digests,
         stores.articles,
         poster,
         sender,
-        retry=retry,
+        EditOutcomes(stores.edits, retry=retry, clock=clock, metrics=metrics),
         clock=clock,
         metrics=metrics,
     )
@@ -153,6 +159,7 @@ def build_publishing(
         subscriptions=stores.subscriptions,
         articles=stores.articles,
         outbox=stores.outbox,
+        digests=stores.digests,
         guilds=guilds,
         selector=picks,
         reconciler=reconciler,

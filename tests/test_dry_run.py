@@ -76,3 +76,17 @@ def test_nothing_matching_and_switched_off_say_so(tmp_path: Path) -> None:
     assert off.returncode == 0, off.stderr
     assert " ERROR " not in off.stderr
     assert "channel 123456789012345678: nothing (the subscription is switched off)" in off.stdout
+
+
+def test_a_digest_subscription_shows_its_one_message(tmp_path: Path) -> None:
+    done = newsdesk(
+        "run", "--dry-run", cwd=bundled(tmp_path, mode="digest", digest_size=4, max_per_run=1)
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "1 post would be made (dry run: nothing sent)" in out
+    assert out.count("│ → channel") == 1
+    assert "│ News digest · " in out
+    assert out.count("│ ■ ") == 4  # digest_size articles, max_per_run ignored
+    assert "[🔗 Related coverage ▾" in out
+    assert_within_100_columns(out)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import IO
 
 from bot.cli.process import EXIT_OK
+from bot.domain.digests import DigestItem, digest_title, in_digest_order
 from bot.domain.post_text import WIDTH, render_text, shown_date, wrap
 from bot.domain.selection import Candidate, Skip
 from bot.domain.subscription import State, Subscription, standing
@@ -76,7 +77,8 @@ async def _ingest(settings: Settings, stores: Stores) -> None:
 async def _show(
     sub: Subscription, publishing: Publishing, stores: Stores, now: datetime, out: IO[str]
 ) -> int:
-    """Print one subscription's next posts (or why there are none); return how many."""
+    """Print one subscription's next posts, or its next digest (or why there are none);
+    return how many messages."""
     where = f"channel {sub.channel_id}"
     server_on = await publishing.guilds.publishing_enabled(sub.guild_id)
     state = standing(sub, server_on)
@@ -86,10 +88,16 @@ async def _show(
     explanation = await publishing.selector.explain(sub, now)
     chosen = explanation.selection.chosen
     articles = await stores.articles.get_many([c.article_id for c in chosen])
-    for article in articles:
-        out.write(render_text(publishing.sender.post_for(sub, article), where) + "\n")
     if not articles:
         out.write("\n".join(_nothing(where, explanation)) + "\n")
+        return 0
+    if sub.digest:
+        items = [DigestItem(a) for a in in_digest_order(articles)]
+        title = digest_title(now, sub.spec.timezone)
+        out.write(render_text(publishing.sender.digest_post(sub, items, title), where) + "\n")
+        return 1
+    for article in articles:
+        out.write(render_text(publishing.sender.post_for(sub, article), where) + "\n")
     return len(articles)
 
 

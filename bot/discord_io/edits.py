@@ -13,7 +13,7 @@ import logging
 
 import discord
 
-from bot.discord_io.render import post_embed, post_view
+from bot.discord_io.render import post_embeds, post_view
 from bot.domain.posts import PostSpec
 from bot.services.publishing.ports import (
     ChannelUnavailable,
@@ -55,7 +55,7 @@ async def edit_message(
 ) -> None:
     """The embed and buttons only: the content (a role mention) stays, and pings nobody."""
     await messageable.get_partial_message(message_id).edit(  # type: ignore[attr-defined]
-        embed=post_embed(post),
+        embeds=post_embeds(post),
         view=post_view(post),
         allowed_mentions=discord.AllowedMentions.none(),
     )

@@ -68,7 +68,8 @@ async def _in_forum(
 
 
 def is_post(message: discord.Message, post: PostSpec) -> bool:
-    """The bot's own message for this article: its button id, or its embed's URL."""
+    """The bot's own message for this article: its button id, or its embed's URL. A digest:
+    a message with an embed of any of its articles (each article is in one digest only)."""
     if post.related_button_id:
         for row in message.components:
             for child in getattr(row, "children", ()):
@@ -77,7 +78,7 @@ def is_post(message: discord.Message, post: PostSpec) -> bool:
     for embed in message.embeds:
         if embed.url:
             try:
-                if canonical_url(embed.url) == post.article_url:
+                if canonical_url(embed.url) in post.urls:
                     return True
             except InvalidURLError:
                 continue

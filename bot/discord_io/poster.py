@@ -15,7 +15,7 @@ from bot.discord_io.channels import channel_info
 from bot.discord_io.edits import classify_edit, edit_forum_post, edit_message
 from bot.discord_io.edits import forum_thread as fetch_forum_thread
 from bot.discord_io.history import find_post
-from bot.discord_io.render import allowed_mentions, post_embed, post_view
+from bot.discord_io.render import allowed_mentions, post_embeds, post_view
 from bot.domain.posts import PostSpec
 from bot.domain.threads import ThreadSpec
 from bot.services.publishing.ports import (
@@ -91,7 +91,7 @@ class DiscordPoster:
         try:
             message = await self._messageable(channel_id).send(
                 content=post.content,
-                embed=post_embed(post),
+                embeds=post_embeds(post),
                 view=post_view(post),
                 nonce=nonce,
                 allowed_mentions=allowed_mentions(post),
@@ -118,7 +118,7 @@ class DiscordPoster:
                 auto_archive_duration=_archive(thread.archive_minutes),
                 applied_tags=[discord.Object(tag_id) for tag_id in thread.tag_ids],  # type: ignore[misc]
                 content=post.content,
-                embed=post_embed(post),
+                embeds=post_embeds(post),
                 view=post_view(post),
                 allowed_mentions=allowed_mentions(post),
             )

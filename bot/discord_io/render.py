@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import discord
 
-from bot.discord_io.views import RelatedButton
+from bot.discord_io.views import RelatedButton, RelatedMenu
 from bot.domain.posts import PostSpec
 
 
-def post_embed(post: PostSpec) -> discord.Embed:
-    return discord.Embed.from_dict(post.embed)
+def post_embeds(post: PostSpec) -> list[discord.Embed]:
+    return [discord.Embed.from_dict(embed) for embed in post.embeds]
 
 
 def post_view(post: PostSpec) -> discord.ui.View:
-    """The buttons under a post: a link to the article and the persistent related button.
+    """The buttons under a post: a link to the article and the persistent related button;
+    under a digest, the persistent related menu.
 
     The view is stopped before sending: clicks are routed by the globally registered
     RelatedButton template (which survives restarts), not by this object, so nothing is kept
@@ -24,6 +25,8 @@ def post_view(post: PostSpec) -> discord.ui.View:
         view.add_item(discord.ui.Button(label=post.link_button.label, url=post.link_button.url))
     if post.article_id is not None:
         view.add_item(RelatedButton(post.article_id))
+    if post.related_menu:
+        view.add_item(RelatedMenu(post.related_menu))
     view.stop()
     return view
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -64,12 +65,25 @@ class Delivery:
     thread_state: ThreadState | None = None
     shown_hash: str | None = None  # what the message shows (bot.domain.edits); None: unknown
     edit_attempts: int = 0  # failed attempts at the edit now due
+    edit_due: bool = False  # queued for an edit or a removal action (bot.store.edits)
     gone: bool = False  # Discord said the post was deleted
+    digest: bool = False  # one of the articles of a digest message (its nonce names the digest)
 
 
 def nonce_for(channel_id: int, article_url: str) -> str:
     """Deterministic, at most 25 characters, different per channel and per article."""
-    digest = hashlib.blake2b(f"{channel_id}\n{article_url}".encode(), digest_size=15).digest()
+    return _nonce(f"{channel_id}\n{article_url}")
+
+
+def digest_nonce(channel_id: int, article_ids: Iterable[int]) -> str:
+    """A digest's nonce: deterministic from its channel and its sorted article ids, never
+    equal to a post's (the text hashed has no URL), at most 25 characters."""
+    ids = ",".join(str(i) for i in sorted(article_ids))
+    return _nonce(f"{channel_id}\ndigest\n{ids}")
+
+
+def _nonce(text: str) -> str:
+    digest = hashlib.blake2b(text.encode(), digest_size=15).digest()
     number = int.from_bytes(digest, "big")
     chars: list[str] = []
     while number and len(chars) < 23:

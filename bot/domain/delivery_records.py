@@ -34,6 +34,7 @@ class DeliveryRecord:
     thread_id: int | None = None  # the forum post, or the discussion thread on the message
     thread_state: ThreadState | None = None
     thread_error: str | None = None
+    digest: bool = False  # one of the articles of a digest message (its nonce names it)
 
 
 def stamp(moment: datetime) -> str:
@@ -57,6 +58,7 @@ def to_json(record: DeliveryRecord) -> dict[str, Any]:
         "threadId": record.thread_id,
         "threadState": record.thread_state.value if record.thread_state else None,
         "threadError": record.thread_error,
+        "digest": True if record.digest else None,
     }
     return {k: v for k, v in out.items() if v is not None}
 
@@ -108,6 +110,9 @@ def from_json(data: Any, url: str | None = None) -> DeliveryRecord:
         thread = ThreadState(thread_state) if thread_state is not None else None
     except ValueError:
         raise ValueError(f"threadState: unknown state {thread_state!r}") from None
+    digest = data.get("digest", False)
+    if not isinstance(digest, bool):
+        raise ValueError("digest: expected true or false")
     channel = _snowflake(data.get("channelId"), "channelId", required=True)
     assert channel is not None
     return DeliveryRecord(
@@ -125,4 +130,5 @@ def from_json(data: Any, url: str | None = None) -> DeliveryRecord:
         thread_id=_snowflake(data.get("threadId"), "threadId"),
         thread_state=thread,
         thread_error=thread_error[:1000] if isinstance(thread_error, str) else None,
+        digest=digest,
     )

@@ -23,6 +23,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.domain.models import Article
@@ -77,6 +78,17 @@ def next_action(
     if not edits or post_shows == article_shows:
         return Action.NOTHING
     return Action.EDIT
+
+
+def digest_action(actions: Sequence[Action]) -> Action:
+    """What a digest needs, from what each of its articles' posts would: deleted when every
+    one would be, else rendered again as a whole when any would change (a deletion among
+    others acts as a mark), else nothing."""
+    if actions and all(a is Action.DELETE for a in actions):
+        return Action.DELETE
+    if any(a is not Action.NOTHING for a in actions):
+        return Action.EDIT
+    return Action.NOTHING
 
 
 def edit_cutoff(window: timedelta | None, now: datetime) -> datetime | None:

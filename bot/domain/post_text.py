@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.domain.posts import PostSpec
 
@@ -51,12 +52,31 @@ def wrap(text: str, width: int, first: str = "", rest: str | None = None) -> lis
 
 def render_text(post: PostSpec, channel: str, width: int = WIDTH) -> str:
     """A post, boxed: what would go to ``channel``, in at most ``width`` columns a line."""
-    embed = post.embed
     bar = "─" * (width - 1)
     inner = width
     out = [f"┌{bar}", f"│ → {channel}"]
     if post.content:
-        out.append(f"│ {post.content} (mention)")
+        shown = unmarkdown(post.content.replace("**", ""))  # a digest's bold title
+        out.append(f"│ {shown}" + (" (mention)" if post.mention_role_id else ""))
+    for n, embed in enumerate(post.embeds):
+        if n:
+            out.append("│ " + "┄" * (width - 3))
+        out += _embed_lines(embed, inner)
+    buttons = []
+    if post.link_button:
+        buttons.append(f"[{post.link_button.label} ↗]")
+    if post.related_button_id:
+        buttons.append("[🔗 Related coverage]")
+    if post.related_menu:
+        buttons.append(f"[🔗 Related coverage ▾ {len(post.related_menu)} articles]")
+    if buttons:
+        out.append("│ " + "  ".join(buttons))
+    out.append(f"└{bar}")
+    return "\n".join(out)
+
+
+def _embed_lines(embed: dict[str, Any], inner: int) -> list[str]:
+    out: list[str] = []
     if author := embed.get("author"):
         out += wrap(author["name"], inner, "│ ")
     out += wrap(unmarkdown(embed["title"]), inner, "│ ■ ", "│   ")
@@ -73,12 +93,4 @@ def render_text(post: PostSpec, channel: str, width: int = WIDTH) -> str:
         out += wrap(f"[{'image' if 'image' in embed else 'thumbnail'}] {media['url']}", inner, "│ ")
     when = shown_date(datetime.fromisoformat(embed["timestamp"]))
     out += wrap(f"{unmarkdown(embed['footer']['text'])} • {when}", inner, "│ ", "│   ")
-    buttons = []
-    if post.link_button:
-        buttons.append(f"[{post.link_button.label} ↗]")
-    if post.related_button_id:
-        buttons.append("[🔗 Related coverage]")
-    if buttons:
-        out.append("│ " + "  ".join(buttons))
-    out.append(f"└{bar}")
-    return "\n".join(out)
+    return out

@@ -34,6 +34,7 @@ EMBED_COLOUR = 0x2B6CB0
 ELLIPSIS = "…"
 
 RELATED_BUTTON_PREFIX = "newsdesk:related:"
+RELATED_MENU_ID = "newsdesk:related-menu"  # a digest's menu; each option's value an article id
 
 _MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()<])")
 _WHITESPACE = re.compile(r"\s+")
@@ -51,8 +52,17 @@ class LinkButton:
 
 
 @dataclass(frozen=True, slots=True)
+class RelatedChoice:
+    """One article of a digest in its Related coverage menu."""
+
+    article_id: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class PostSpec:
-    """A message to send: plain data that discord_io turns into discord.py objects."""
+    """A message to send: plain data that discord_io turns into discord.py objects. A post
+    shows one article; a digest (bot.domain.digests) one embed per article."""
 
     embed: dict[str, Any]
     content: str | None = None
@@ -61,6 +71,18 @@ class PostSpec:
     related_button_id: str | None = None
     article_id: int | None = None
     article_url: str = ""
+    more_embeds: tuple[dict[str, Any], ...] = ()  # a digest: the embeds after the first
+    related_menu: tuple[RelatedChoice, ...] = ()  # a digest: its articles with related coverage
+    digest_urls: tuple[str, ...] = ()  # a digest: every article's URL
+
+    @property
+    def embeds(self) -> tuple[dict[str, Any], ...]:
+        return (self.embed, *self.more_embeds)
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """The articles the message carries, by URL: how it is recognised in a channel."""
+        return self.digest_urls or (self.article_url,)
 
 
 def escape_markdown(text: str) -> str:

@@ -38,7 +38,7 @@ class Skip(Enum):
     KEYWORD_EXCLUDED = "has an excluded keyword"
     SAME_STORY = "same story as an article already posted here"
     SAME_STORY_THIS_RUN = "same story as another article in this run"
-    RUN_FULL = "max_per_run reached"
+    RUN_FULL = "this run is full (max_per_run, or digest_size for a digest)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +140,13 @@ class Candidate:
     withdrawn: bool = False  # left its source (bot.services.ingest.withdrawals)
 
     def sort_key(self) -> tuple[bool, float, datetime]:
-        """Best quality first (missing last), newest first within the same quality."""
-        return (self.quality is not None, self.quality or 0, self.published_at)
+        return best_first(self.quality, self.published_at)
+
+
+def best_first(quality: float | None, published_at: datetime) -> tuple[bool, float, datetime]:
+    """The order of the best articles (sorted in reverse): best quality first (missing last),
+    newest first within the same quality. Runs choose in it; digests show their articles in it."""
+    return (quality is not None, quality or 0, published_at)
 
 
 @dataclass(slots=True)

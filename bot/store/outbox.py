@@ -42,7 +42,9 @@ def delivery_from_row(row: Any) -> Delivery:
         thread_state=ThreadState(row["thread_state"]) if row["thread_state"] else None,
         shown_hash=row["shown_hash"],
         edit_attempts=row["edit_attempts"],
+        edit_due=bool(row["edit_due"]),
         gone=row["post_state"] == "gone",
+        digest=bool(row["digest"]),
     )
 
 
@@ -64,6 +66,15 @@ _PENDING = DeliveryState.PENDING.value
 DUE_SQL = (
     "coalesce((SELECT a.withdrawn_at IS NOT NULL OR (a.shown_hash IS NOT NULL "
     "AND a.shown_hash IS NOT ?) FROM articles a WHERE a.id = deliveries.article_id), 0)"
+)
+
+
+_MARK_SENT = (
+    "UPDATE deliveries SET state = ?, message_id = ?, sent_at = ?, error = NULL, "  # noqa: S608 - constant
+    "next_attempt_at = NULL, thread_id = coalesce(?, thread_id), thread_state = CASE "
+    "WHEN ? IS NOT NULL THEN ? WHEN ? IS NULL AND thread_state = ? THEN ? "
+    f"ELSE thread_state END, shown_hash = ?, edit_due = ? IS NOT NULL AND {DUE_SQL} "
+    "WHERE channel_id = ? AND article_id = ?"
 )
 
 
@@ -124,29 +135,41 @@ class Outbox:
         ``shown``: the digest of the version it shows (due an edit at once if the article
         changed while it was sent). A thread still owed stays owed; one owed by a post a
         moderator deleted is never started."""
-        await self.db.execute(
-            "UPDATE deliveries SET state = ?, message_id = ?, sent_at = ?, error = NULL, "  # noqa: S608 - constant
-            "next_attempt_at = NULL, thread_id = coalesce(?, thread_id), thread_state = CASE "
-            "WHEN ? IS NOT NULL THEN ? WHEN ? IS NULL AND thread_state = ? THEN ? "
-            f"ELSE thread_state END, shown_hash = ?, edit_due = ? IS NOT NULL AND {DUE_SQL} "
-            "WHERE channel_id = ? AND article_id = ?",
-            (
-                DeliveryState.SENT.value,
-                message_id,
-                db_time(now),
-                thread_id,
-                thread_id,
-                ThreadState.STARTED.value,
-                message_id,
-                ThreadState.OWED.value,
-                ThreadState.NONE.value,
-                shown,
-                message_id,
-                shown,
-                channel_id,
-                article_id,
-            ),
-        )
+        await self.mark_all_sent(channel_id, [(article_id, shown)], message_id, now, thread_id)
+
+    async def mark_all_sent(
+        self,
+        channel_id: int,
+        shown: Sequence[tuple[int, str | None]],
+        message_id: int | None,
+        now: datetime,
+        thread_id: int | None = None,
+    ) -> None:
+        """mark_sent for every article one message carries (a digest: all of them at once),
+        each with what the message shows of it."""
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                _MARK_SENT,
+                [
+                    (
+                        DeliveryState.SENT.value,
+                        message_id,
+                        db_time(now),
+                        thread_id,
+                        thread_id,
+                        ThreadState.STARTED.value,
+                        message_id,
+                        ThreadState.OWED.value,
+                        ThreadState.NONE.value,
+                        article_shown,
+                        message_id,
+                        article_shown,
+                        channel_id,
+                        article_id,
+                    )
+                    for article_id, article_shown in shown
+                ],
+            )
 
     async def mark_thread(
         self,
@@ -324,8 +347,8 @@ class Restored:
 _RESTORE = """
 INSERT INTO deliveries (channel_id, article_id, guild_id, state, nonce, intent_at, attempts,
                         message_id, sent_at, error, last_attempt_at, thread_id, thread_state,
-                        thread_error)
-SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM articles a WHERE a.url = ?
+                        thread_error, digest)
+SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM articles a WHERE a.url = ?
 ON CONFLICT (channel_id, article_id) DO NOTHING
 """
 _RECORDS = """
@@ -355,6 +378,7 @@ def _record(row: Any) -> DeliveryRecord:
         thread_id=delivery.thread_id,
         thread_state=delivery.thread_state,
         thread_error=row["thread_error"],
+        digest=delivery.digest,
     )
 
 
@@ -373,5 +397,6 @@ def _restore_values(r: DeliveryRecord) -> tuple[Any, ...]:
         r.thread_id,
         r.thread_state.value if r.thread_state else None,
         r.thread_error,
+        int(r.digest),
         r.url,
     )

@@ -8,7 +8,7 @@ import discord
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.discord_io.render import allowed_mentions, post_embed, post_view
+from bot.discord_io.render import allowed_mentions, post_embeds, post_view
 from bot.domain.models import Article, Provider, RelatedItem
 from bot.domain.posts import (
     AUTHOR_LIMIT,
@@ -193,7 +193,7 @@ def test_every_limit_holds_for_hostile_articles(
     if post.link_button:
         assert len(post.link_button.url) <= BUTTON_URL_LIMIT
     # discord.py's own view of it agrees
-    rendered = post_embed(post)
+    (rendered,) = post_embeds(post)
     assert len(rendered) <= EMBED_TOTAL_LIMIT
     view = post_view(post)
     assert all(len(getattr(i, "label", "") or "") <= 80 for i in view.children)

@@ -444,7 +444,7 @@ async def test_preview_explains_near_misses(bot: Running, fake: FakeDiscord) -> 
     assert record.ephemeral
     text = record.embeds[0]["description"]
     assert "Robots learn chess, part 12" in text
-    assert "max_per_run reached" in text
+    assert "this run is full (max_per_run" in text
     assert "below the minimum quality" in text
     assert fake.messages_in(AI_CHANNEL) == []  # a preview posts nothing
 

@@ -7,6 +7,9 @@ so a crash at any moment, followed by a restart however late, neither loses nor 
 
 Between settling and new posts, the run edits posts whose article changed (editor.py).
 
+In digest mode the run's chosen articles go out as one message: an intent for each of them,
+all recorded in one transaction under the digest's nonce, then one send.
+
 A run reads its subscription once (with its server's switch and whether anything is pending),
 and builds its posts from one read of the chosen articles.
 """
@@ -19,7 +22,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from bot.domain.delivery import DeliveryState, nonce_for
+from bot.domain.delivery import DeliveryState, digest_nonce, nonce_for
+from bot.domain.digests import DigestItem, digest_title, in_digest_order
+from bot.domain.models import Article
 from bot.domain.selection import PERMANENT_SKIPS
 from bot.domain.subscription import State, Subscription, in_quiet_hours, standing
 from bot.domain.threads import NoTagPossible
@@ -35,6 +40,7 @@ from bot.services.publishing.reconcile import Reconciler
 from bot.services.publishing.selector import Selector
 from bot.services.publishing.sender import RunReport, Sender
 from bot.store.articles import ArticleStore
+from bot.store.digests import DigestOutbox
 from bot.store.outbox import Outbox
 from bot.store.subscriptions import RunContext, SubscriptionStore
 
@@ -53,6 +59,7 @@ class Publisher:
         subscriptions: SubscriptionStore,
         articles: ArticleStore,
         outbox: Outbox,
+        digests: DigestOutbox,
         guilds: GuildPolicy,
         selector: Selector,
         reconciler: Reconciler,
@@ -68,6 +75,7 @@ class Publisher:
         self.subscriptions = subscriptions
         self.articles = articles
         self.outbox = outbox
+        self.digests = digests
         self.guilds = guilds
         self.selector = selector
         self.reconciler = reconciler
@@ -203,6 +211,9 @@ class Publisher:
         if not selection.chosen:
             return
         articles = await self.articles.get_many([c.article_id for c in selection.chosen])
+        if sub.digest:
+            await self._post_digest(sub, info, report, articles, pacer)
+            return
         for article in articles:
             if self.stopping:
                 break
@@ -225,8 +236,45 @@ class Publisher:
             )
             if delivery.state is not DeliveryState.PENDING:
                 continue  # already settled meanwhile
-            if not await self.sender.deliver(sub, out, delivery, report):
+            if not await self.sender.deliver(sub, out, [delivery], report):
                 break
+
+    async def _post_digest(
+        self,
+        sub: Subscription,
+        info: ChannelInfo,
+        report: RunReport,
+        articles: list[Article],
+        pacer: Pacer,
+    ) -> None:
+        """The run's chosen articles as one digest: every intent recorded at once, one send."""
+        if not articles or self.stopping:
+            return
+        now = self.clock()
+        items = [DigestItem(a) for a in in_digest_order(articles)]
+        try:
+            out = self.sender.digest_outgoing(
+                sub, items, info, digest_title(now, sub.spec.timezone)
+            )
+        except NoTagPossible as exc:
+            await self.pauses.pause(sub, str(exc))
+            report.not_run = f"paused: {exc}"
+            return
+        nonce = digest_nonce(sub.channel_id, out.article_ids)
+        deliveries = await self.digests.record_intent(
+            sub.channel_id,
+            out.article_ids,
+            subscription_id=sub.id,
+            guild_id=sub.guild_id,
+            nonce=nonce,
+            now=now,
+            thread_owed=out.thread_owed,
+        )
+        if any(d.state is not DeliveryState.PENDING or d.nonce != nonce for d in deliveries):
+            await self.digests.cancel(sub.channel_id, nonce)  # settled meanwhile: choose again
+            return
+        await pacer.wait()
+        await self.sender.deliver(sub, out, deliveries, report)
 
     # ------------------------------------------------------------------ start-up
 

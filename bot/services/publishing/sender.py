@@ -1,4 +1,5 @@
-"""One post, from a recorded intent to its outcome, and what each Discord failure means.
+"""One post (or one digest, for every article it carries), from the recorded intents to the
+outcome, and what each Discord failure means.
 
 * ChannelUnavailable (403 50001/50013, 404 10003, channel gone or not visible): Discord
   answered, so nothing was created: the intent is forgotten and the subscription paused.
@@ -11,12 +12,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.domain.delivery import Delivery, DeliveryState
-from bot.domain.edits import shown_digest
+from bot.domain.digests import DigestItem, build_digest
+from bot.domain.edits import WITHDRAWN_SHOWN, shown_digest
 from bot.domain.models import Article
 from bot.domain.posts import PostSpec, build_post
 from bot.domain.selection import Skip
@@ -63,10 +65,11 @@ class RunReport:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One article's post and where it goes in its channel."""
+    """One message (an article's post, or a digest) and where it goes in its channel."""
 
     post: PostSpec
-    shown: str  # what it shows (bot.domain.edits.shown_digest)
+    # each article it carries, in order, with what it shows of it (bot.domain.edits)
+    shown: tuple[tuple[int, str], ...]
     forum_post: ThreadSpec | None = None  # a forum: the post is this new thread
     thread: ThreadSpec | None = None  # a discussion thread to start under the message
     thread_refused: str | None = None  # wanted, but the cache says it cannot be started
@@ -74,6 +77,17 @@ class Outgoing:
     @property
     def thread_owed(self) -> bool:
         return self.thread is not None
+
+    @property
+    def article_ids(self) -> list[int]:
+        return [article_id for article_id, _ in self.shown]
+
+    @property
+    def what(self) -> str:
+        """What the message is, for logs."""
+        if self.post.digest_urls:
+            return f"a digest of {len(self.shown)} articles"
+        return self.post.article_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,65 +129,109 @@ class Sender:
     def outgoing(self, sub: Subscription, article: Article, info: ChannelInfo) -> Outgoing:
         """The article's post for this channel's kind. Raises NoTagPossible for a forum that
         requires a tag when none can be applied."""
+        assert article.id is not None
         post = self.post_for(sub, article)
-        shown = shown_digest(article)
+        return self._placed(
+            sub, info, post, ((article.id, shown_digest(article)),), article.title, article.topics
+        )
+
+    def digest_outgoing(
+        self, sub: Subscription, items: Sequence[DigestItem], info: ChannelInfo, title: str
+    ) -> Outgoing:
+        """A digest of ``items`` titled ``title``, for this channel's kind (its forum post or
+        thread is named by the title, its tags are those of its articles' topics). Raises
+        NoTagPossible like outgoing."""
+        post = self.digest_post(sub, items, title)
+        shown = tuple(
+            (item.article.id, WITHDRAWN_SHOWN if item.withdrawn else shown_digest(item.article))
+            for item in items
+            if item.article.id is not None
+        )
+        topics = [topic for item in items for topic in item.article.topics]
+        return self._placed(sub, info, post, shown, title, topics)
+
+    def digest_post(self, sub: Subscription, items: Sequence[DigestItem], title: str) -> PostSpec:
+        return build_digest(
+            items,
+            title=title,
+            excerpt_length=self.excerpt_length,
+            mention_role_id=sub.spec.mention_role_id,
+        )
+
+    def _placed(
+        self,
+        sub: Subscription,
+        info: ChannelInfo,
+        post: PostSpec,
+        shown: tuple[tuple[int, str], ...],
+        title: str,
+        topics: Sequence[str],
+    ) -> Outgoing:
         minutes = archive_minutes(sub.spec)
         if info.kind.forum:
             tags = pick_tags(
-                article.topics,
+                topics,
                 info.tags,
                 auto=sub.spec.forum_tags == "auto",
                 required=info.requires_tag,
                 may_moderate=info.may_moderate,
             )
-            forum_post = ThreadSpec(thread_name(article.title), minutes, tags)
+            forum_post = ThreadSpec(thread_name(title), minutes, tags)
             return Outgoing(post, shown, forum_post=forum_post)
         if starts_thread(sub.spec, info.kind):
-            thread = ThreadSpec(thread_name(article.title), minutes)
+            thread = ThreadSpec(thread_name(title), minutes)
             return Outgoing(post, shown, thread=thread, thread_refused=info.thread_problem)
         return Outgoing(post, shown)
 
     async def deliver(
-        self, sub: Subscription, out: Outgoing, delivery: Delivery, report: RunReport
+        self,
+        sub: Subscription,
+        out: Outgoing,
+        deliveries: Sequence[Delivery],
+        report: RunReport,
     ) -> bool:
-        """Send a post whose intent is recorded. False: do not use the channel again now."""
-        article_id = delivery.article_id
+        """Send a message whose intents (one per article it carries, in ``out``'s order) are
+        recorded. False: do not use the channel again now."""
+        ids = [d.article_id for d in deliveries]
         post = out.post
-        logger = with_ids(log, **sub.ids, article_id=article_id)
+        logger = with_ids(log, **sub.ids, article_id=ids[0])
         try:
             if out.forum_post is not None:
                 posted: Posted | None = await self.poster.create_forum_post(
                     sub.channel_id, post, out.forum_post
                 )
             else:
-                posted = await self.poster.send(sub.channel_id, post, delivery.nonce)
+                posted = await self.poster.send(sub.channel_id, post, deliveries[0].nonce)
         except ChannelUnavailable as exc:
             self.metrics.post_failures.labels("channel_unavailable").inc()
             # Discord answered: nothing was created. Forget the intent, so the article goes out
             # (subject to max_age) once the channel is usable again.
-            await self.outbox.cancel(sub.channel_id, article_id)
+            for article_id in ids:
+                await self.outbox.cancel(sub.channel_id, article_id)
             await self.pauses.pause(sub, exc.reason)
             report.error = exc.reason
             return False
         except PostRejected as exc:
             self.metrics.post_failures.labels("rejected").inc()
-            self.metrics.posts.labels("quarantined").inc()
-            logger.warning("Discord rejected the post of %s: %s", post.article_url, exc.reason)
-            await self.outbox.finish(
-                sub.channel_id, article_id, DeliveryState.QUARANTINED, exc.reason
-            )
-            report.quarantined.append(article_id)
+            self.metrics.posts.labels("quarantined").inc(len(ids))
+            logger.warning("Discord rejected the post of %s: %s", out.what, exc.reason)
+            for article_id in ids:
+                await self.outbox.finish(
+                    sub.channel_id, article_id, DeliveryState.QUARANTINED, exc.reason
+                )
+            report.quarantined += ids
             return True
         except TransientError as exc:
             self.metrics.post_failures.labels("transient").inc()
-            await self.retry_later(sub, delivery, exc.reason)
+            for delivery in deliveries:
+                await self.retry_later(sub, delivery, exc.reason)
             report.error = exc.reason
             return False
-        await self.confirmed(sub, article_id, posted, out.shown)
-        self.metrics.posts.labels("sent").inc()
+        await self.confirmed(sub, out.shown, posted)
+        self.metrics.posts.labels("sent").inc(len(ids))
         message_id = posted.message_id if posted else None
-        logger.info("posted %s", post.article_url, extra={"message_id": message_id})
-        report.posted.append(article_id)
+        logger.info("posted %s", out.what, extra={"message_id": message_id})
+        report.posted += ids
         if posted is None:
             return True
         if sub.spec.crosspost and out.forum_post is None:
@@ -183,24 +241,24 @@ class Sender:
                 logger.warning("could not crosspost message %s: %s", message_id, exc.reason)
         if out.thread is not None:
             await self.threads.start(
-                sub, delivery, posted.message_id, out.thread, refused=out.thread_refused
+                sub, deliveries[0], posted.message_id, out.thread, refused=out.thread_refused
             )
         return True
 
     async def confirmed(
-        self, sub: Subscription, article_id: int, posted: Posted | None, shown: str
+        self, sub: Subscription, shown: Sequence[tuple[int, str]], posted: Posted | None
     ) -> None:
-        """The post, showing ``shown``, is in the channel (sent now, or found there after a
-        crash: built from the article as it is now, which is what a post made moments before
-        showed); None: it went out and a moderator deleted it already."""
+        """The message, showing ``shown`` of each article it carries, is in the channel (sent
+        now, or found there after a crash: built from the articles as they are now, which is
+        what a message made moments before showed); None: it went out and a moderator deleted
+        it already."""
         now = self.clock()
-        await self.outbox.mark_sent(
+        await self.outbox.mark_all_sent(
             sub.channel_id,
-            article_id,
+            shown,
             posted.message_id if posted else None,
             now,
             thread_id=posted.thread_id if posted else None,
-            shown=shown,
         )
         self.metrics.last_successful_post.set(now.timestamp())
         await self.pauses.posted(sub)
