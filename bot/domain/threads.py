@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.domain.subscription import DEFAULT_THREAD_ARCHIVE, THREAD_ARCHIVE_MINUTES
+from bot.domain.subscription import (
+    DEFAULT_DIGEST_SIZE,
+    DEFAULT_PER_RUN,
+    DEFAULT_THREAD_ARCHIVE,
+    THREAD_ARCHIVE_MINUTES,
+)
 from bot.domain.subscription import SubscriptionSpec as Spec
 
 THREAD_NAME_LIMIT = 100
@@ -122,8 +127,13 @@ def starts_thread(spec: Spec, kind: ChannelKind) -> bool:
 
 
 def ignored_options(spec: Spec, kind: ChannelKind) -> tuple[str, ...]:
-    """The options set on this subscription that its channel's type does not use."""
+    """The options set on this subscription that its channel's type (or its mode) does not
+    use."""
     out = []
+    if spec.mode == "digest" and spec.max_per_run != DEFAULT_PER_RUN:
+        out.append("max_per_run (a digest carries digest_size articles)")
+    if spec.mode != "digest" and spec.digest_size != DEFAULT_DIGEST_SIZE:
+        out.append("digest_size (only in digest mode)")
     if spec.thread and kind not in (ChannelKind.TEXT, ChannelKind.ANNOUNCEMENT):
         out.append(
             "thread (a forum post is a thread already)"

@@ -127,6 +127,9 @@ def _spec(**options: object) -> SubscriptionSpec:
         ({"crosspost": True}, ChannelKind.TEXT, ["crosspost"]),
         ({"thread_archive": "7d"}, ChannelKind.FORUM, []),  # forum posts archive too
         ({}, ChannelKind.VOICE, []),
+        ({"mode": "digest", "max_per_run": 1}, ChannelKind.TEXT, ["max_per_run"]),
+        ({"mode": "digest", "digest_size": 3}, ChannelKind.FORUM, []),
+        ({"digest_size": 3}, ChannelKind.TEXT, ["digest_size"]),
     ],
 )
 def test_options_that_do_not_fit_the_channel_are_named(

@@ -262,3 +262,38 @@ async def test_a_crash_during_a_digest_send_neither_loses_nor_duplicates(
         [url_of(5)],
     ]
     assert "found an unconfirmed post in the channel" in output
+
+
+async def test_discord_failures_on_a_digest_act_on_all_its_articles(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    for n in range(1, 9):
+        article(tmp_path, n, quality=90 - n)
+    settings = make_settings(tmp_path, [digest(AI_CHANNEL, digest_size=2)])
+    async with running_bot(fake, settings) as run:
+        sub = await run.sub(AI_CHANNEL)
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 403, code=50013)
+        refused = await run.run(AI_CHANNEL)  # nothing was created: forgotten, and paused
+        assert refused.posted == [] and refused.error is not None
+        assert await run.stores.outbox.open_deliveries(AI_CHANNEL) == []
+        assert (await run.sub(AI_CHANNEL)).paused_reason is not None
+        await run.stores.subscriptions.resume(sub.id)
+
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 503)  # nothing created
+        assert (await run.run(AI_CHANNEL)).posted == []
+        pending = await run.stores.outbox.open_deliveries(AI_CHANNEL)
+        assert sorted(d.article_id for d in pending) == [1, 2]
+        await asyncio.sleep(1.1)  # retry_backoff
+        # not found: sent again, whole; then the run's own digest
+        assert (await run.run(AI_CHANNEL)).posted == [1, 2, 3, 4]
+
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 400, code=50035)
+        assert sorted((await run.run(AI_CHANNEL)).quarantined) == [5, 6]
+        assert (await run.run(AI_CHANNEL)).posted == [7, 8]  # the run after goes on
+        assert [carried(m) for m in bot_messages(fake, AI_CHANNEL)] == [
+            [url_of(1), url_of(2)],
+            [url_of(3), url_of(4)],
+            [url_of(7), url_of(8)],
+        ]
+        for n in (1, 2, 3, 4, 7, 8):
+            assert (await run.delivery(AI_CHANNEL, n)).state == "sent"

@@ -640,3 +640,21 @@ async def test_one_post_costs_at_most_eight_database_operations(
         report = await run.publisher.run(sub.id)
         assert report.posted == [3, 4, 5]
         assert len(operations) <= 8 + 2 * 2, operations  # each further post: intent, sent
+
+
+async def test_a_digest_costs_what_one_post_costs_however_many_articles_it_carries(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    """Its intents are one transaction, its confirmation another: a digest of five articles
+    costs the eight operations of one post."""
+    for n in range(1, 11):
+        article(tmp_path, n, quality=90 - n)
+    rules = {"topics": ["AI"], "mode": "digest", "digest_size": 5}
+    settings = make_settings(tmp_path, [subscription(AI_CHANNEL, **rules)])
+    async with running_bot(fake, settings) as run:
+        sub = await run.sub(AI_CHANNEL)
+        await run.run(AI_CHANNEL)  # the first run learns the subscription's server, once
+        operations = count_operations(run.stores.db)
+        report = await run.publisher.run(sub.id)
+        assert report.posted == [6, 7, 8, 9, 10]
+        assert len(operations) <= 8, operations
