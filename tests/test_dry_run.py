@@ -88,5 +88,5 @@ def test_a_digest_subscription_shows_its_one_message(tmp_path: Path) -> None:
     assert out.count("│ → channel") == 1
     assert "│ News digest · " in out
     assert out.count("│ ■ ") == 4  # digest_size articles, max_per_run ignored
-    assert "[🔗 Related coverage ▾" in out
+    assert "│ [🔗 1. " in out  # a related button per article that has any
     assert_within_100_columns(out)

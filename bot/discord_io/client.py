@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.discord_io.connection import login_until
 from bot.discord_io.tree import NewsTree
-from bot.discord_io.views import RelatedButton, RelatedMenu
+from bot.discord_io.views import RelatedButton
 from bot.domain.listings import related_embed
 from bot.metrics import Metrics
 from bot.services.guard import guarded
@@ -118,7 +118,7 @@ class NewsBot(commands.Bot):
         self._set_up = True
         for cog in self.services.cogs:
             await self.add_cog(cog)
-        self.add_dynamic_items(RelatedButton, RelatedMenu)
+        self.add_dynamic_items(RelatedButton)
         if self.publish:
             self.spawn(self._start_publishing(), name="start-publishing")
 

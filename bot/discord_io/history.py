@@ -69,7 +69,13 @@ async def _in_forum(
 
 def is_post(message: discord.Message, post: PostSpec) -> bool:
     """The bot's own message for this article: its button id, or its embed's URL. A digest:
-    a message with an embed of any of its articles (each article is in one digest only)."""
+    a message with an embed of any of its articles (each article is in one digest only) and
+    of no other. Never an answer to an interaction (a public ``/news`` answer shows the same
+    articles, and is the bot's message too)."""
+    if message.interaction_metadata is not None or message.webhook_id is not None:
+        return False
+    if post.digest_urls:
+        return _carries_only(message, post.digest_urls)
     if post.related_button_id:
         for row in message.components:
             for child in getattr(row, "children", ()):
@@ -78,8 +84,21 @@ def is_post(message: discord.Message, post: PostSpec) -> bool:
     for embed in message.embeds:
         if embed.url:
             try:
-                if canonical_url(embed.url) in post.urls:
+                if canonical_url(embed.url) == post.article_url:
                     return True
             except InvalidURLError:
                 continue
     return False
+
+
+def _carries_only(message: discord.Message, urls: tuple[str, ...]) -> bool:
+    """Some of the message's embeds link these URLs, and none links another."""
+    linked = []
+    for embed in message.embeds:
+        if not embed.url:
+            continue
+        try:
+            linked.append(canonical_url(embed.url))
+        except InvalidURLError:
+            return False
+    return bool(linked) and all(url in urls for url in linked)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.discord_io.views import RelatedButton, RelatedMenu
+from bot.discord_io.views import RelatedButton
 from bot.domain.posts import PostSpec
 
 
@@ -14,7 +14,7 @@ def post_embeds(post: PostSpec) -> list[discord.Embed]:
 
 def post_view(post: PostSpec) -> discord.ui.View:
     """The buttons under a post: a link to the article and the persistent related button;
-    under a digest, the persistent related menu.
+    under a digest, a related button per article (labelled with its place) instead.
 
     The view is stopped before sending: clicks are routed by the globally registered
     RelatedButton template (which survives restarts), not by this object, so nothing is kept
@@ -25,8 +25,8 @@ def post_view(post: PostSpec) -> discord.ui.View:
         view.add_item(discord.ui.Button(label=post.link_button.label, url=post.link_button.url))
     if post.article_id is not None:
         view.add_item(RelatedButton(post.article_id))
-    if post.related_menu:
-        view.add_item(RelatedMenu(post.related_menu))
+    for choice in post.related_buttons:
+        view.add_item(RelatedButton(choice.article_id, choice.label))
     view.stop()
     return view
 

@@ -1,9 +1,8 @@
-"""Persistent components: the "Related coverage" button under every post, and the menu under
-every digest (one option per article).
+"""Persistent components: the "Related coverage" button under every post (and under a digest,
+one per article).
 
-Registered once with ``bot.add_dynamic_items`` in setup_hook; the button's custom_id carries the
-article id, the menu's options carry theirs, so a click is answered after any restart, for
-posts made long before it.
+Registered once with ``bot.add_dynamic_items`` in setup_hook; its custom_id carries the article
+id, so a click is answered after any restart, for posts made long before it.
 """
 
 from __future__ import annotations
@@ -15,12 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 
 from bot.discord_io.tree import answer_error
-from bot.domain.posts import (
-    RELATED_BUTTON_PREFIX,
-    RELATED_MENU_ID,
-    RelatedChoice,
-    related_button_id,
-)
+from bot.domain.posts import RELATED_BUTTON_PREFIX, related_button_id
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +32,10 @@ class RelatedButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=re.escape(RELATED_BUTTON_PREFIX) + r"(?P<article_id>[0-9]{1,19})",
 ):
-    def __init__(self, article_id: int) -> None:
+    def __init__(self, article_id: int, label: str = "Related coverage") -> None:
         super().__init__(
             discord.ui.Button(
-                label="Related coverage",
+                label=label,
                 style=discord.ButtonStyle.secondary,
                 custom_id=related_button_id(article_id),
                 emoji="🔗",
@@ -66,44 +60,5 @@ class RelatedButton(
             return
         try:
             await interaction.client.show_related(interaction, self.article_id)
-        except Exception as exc:
-            await answer_error(interaction, exc)
-
-
-class RelatedMenu(
-    discord.ui.DynamicItem[discord.ui.Select[Any]],
-    template=re.escape(RELATED_MENU_ID),
-):
-    """A digest's Related coverage: choosing an article answers like its post's button."""
-
-    def __init__(self, choices: tuple[RelatedChoice, ...] = ()) -> None:
-        options = [discord.SelectOption(label=c.label, value=str(c.article_id)) for c in choices]
-        super().__init__(
-            discord.ui.Select(
-                custom_id=RELATED_MENU_ID,
-                placeholder="🔗 Related coverage",
-                options=options or [discord.SelectOption(label="-", value="0")],
-            )
-        )
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> RelatedMenu:
-        return cls()
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        if not isinstance(interaction.client, RelatedHandler):
-            return
-        try:
-            values = self.item.values  # filled from the interaction by discord.py
-            chosen = values[0] if values else ""
-            if not chosen.isdigit() or len(chosen) > 19:
-                raise ValueError(f"not an article: {chosen[:30]!r}")
-            await interaction.client.show_related(interaction, int(chosen))
         except Exception as exc:
             await answer_error(interaction, exc)

@@ -2,9 +2,10 @@
 
 A digest is one message: its title (with the date in the subscription's time zone) as the
 content, after the role mention if there is one; one embed per article, each linked, with a
-short excerpt, the provider and a thumbnail; and a Related coverage menu with one option per
-article that has any. Every embed of a message shares Discord's 6,000 characters, so each
-article gets an equal share of them and is cut to fit (excerpt first, then footer, provider,
+short excerpt, the provider and a thumbnail; and a Related coverage button for each article
+that has any (the same persistent button as a post's, labelled with the article's place).
+Every embed of a message shares Discord's 6,000 characters, so each article gets an equal
+share of them and is cut to fit (excerpt first, then footer, provider,
 title). An article that left its source is shown as withdrawn (title and link only) when the
 subscription marks or deletes withdrawn posts: a digest is never deleted while it carries
 other articles.
@@ -22,6 +23,7 @@ from bot.domain.edits import WITHDRAWN_SHOWN
 from bot.domain.models import Article
 from bot.domain.posts import (
     AUTHOR_LIMIT,
+    BUTTON_LABEL_LIMIT,
     CONTENT_LIMIT,
     EMBED_COLOUR,
     EMBED_TOTAL_LIMIT,
@@ -44,7 +46,7 @@ from bot.domain.text import quality_text
 MAX_EMBEDS = 10  # Discord's limit per message
 DIGEST_EXCERPT = 200  # a digest's excerpts are shorter than a post's: ten share one message
 DIGEST_FOOTER = 120
-OPTION_LABEL_LIMIT = 100
+RELATED_LABEL = "🔗 {n}. {title}"  # a digest's button of its n-th article's related coverage
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +88,9 @@ def build_digest(
     embeds = [_fit(_embed(item, excerpt_length), share) for item in items]
     heading = f"**{escape_markdown(one_line(title))}**"
     content = f"<@&{mention_role_id}> {heading}" if mention_role_id else heading
-    menu = tuple(
-        RelatedChoice(item.article.id, truncate(one_line(item.article.title), OPTION_LABEL_LIMIT))
-        for item in items
+    buttons = tuple(
+        RelatedChoice(item.article.id, _label(n, item.article.title))
+        for n, item in enumerate(items, start=1)
         if item.article.id is not None
         and not item.withdrawn
         and any(related_line(r) for r in item.article.related)
@@ -98,9 +100,15 @@ def build_digest(
         more_embeds=tuple(embeds[1:]),
         content=content[:CONTENT_LIMIT],
         mention_role_id=mention_role_id,
-        related_menu=menu,
+        related_buttons=buttons,
         digest_urls=tuple(item.article.url for item in items),
     )
+
+
+def _label(n: int, title: str) -> str:
+    """A button's label: the article's place in the digest and its title, within 80."""
+    head = RELATED_LABEL.format(n=n, title="")
+    return head + truncate(one_line(title) or "Untitled", BUTTON_LABEL_LIMIT - len(head))
 
 
 def _embed(item: DigestItem, excerpt_length: int) -> dict[str, Any]:

@@ -67,10 +67,9 @@ def render_text(post: PostSpec, channel: str, width: int = WIDTH) -> str:
         buttons.append(f"[{post.link_button.label} ↗]")
     if post.related_button_id:
         buttons.append("[🔗 Related coverage]")
-    if post.related_menu:
-        buttons.append(f"[🔗 Related coverage ▾ {len(post.related_menu)} articles]")
     if buttons:
         out.append("│ " + "  ".join(buttons))
+    out += [f"│ [{choice.label}]" for choice in post.related_buttons]  # a digest's, one a line
     out.append(f"└{bar}")
     return "\n".join(out)
 

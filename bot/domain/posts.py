@@ -34,7 +34,6 @@ EMBED_COLOUR = 0x2B6CB0
 ELLIPSIS = "…"
 
 RELATED_BUTTON_PREFIX = "newsdesk:related:"
-RELATED_MENU_ID = "newsdesk:related-menu"  # a digest's menu; each option's value an article id
 
 _MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()<])")
 _WHITESPACE = re.compile(r"\s+")
@@ -53,7 +52,7 @@ class LinkButton:
 
 @dataclass(frozen=True, slots=True)
 class RelatedChoice:
-    """One article of a digest in its Related coverage menu."""
+    """One article of a digest with its own Related coverage button."""
 
     article_id: int
     label: str
@@ -72,7 +71,7 @@ class PostSpec:
     article_id: int | None = None
     article_url: str = ""
     more_embeds: tuple[dict[str, Any], ...] = ()  # a digest: the embeds after the first
-    related_menu: tuple[RelatedChoice, ...] = ()  # a digest: its articles with related coverage
+    related_buttons: tuple[RelatedChoice, ...] = ()  # a digest: a button per article with some
     digest_urls: tuple[str, ...] = ()  # a digest: every article's URL
 
     @property
@@ -81,7 +80,7 @@ class PostSpec:
 
     @property
     def urls(self) -> tuple[str, ...]:
-        """The articles the message carries, by URL: how it is recognised in a channel."""
+        """The articles the message carries, by URL."""
         return self.digest_urls or (self.article_url,)
 
 

@@ -131,7 +131,10 @@ def ignored_options(spec: Spec, kind: ChannelKind) -> tuple[str, ...]:
     use."""
     out = []
     if spec.mode == "digest" and spec.max_per_run != DEFAULT_PER_RUN:
-        out.append("max_per_run (a digest carries digest_size articles)")
+        out.append(
+            "max_per_run for new posts (a digest carries digest_size articles; max_per_run "
+            "still bounds the edits a run makes)"
+        )
     if spec.mode != "digest" and spec.digest_size != DEFAULT_DIGEST_SIZE:
         out.append("digest_size (only in digest mode)")
     if spec.thread and kind not in (ChannelKind.TEXT, ChannelKind.ANNOUNCEMENT):

@@ -37,14 +37,16 @@ class DigestOutbox:
         """Before sending a digest: a pending delivery for each of its articles, or one more
         attempt on each pending one of this digest; in ``article_ids`` order. An article with
         another delivery in the channel keeps it (the caller sees it is not this digest's).
-        ``thread_owed``: the digest's discussion thread, recorded on its first article."""
+        ``thread_owed``: the digest's discussion thread, recorded on its first article (again
+        when a digest is sent again whose first article is another one now)."""
         async with self.db.transaction() as conn:
             await conn.executemany(
                 "INSERT INTO deliveries (channel_id, article_id, subscription_id, guild_id, state, "
                 "nonce, intent_at, last_attempt_at, attempts, thread_state, digest) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 1) "
                 "ON CONFLICT (channel_id, article_id) DO UPDATE SET attempts = attempts + 1, "
-                "last_attempt_at = excluded.last_attempt_at, next_attempt_at = NULL "
+                "last_attempt_at = excluded.last_attempt_at, next_attempt_at = NULL, "
+                "thread_state = coalesce(excluded.thread_state, thread_state) "
                 "WHERE state = ? AND nonce = excluded.nonce",
                 [
                     (
@@ -78,11 +80,3 @@ class DigestOutbox:
             (channel_id, nonce),
         )
         return [delivery_from_row(r) for r in rows]
-
-    async def cancel(self, channel_id: int, nonce: str) -> None:
-        """Forget the pending intents of a digest that was not sent."""
-        await self.db.execute(
-            "DELETE FROM deliveries WHERE channel_id = ? AND nonce = ? AND digest = 1 "
-            "AND state = ?",
-            (channel_id, nonce, _PENDING),
-        )

@@ -196,32 +196,36 @@ class Outbox:
         )
         return [delivery_from_row(r) for r in rows]
 
+    # Each of these takes every article one message carries (a post's one, a digest's all) and
+    # acts on them in one statement, so a crash never leaves a digest half settled.
+
     async def retry_later(
-        self, channel_id: int, article_id: int, error: str, when: datetime
+        self, channel_id: int, article_ids: Sequence[int], error: str, when: datetime
     ) -> None:
         """The outcome is unknown (5xx, network): stay pending, reconcile and retry ``when``."""
         await self.db.execute(
-            "UPDATE deliveries SET error = ?, next_attempt_at = ? "
-            "WHERE channel_id = ? AND article_id = ? AND state = ?",
-            (error, db_time(when), channel_id, article_id, _PENDING),
+            "UPDATE deliveries SET error = ?, next_attempt_at = ? WHERE channel_id = ? "
+            "AND article_id IN (SELECT value FROM json_each(?)) AND state = ?",
+            (error, db_time(when), channel_id, _json_ids(article_ids), _PENDING),
         )
 
-    async def cancel(self, channel_id: int, article_id: int) -> None:
-        """Forget a pending intent that Discord definitely refused (nothing was created)."""
+    async def cancel(self, channel_id: int, article_ids: Sequence[int]) -> None:
+        """Forget pending intents that Discord definitely refused (nothing was created)."""
         await self.db.execute(
-            "DELETE FROM deliveries WHERE channel_id = ? AND article_id = ? AND state = ?",
-            (channel_id, article_id, _PENDING),
+            "DELETE FROM deliveries WHERE channel_id = ? "
+            "AND article_id IN (SELECT value FROM json_each(?)) AND state = ?",
+            (channel_id, _json_ids(article_ids), _PENDING),
         )
 
     async def finish(
-        self, channel_id: int, article_id: int, state: DeliveryState, error: str
+        self, channel_id: int, article_ids: Sequence[int], state: DeliveryState, error: str
     ) -> None:
         """A final state other than sent: quarantined, failed, unconfirmed."""
         assert state.final
         await self.db.execute(
             "UPDATE deliveries SET state = ?, error = ?, next_attempt_at = NULL "
-            "WHERE channel_id = ? AND article_id = ?",
-            (state.value, error, channel_id, article_id),
+            "WHERE channel_id = ? AND article_id IN (SELECT value FROM json_each(?))",
+            (state.value, error, channel_id, _json_ids(article_ids)),
         )
 
     async def record_skips(

@@ -17,12 +17,14 @@ from bot.domain.digests import (
     build_digest,
     digest_title,
     in_digest_order,
+    shown_withdrawn,
 )
+from bot.domain.edits import WITHDRAWN_SHOWN, Action, digest_action
 from bot.domain.models import RelatedItem
 from bot.domain.posts import (
     AUTHOR_LIMIT,
     EMBED_TOTAL_LIMIT,
-    RELATED_MENU_ID,
+    RELATED_BUTTON_PREFIX,
     TITLE_LIMIT,
     WITHDRAWN_NOTE,
     embed_length,
@@ -47,11 +49,11 @@ def test_a_typical_digest() -> None:
     assert "image" not in post.embeds[0] and "fields" not in post.embeds[0]
     assert post.embeds[0]["footer"] == {"text": "AI · Robotics | Quality 88"}
     assert post.article_id is None and post.related_button_id is None  # no post's button
-    assert [(c.article_id, c.label) for c in post.related_menu] == [(1, "One")]
+    assert [(c.article_id, c.label) for c in post.related_buttons] == [(1, "🔗 1. One")]
     view = post_view(post)
-    (menu,) = view.to_components()[0]["components"]
-    assert menu["custom_id"] == RELATED_MENU_ID
-    assert [o["value"] for o in menu["options"]] == ["1"]
+    (button,) = view.to_components()[0]["components"]
+    assert button["custom_id"] == f"{RELATED_BUTTON_PREFIX}1"
+    assert button["label"] == "🔗 1. One"
     assert len(post_embeds(post)) == 2
 
 
@@ -62,7 +64,7 @@ def test_a_withdrawn_article_shows_its_title_and_link_only() -> None:
     assert shown["title"] == "A title" and shown["url"] == "https://n.example.com/2"
     assert WITHDRAWN_NOTE in shown["description"]
     assert "thumbnail" not in shown and "author" not in shown
-    assert [c.article_id for c in post.related_menu] == []  # none has related coverage
+    assert post.related_buttons == ()  # none has related coverage
 
 
 @settings(max_examples=60, deadline=None)
@@ -89,6 +91,7 @@ def test_every_digest_fits_what_one_message_allows(
         assert len(embed.get("author", {}).get("name", "")) <= AUTHOR_LIMIT
         discord.Embed.from_dict(embed)  # discord.py takes it
     assert post.content is not None and len(post.content) <= 2000
+    assert all(len(b.label) <= 80 for b in post.related_buttons)
 
 
 def test_the_title_is_the_date_in_the_subscriptions_time_zone() -> None:
@@ -115,3 +118,21 @@ def test_a_digest_nonce_names_its_channel_and_its_articles_in_any_order() -> Non
     assert nonce != digest_nonce(11, [1, 2, 3])
     assert nonce != digest_nonce(10, [1, 2])
     assert nonce != nonce_for(10, "1,2,3")
+
+
+def test_what_a_digest_needs_from_what_its_articles_would() -> None:
+    nothing, edit, mark, delete = Action.NOTHING, Action.EDIT, Action.MARK, Action.DELETE
+    assert digest_action([nothing, nothing]) is nothing
+    assert digest_action([nothing, edit]) is edit
+    assert digest_action([mark, nothing]) is edit  # the whole digest is rendered again
+    assert digest_action([delete, nothing]) is edit  # delete acts as mark among others
+    assert digest_action([delete, delete]) is delete
+    assert digest_action([delete]) is delete
+
+
+def test_a_withdrawn_article_shows_as_withdrawn_unless_kept() -> None:
+    assert not shown_withdrawn(False, "delete", None)
+    assert shown_withdrawn(True, "mark", None)
+    assert shown_withdrawn(True, "delete", "abc")
+    assert not shown_withdrawn(True, "keep", "abc")
+    assert shown_withdrawn(True, "keep", WITHDRAWN_SHOWN)  # marked before on_removed changed

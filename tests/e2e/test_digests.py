@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.posts import RELATED_MENU_ID, WITHDRAWN_NOTE
+from bot.domain.posts import WITHDRAWN_NOTE, related_button_id
 from tests.conftest import FIXTURES
 from tests.e2e.harness import (
     AI_CHANNEL,
@@ -103,7 +103,9 @@ async def test_each_run_posts_one_digest_and_every_article_goes_in_exactly_one(
         ],
     )
     async with running_bot(fake, settings) as run:
+        days = {f"{datetime.now(UTC).astimezone(ZoneInfo(zone)):%A}"}
         first = await run.run(AI_CHANNEL)
+        days.add(f"{datetime.now(UTC).astimezone(ZoneInfo(zone)):%A}")  # around midnight
         assert first.posted == [1, 2, 3]  # the best three; max_per_run is ignored
         assert (await run.run(AI_CHANNEL)).posted == [4, 5, 6]
         assert (await run.run(AI_CHANNEL)).posted == [7]
@@ -114,10 +116,9 @@ async def test_each_run_posts_one_digest_and_every_article_goes_in_exactly_one(
             [url_of(4), url_of(5), url_of(6)],
             [url_of(7)],
         ]
-        day = datetime.now(UTC).astimezone(ZoneInfo(zone))
         head = messages[0]["content"]
         assert head.startswith(f"<@&{PING_ROLE}> **News digest · ")
-        assert f"{day.day} {day:%B %Y}" in head
+        assert head.split(" · ")[1].split(" ")[0] in days
         assert messages[0]["allowed_mentions"]["roles"] == [PING_ROLE]
         for message in messages:
             total = sum(
@@ -134,10 +135,10 @@ async def test_each_run_posts_one_digest_and_every_article_goes_in_exactly_one(
         assert len({d.nonce for d in deliveries}) == 3
         assert run.post_requests(AI_CHANNEL) == 3
 
-        (menu,) = [c for row in messages[1]["components"] for c in row["components"]]
-        assert menu["custom_id"] == RELATED_MENU_ID
-        assert [o["value"] for o in menu["options"]] == ["4", "5", "6"]
-        record = await fake.click(int(messages[1]["id"]), RELATED_MENU_ID, BOB, values=["5"])
+        buttons = [c for row in messages[1]["components"] for c in row["components"]]
+        assert [b["custom_id"] for b in buttons] == [related_button_id(n) for n in (4, 5, 6)]
+        assert buttons[1]["label"].startswith("🔗 2. Article number 5")
+        record = await fake.click(int(messages[1]["id"]), related_button_id(5), BOB)
         assert record.ephemeral
         assert "https://else.example.org/5" in record.embeds[0]["description"]
 
@@ -287,13 +288,79 @@ async def test_discord_failures_on_a_digest_act_on_all_its_articles(
         # not found: sent again, whole; then the run's own digest
         assert (await run.run(AI_CHANNEL)).posted == [1, 2, 3, 4]
 
-        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 400, code=50035)
-        assert sorted((await run.run(AI_CHANNEL)).quarantined) == [5, 6]
+        # Discord rejects the digest {5, 6}, then 5 alone: only 5 is quarantined
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 400, code=50035, times=2)
+        split = await run.run(AI_CHANNEL)
+        assert split.quarantined == [5] and split.posted == [6]
         assert (await run.run(AI_CHANNEL)).posted == [7, 8]  # the run after goes on
         assert [carried(m) for m in bot_messages(fake, AI_CHANNEL)] == [
             [url_of(1), url_of(2)],
             [url_of(3), url_of(4)],
+            [url_of(6)],
             [url_of(7), url_of(8)],
         ]
-        for n in (1, 2, 3, 4, 7, 8):
+        for n in (1, 2, 3, 4, 6, 7, 8):
             assert (await run.delivery(AI_CHANNEL, n)).state == "sent"
+
+
+@pytest.mark.parametrize("mode", ["digest", "posts"])
+async def test_a_public_news_answer_is_never_taken_for_a_lost_post(
+    tmp_path: Path, fake: FakeDiscord, mode: str
+) -> None:
+    """A member's /news latest in the channel is the bot's message too, and links the very
+    articles a failed send carried: it must not count as their post."""
+    for n in range(1, 5):
+        article(tmp_path, n, quality=90 - n)
+    rules = {"digest_size": 2, "max_per_run": 2, "mode": mode}
+    settings = make_settings(tmp_path, [digest(AI_CHANNEL, **rules)])
+    async with running_bot(fake, settings) as run:
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 503)  # nothing created
+        await run.run(AI_CHANNEL)
+        latest = await fake.slash(GUILD, AI_CHANNEL, BOB, "news latest", {})
+        assert url_of(1) in [e.get("url") for e in latest.embeds] and not latest.ephemeral
+        await asyncio.sleep(1.1)  # retry_backoff
+        report = await run.run(AI_CHANNEL)
+        assert report.recovered == [] and report.posted[:2] == [1, 2]
+        posts = fake.messages_in(AI_CHANNEL, include_interaction_responses=False)
+        urls = [u for m in posts for u in carried(m)]
+        assert urls[:2] == [url_of(1), url_of(2)] and len(urls) == len(set(urls))
+
+
+async def test_a_digest_sent_again_without_its_first_article_still_gets_its_thread(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    paths = {n: article(tmp_path, n, quality=90 - n) for n in range(1, 4)}
+    settings = make_settings(tmp_path, [digest(AI_CHANNEL, digest_size=2, thread=True)])
+    async with running_bot(fake, settings) as run:
+        fake.fail_next("POST", f"/channels/{AI_CHANNEL}/messages", 503)  # nothing created
+        assert (await run.run(AI_CHANNEL)).posted == []
+        paths[1].unlink()  # its first article leaves its source meanwhile
+        await run.ingest()
+        await asyncio.sleep(1.1)  # retry_backoff
+        fake.fail_next("POST", "/channels/{channel_id}/messages/{message_id}/threads", 503)
+        again = await run.run(AI_CHANNEL)
+        assert again.posted[:1] == [2]  # {2} again, without 1; then {3}
+        assert (await run.delivery(AI_CHANNEL, 1)).state == "failed"
+        await run.run(AI_CHANNEL)  # the thread still owed is started now
+        messages = bot_messages(fake, AI_CHANNEL)
+        threads = {t["id"] for t in fake.threads_in(AI_CHANNEL)}
+        assert [carried(m) for m in messages] == [[url_of(2)], [url_of(3)]]
+        assert all(m["id"] in threads for m in messages)
+
+
+async def test_keep_shows_a_withdrawn_article_as_it_was_and_leaves_the_queue(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    news = snapshot(tmp_path, "before")
+    settings = make_settings(tmp_path, [digest(AI_CHANNEL, digest_size=6)])  # on_removed keep
+    async with running_bot(fake, settings) as run:
+        assert len((await run.run(AI_CHANNEL)).posted) == 6
+        (news / GONE).unlink()
+        shutil.copy(SNAPSHOTS / "after" / TITLE, news / TITLE)
+        await run.ingest()
+        assert len((await run.run(AI_CHANNEL)).edited) == 6  # the digest, once
+        (message,) = bot_messages(fake, AI_CHANNEL)
+        assert not any(WITHDRAWN_NOTE in e.get("description", "") for e in message["embeds"])
+        assert NEW_TITLE in [e["title"] for e in message["embeds"]]
+        assert await run.stores.edits.waiting(AI_CHANNEL) == 0
+        assert (await run.run(AI_CHANNEL)).edited == []

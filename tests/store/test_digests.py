@@ -34,7 +34,7 @@ async def test_a_digest_is_recorded_found_and_sent_as_one(tmp_path: Path) -> Non
         assert [d.nonce for d in recorded] == ["dg", "dg", "post"]  # 4 has a post of its own
         assert [d.digest for d in recorded] == [True, True, False]
         assert [d.thread_state for d in recorded] == [ThreadState.OWED, None, None]
-        await digests.cancel(10, "dg")
+        await outbox.cancel(10, [3, 1])
         assert [d.article_id for d in await outbox.open_deliveries(10)] == [4]
 
         first = await digests.record_intent(

@@ -10,7 +10,8 @@ shows (due again if the article changed since); what a refusal means is edit_out
 A digest is changed as a whole: when any of its articles changed, the whole message is
 rendered again (each article as it is now, a withdrawn one as withdrawn when on_removed marks
 or deletes); it is deleted only when every article it carries was withdrawn and on_removed is
-delete (otherwise delete acts as mark). One digest counts once in the run's budget.
+delete (otherwise delete acts as mark). The run's budget (max_per_run) counts messages: a
+digest is one, however many of its articles changed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from bot.domain.edits import (
 )
 from bot.domain.models import Article
 from bot.domain.posts import PostSpec, build_withdrawn_post
-from bot.domain.subscription import Subscription
+from bot.domain.subscription import MAX_DIGEST_SIZE, Subscription
 from bot.domain.threads import thread_name
 from bot.log import with_ids
 from bot.metrics import Metrics
@@ -83,15 +84,16 @@ class Editor:
         if not sub.spec.edits:
             await self.queue.drop(sub.channel_id)
         now = self.clock()
+        budget = sub.spec.max_per_run  # messages: a digest counts once, however many changed
         due = await self.queue.due(
             sub.channel_id,
             now=now,
             cutoff=edit_cutoff(sub.spec.edit_window, now),
-            limit=sub.spec.max_per_run,
+            limit=budget * (MAX_DIGEST_SIZE if sub.digest else 1),
         )
         if not due:
             return
-        messages = await self._messages(sub.channel_id, due)
+        messages = (await self._messages(sub.channel_id, due))[:budget]
         found = await self.articles.get_many(sorted({d.article_id for g in messages for d in g}))
         articles = {a.id: a for a in found}
         for group in messages:
@@ -227,12 +229,13 @@ class Editor:
         ):
             return edited
         for item in items:
+            article_id = item.article.id or 0
             if item.withdrawn:
-                await self.queue.marked(channel_id, item.article.id or 0)
-            else:
-                await self.queue.edited(
-                    channel_id, item.article.id or 0, shown_digest(item.article)
-                )
+                await self.queue.marked(channel_id, article_id)
+                continue
+            await self.queue.edited(channel_id, article_id, shown_digest(item.article))
+            if item.article.withdrawn_at is not None:  # on_removed keep: shown as it was
+                await self.queue.settle(channel_id, article_id)
         self._done(sub, Action.EDIT, _ids(group), what, report, "")
         return True
 

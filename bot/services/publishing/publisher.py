@@ -38,7 +38,7 @@ from bot.services.publishing.pacing import Pacer
 from bot.services.publishing.ports import ChannelInfo, Channels
 from bot.services.publishing.reconcile import Reconciler
 from bot.services.publishing.selector import Selector
-from bot.services.publishing.sender import RunReport, Sender
+from bot.services.publishing.sender import DigestRejected, RunReport, Sender
 from bot.store.articles import ArticleStore
 from bot.store.digests import DigestOutbox
 from bot.store.outbox import Outbox
@@ -248,18 +248,30 @@ class Publisher:
         pacer: Pacer,
     ) -> None:
         """The run's chosen articles as one digest: every intent recorded at once, one send."""
-        if not articles or self.stopping:
-            return
-        now = self.clock()
-        items = [DigestItem(a) for a in in_digest_order(articles)]
+        if articles:
+            title = digest_title(self.clock(), sub.spec.timezone)
+            await self._send_digest(sub, info, report, in_digest_order(articles), title, pacer)
+
+    async def _send_digest(
+        self,
+        sub: Subscription,
+        info: ChannelInfo,
+        report: RunReport,
+        articles: list[Article],
+        title: str,
+        pacer: Pacer,
+    ) -> bool:
+        """Send one digest; one Discord rejects is sent again in halves (only the article to
+        blame is quarantined). False: do not use the channel again now."""
         try:
-            out = self.sender.digest_outgoing(
-                sub, items, info, digest_title(now, sub.spec.timezone)
-            )
+            out = self.sender.digest_outgoing(sub, [DigestItem(a) for a in articles], info, title)
         except NoTagPossible as exc:
             await self.pauses.pause(sub, str(exc))
             report.not_run = f"paused: {exc}"
-            return
+            return False
+        await pacer.wait()  # before the intents: a stop while waiting leaves nothing pending
+        if self.stopping:
+            return False
         nonce = digest_nonce(sub.channel_id, out.article_ids)
         deliveries = await self.digests.record_intent(
             sub.channel_id,
@@ -267,14 +279,21 @@ class Publisher:
             subscription_id=sub.id,
             guild_id=sub.guild_id,
             nonce=nonce,
-            now=now,
+            now=self.clock(),
             thread_owed=out.thread_owed,
         )
         if any(d.state is not DeliveryState.PENDING or d.nonce != nonce for d in deliveries):
-            await self.digests.cancel(sub.channel_id, nonce)  # settled meanwhile: choose again
-            return
-        await pacer.wait()
-        await self.sender.deliver(sub, out, deliveries, report)
+            ours = [d.article_id for d in deliveries if d.nonce == nonce]
+            await self.outbox.cancel(sub.channel_id, ours)  # settled meanwhile: choose again
+            return False
+        try:
+            return await self.sender.deliver(sub, out, deliveries, report)
+        except DigestRejected:
+            half = len(articles) // 2
+            for part in (articles[:half], articles[half:]):
+                if not await self._send_digest(sub, info, report, part, title, pacer):
+                    return False
+            return True
 
     # ------------------------------------------------------------------ start-up
 

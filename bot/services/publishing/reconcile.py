@@ -33,7 +33,7 @@ from bot.services.publishing.ports import (
     Poster,
     TransientError,
 )
-from bot.services.publishing.sender import Outgoing, RunReport, Sender
+from bot.services.publishing.sender import DigestRejected, Outgoing, RunReport, Sender
 from bot.store.articles import ArticleStore
 from bot.store.digests import DigestOutbox
 from bot.store.outbox import Outbox
@@ -150,14 +150,11 @@ class Reconciler:
     ) -> bool:
         """One message's pending deliveries: a post's one, or a digest's."""
         found_articles = {a.id: a for a in await self.articles.get_many(_ids(group))}
-        for delivery in group:
-            if delivery.article_id not in found_articles:
-                await self.outbox.finish(
-                    sub.channel_id,
-                    delivery.article_id,
-                    DeliveryState.FAILED,
-                    "article no longer stored",
-                )
+        missing = [d.article_id for d in group if d.article_id not in found_articles]
+        if missing:
+            await self.outbox.finish(
+                sub.channel_id, missing, DeliveryState.FAILED, "article no longer stored"
+            )
         group = [d for d in group if d.article_id in found_articles]
         if not group:
             return True
@@ -179,8 +176,7 @@ class Reconciler:
             await self.pauses.pause(sub, exc.reason)
             return False
         except TransientError as exc:
-            for delivery in group:
-                await self.sender.retry_later(sub, delivery, exc.reason)
+            await self.sender.retry_later(sub, group, exc.reason)
             return False
         except HistoryUnavailable as exc:
             self.metrics.post_failures.labels("history_unavailable").inc()
@@ -194,12 +190,13 @@ class Reconciler:
             self.metrics.posts.labels("recovered").inc(len(group))
             report.recovered += _ids(group)
             return True
-        for delivery, article in zip(group, articles, strict=True):
-            if article.withdrawn_at is not None:  # never posted once it left its source
-                logger.info("not re-sending %s: withdrawn by its source", article.url)
-                await self.outbox.finish(
-                    sub.channel_id, delivery.article_id, DeliveryState.FAILED, WITHDRAWN
-                )
+        withdrawn = [a for a in articles if a.withdrawn_at is not None]
+        for article in withdrawn:  # never posted once it left its source
+            logger.info("not re-sending %s: withdrawn by its source", article.url)
+        if withdrawn:
+            await self.outbox.finish(
+                sub.channel_id, [a.id or 0 for a in withdrawn], DeliveryState.FAILED, WITHDRAWN
+            )
         kept = [(d, a) for d, a in zip(group, articles, strict=True) if a.withdrawn_at is None]
         if not kept:
             return True
@@ -242,8 +239,12 @@ class Reconciler:
             guild_id=sub.guild_id,
             nonce=first.nonce,
             now=self.clock(),
+            thread_owed=out.thread_owed,  # its first article may be another one now
         )
-        return await self.sender.deliver(sub, out, deliveries, report)
+        try:
+            return await self.sender.deliver(sub, out, deliveries, report)
+        except DigestRejected:
+            return True  # its intents are forgotten: the run's new posts choose them again
 
     def _outgoing(
         self, sub: Subscription, group: list[Delivery], articles: list[Article], info: ChannelInfo
@@ -260,11 +261,9 @@ class Reconciler:
         """History cannot be read: never re-sent (no duplicate), and the moderators told."""
         why = f"could not check whether it was posted: {reason}"
         logger = with_ids(log, **sub.ids, article_id=group[0].article_id)
-        for delivery, article in zip(group, articles, strict=True):
+        for article in articles:
             logger.warning("not re-sending %s: %s", article.url, why)
-            await self.outbox.finish(
-                sub.channel_id, delivery.article_id, DeliveryState.UNCONFIRMED, why
-            )
+        await self.outbox.finish(sub.channel_id, _ids(group), DeliveryState.UNCONFIRMED, why)
         what = f"<{articles[0].url}>"
         if len(articles) > 1:
             what = f"a digest of {len(articles)} articles ({what}, …)"

@@ -3,7 +3,8 @@ outcome, and what each Discord failure means.
 
 * ChannelUnavailable (403 50001/50013, 404 10003, channel gone or not visible): Discord
   answered, so nothing was created: the intent is forgotten and the subscription paused.
-* PostRejected (400 50035): the article is quarantined for that channel; the run goes on.
+* PostRejected (400 50035): the article is quarantined for that channel; the run goes on. A
+  digest of several articles is sent again in smaller digests instead (DigestRejected).
 * TransientError (5xx, network, long rate limits): the outcome is unknown; the delivery stays
   pending and is reconciled, then retried, with exponential backoff, at most
   ``publishing.retry_limit`` attempts.
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.domain.delivery import Delivery, DeliveryState
+from bot.domain.delivery import Delivery, DeliveryState, ThreadState
 from bot.domain.digests import DigestItem, build_digest
 from bot.domain.edits import WITHDRAWN_SHOWN, shown_digest
 from bot.domain.models import Article
@@ -88,6 +89,12 @@ class Outgoing:
         if self.post.digest_urls:
             return f"a digest of {len(self.shown)} articles"
         return self.post.article_url
+
+
+class DigestRejected(Exception):
+    """Discord rejected a digest of several articles as malformed: nothing was created and its
+    intents are forgotten; the caller sends it again in smaller digests, so that only the
+    article to blame is quarantined."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,25 +213,24 @@ class Sender:
             self.metrics.post_failures.labels("channel_unavailable").inc()
             # Discord answered: nothing was created. Forget the intent, so the article goes out
             # (subject to max_age) once the channel is usable again.
-            for article_id in ids:
-                await self.outbox.cancel(sub.channel_id, article_id)
+            await self.outbox.cancel(sub.channel_id, ids)
             await self.pauses.pause(sub, exc.reason)
             report.error = exc.reason
             return False
         except PostRejected as exc:
             self.metrics.post_failures.labels("rejected").inc()
-            self.metrics.posts.labels("quarantined").inc(len(ids))
+            if len(ids) > 1:  # one article is to blame, most likely: try smaller digests
+                logger.warning("Discord rejected %s: %s", out.what, exc.reason)
+                await self.outbox.cancel(sub.channel_id, ids)
+                raise DigestRejected(exc.reason) from exc
+            self.metrics.posts.labels("quarantined").inc()
             logger.warning("Discord rejected the post of %s: %s", out.what, exc.reason)
-            for article_id in ids:
-                await self.outbox.finish(
-                    sub.channel_id, article_id, DeliveryState.QUARANTINED, exc.reason
-                )
+            await self.outbox.finish(sub.channel_id, ids, DeliveryState.QUARANTINED, exc.reason)
             report.quarantined += ids
             return True
         except TransientError as exc:
             self.metrics.post_failures.labels("transient").inc()
-            for delivery in deliveries:
-                await self.retry_later(sub, delivery, exc.reason)
+            await self.retry_later(sub, deliveries, exc.reason)
             report.error = exc.reason
             return False
         await self.confirmed(sub, out.shown, posted)
@@ -239,9 +245,14 @@ class Sender:
                 await self.poster.crosspost(sub.channel_id, posted.message_id)
             except DeliveryError as exc:
                 logger.warning("could not crosspost message %s: %s", message_id, exc.reason)
-        if out.thread is not None:
+        if out.thread is not None:  # recorded as owed on one of them (the first, at first)
+            owed = next((d for d in deliveries if d.thread_state is ThreadState.OWED), None)
             await self.threads.start(
-                sub, deliveries[0], posted.message_id, out.thread, refused=out.thread_refused
+                sub,
+                owed or deliveries[0],
+                posted.message_id,
+                out.thread,
+                refused=out.thread_refused,
             )
         return True
 
@@ -263,20 +274,23 @@ class Sender:
         self.metrics.last_successful_post.set(now.timestamp())
         await self.pauses.posted(sub)
 
-    async def retry_later(self, sub: Subscription, delivery: Delivery, reason: str) -> None:
-        logger = with_ids(log, **sub.ids, article_id=delivery.article_id)
-        if delivery.attempts >= self.retry.limit:
-            logger.error("giving up on a post after %d attempts: %s", delivery.attempts, reason)
-            await self.outbox.finish(
-                sub.channel_id, delivery.article_id, DeliveryState.FAILED, reason
-            )
+    async def retry_later(
+        self, sub: Subscription, deliveries: Sequence[Delivery], reason: str
+    ) -> None:
+        """The outcome of a message is unknown: retry it later, or give up after the limit."""
+        ids = [d.article_id for d in deliveries]
+        attempts = max(d.attempts for d in deliveries)
+        logger = with_ids(log, **sub.ids, article_id=ids[0])
+        if attempts >= self.retry.limit:
+            logger.error("giving up on a post after %d attempts: %s", attempts, reason)
+            await self.outbox.finish(sub.channel_id, ids, DeliveryState.FAILED, reason)
             return
-        when = self.clock() + self.retry.delay(delivery.attempts)
+        when = self.clock() + self.retry.delay(attempts)
         logger.warning(
             "post failed (%s); attempt %d of %d, next after %s",
             reason,
-            delivery.attempts,
+            attempts,
             self.retry.limit,
             when.isoformat(timespec="seconds"),
         )
-        await self.outbox.retry_later(sub.channel_id, delivery.article_id, reason, when)
+        await self.outbox.retry_later(sub.channel_id, ids, reason, when)
