@@ -243,9 +243,13 @@ async def test_a_crash_during_a_digest_send_neither_loses_nor_duplicates(
     process = await start_bot(fake, tmp_path)
     try:
         await fake.wait_hung(timeout=30)
-    finally:
-        process.kill()
-        await process.wait()
+    except TimeoutError:
+        if process.returncode is None:
+            process.kill()
+        output, _ = await process.communicate()
+        pytest.fail(f"no digest was sent; the bot said:\n{output.decode()[-4000:]}")
+    process.kill()
+    await process.wait()
     assert [carried(m) for m in bot_messages(fake, AI_CHANNEL)] == [[url_of(1), url_of(2)]]
     fake.release_hung()
     fake.expire_nonces()
