@@ -92,4 +92,7 @@ async def render(statuses: list[Status], guilds: GuildPolicy, now: datetime) -> 
             lines.append("  " + _row(cells))
             if status.state is not State.ON and status.reason:
                 lines.append(f"  {'':18}  {status.reason}"[:100])
+            if status.edits_queued:
+                posts = "post waits" if status.edits_queued == 1 else "posts wait"
+                lines.append(f"  {'':18}  {status.edits_queued} {posts} for an edit")
     return "\n".join(lines) + "\n"

@@ -32,6 +32,9 @@ def status_lines(status: SubscriptionStatus) -> list[str]:
             f"  posted {when(delivery.sent_at)}: {discord.utils.escape_markdown(title)[:120]}"
         )
     lines.extend(f"  ⚠️ {note}" for note in status.notes)
+    if status.edits_queued:
+        posts = "post waits" if status.edits_queued == 1 else "posts wait"
+        lines.append(f"  ✏️ {status.edits_queued} {posts} for an edit")
     if status.queued:
         lines.append(
             f"  queued: {len(status.queued)} — "

@@ -64,6 +64,7 @@ class SubscriptionStatus:
     last_posts: list[tuple[Delivery, Article | None]]
     queued: list[Article]
     notes: tuple[str, ...] = ()  # options ignored in this channel, threads that cannot start
+    edits_queued: int = 0  # posts waiting for an edit or a removal action (on_removed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +269,7 @@ class AdminService:
         )
         server_on = await self.server_publishing(guild_id)
         now = self.clock()
+        queues = await self.outbox.queues([sub.channel_id for sub in subs])
         out = []
         for sub in subs:
             where = standing(sub, server_on)
@@ -287,6 +289,7 @@ class AdminService:
                     [(d, by_id.get(d.article_id)) for d in last],
                     queued,
                     self.notes(sub),
+                    queues[sub.channel_id].edits if sub.channel_id in queues else 0,
                 )
             )
         return out

@@ -1,8 +1,8 @@
 """What each subscription is doing, from the database alone (``newsdesk status``).
 
 Operators should not need Discord to see what the bot does: the standing (on, off or paused,
-and why), the last run and post, the queue (deliveries to reconcile or retry, articles that
-could go) and the next run as the scheduler computes it.
+and why), the last run and post, the queue (deliveries to reconcile or retry, posts waiting
+for an edit, articles that could go) and the next run as the scheduler computes it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class Status:
     retrying: int  # of those, waiting for a backed-off retry
     eligible: int  # articles that could go, counted up to ELIGIBLE_CAP
     next_run: datetime | None  # None unless on
+    edits_queued: int = 0  # posts waiting for an edit or a removal action (on_removed)
+    mode: str = "posts"  # or "digest"
 
     @property
     def eligible_capped(self) -> bool:
@@ -52,6 +54,8 @@ class Status:
             "eligible": self.eligible,
             "eligible_capped": self.eligible_capped,
             "next_run": when(self.next_run),
+            "edits_queued": self.edits_queued,
+            "mode": self.mode,
         }
 
 
@@ -91,6 +95,8 @@ class StatusService:
                     retrying=queue.retrying,
                     eligible=await self.selector.eligible(sub, now),
                     next_run=next_run(sub.spec, sub.last_run_at, now) if on else None,
+                    edits_queued=queue.edits,
+                    mode=sub.spec.mode,
                 )
             )
         return out

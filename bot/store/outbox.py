@@ -55,6 +55,7 @@ class ChannelQueue:
     pending: int = 0  # outcome unknown, to be reconciled
     retrying: int = 0  # of those, waiting for a backed-off retry
     last_post: datetime | None = None
+    edits: int = 0  # posts queued for an edit or a removal action
 
 
 _PENDING = DeliveryState.PENDING.value
@@ -313,7 +314,8 @@ class Outbox:
         return Restored(restored, len(wanted) - restored, len(records) - len(wanted))
 
     async def queues(self, channel_ids: Sequence[int]) -> dict[int, ChannelQueue]:
-        """Pending and retrying deliveries and the last post, per channel (one query)."""
+        """Pending and retrying deliveries, the last post and the queued edits, per channel
+        (one query; the edits from the partial index deliveries_edit_due)."""
         if not channel_ids:
             return {}
         rows = await self.db.fetch(
@@ -321,11 +323,12 @@ class Outbox:
             "(SELECT count(*) FROM deliveries d WHERE d.channel_id = c.value AND d.state = ?), "
             "(SELECT count(*) FROM deliveries d WHERE d.channel_id = c.value AND d.state = ? "
             " AND d.next_attempt_at IS NOT NULL), "
-            "(SELECT max(sent_at) FROM deliveries d WHERE d.channel_id = c.value AND d.state = ?) "
+            "(SELECT max(sent_at) FROM deliveries d WHERE d.channel_id = c.value AND d.state = ?), "
+            "(SELECT count(*) FROM deliveries d WHERE d.channel_id = c.value AND d.edit_due = 1) "
             "FROM json_each(?) c",
             (_PENDING, _PENDING, DeliveryState.SENT.value, _json_ids(channel_ids)),
         )
-        return {r[0]: ChannelQueue(r[1], r[2], _time(r[3])) for r in rows}
+        return {r[0]: ChannelQueue(r[1], r[2], _time(r[3]), r[4]) for r in rows}
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,6 +107,10 @@ async def test_a_later_snapshot_edits_changed_posts_once_and_nothing_else(
         quiet = {name: await message_of(run, AI_CHANNEL, name) for name in (QUALITY, SAME)}
         snapshot(tmp_path, "after")
         await run.ingest()
+        status = await fake.slash(
+            GUILD, AI_CHANNEL, ALICE, "newsadmin publishing status", {"channel": AI_CHANNEL}
+        )
+        assert "✏️ 4 posts wait for an edit" in status.embeds[0]["description"]
         report = await run.run(AI_CHANNEL)
         assert sorted(report.edited) == sorted(
             [await article_id(run, n) for n in (TITLE, IMAGE, RELATED, EXCERPT)]

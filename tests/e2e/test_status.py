@@ -42,6 +42,8 @@ async def test_status_shows_each_subscription_from_the_database(
     async with running_bot(fake, settings) as run:
         await run.run(AI_CHANNEL)
         ran_at = (await run.sub(AI_CHANNEL)).last_run_at
+        article(tmp_path, 1, quality=89, title="A corrected title")  # its post waits for an edit
+        await run.ingest()
         robots = await run.sub(ROBOTS_CHANNEL)
         await run.stores.subscriptions.set_enabled(robots.id, False)
         fake.fail_next("POST", f"/channels/{ANNOUNCE_CHANNEL}/messages", 503)
@@ -72,7 +74,7 @@ async def test_status_shows_each_subscription_from_the_database(
     assert (ai["state"], ai["reason"], ai["guild_id"]) == ("on", None, GUILD)
     assert ai["last_run"] == ran_at.isoformat(timespec="seconds")
     assert ai["last_post"] is not None
-    assert (ai["pending"], ai["eligible"]) == (0, 2)
+    assert (ai["pending"], ai["eligible"], ai["edits_queued"], ai["mode"]) == (0, 2, 1, "posts")
     assert datetime.fromisoformat(ai["next_run"]) == (ran_at + timedelta(minutes=30)).replace(
         microsecond=0
     )
@@ -97,5 +99,6 @@ async def test_status_shows_each_subscription_from_the_database(
     assert f"server {GUILD} (publishing on)" in text.stdout
     assert "missing permissions: Send Messages" in text.stdout
     assert "1 (1 retrying)" in text.stdout
+    assert "1 post waits for an edit" in text.stdout
     row = next(line for line in lines if line.strip().startswith(str(AI_CHANNEL)))
     assert row.split()[1] == "on"
