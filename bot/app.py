@@ -22,6 +22,7 @@ from bot.discord_io.connection import UNREACHABLE, describe, discord_address
 from bot.discord_io.poster import DiscordPoster
 from bot.errors import CommandFailed, UsageError
 from bot.metrics import Metrics
+from bot.net.fetch import Fetcher
 from bot.services.admin import AdminService
 from bot.services.jobs import Jobs
 from bot.services.news import NewsService
@@ -31,15 +32,28 @@ from bot.store.audit import AuditStore, StateStore
 from bot.store.browse import BrowseStore
 from bot.store.times import utcnow
 from bot.web import HealthServer, HealthSources
-from bot.wiring import Stores, build_publishing, ingestor, open_stores, prepare
+from bot.wiring import (
+    Stores,
+    build_publishing,
+    feed_poller,
+    fetch_policy,
+    ingestor,
+    open_stores,
+    prepare,
+)
 
 log = logging.getLogger(__name__)
 
 
 def wire(
-    settings: Settings, stores: Stores, client: discord.Client, metrics: Metrics | None = None
+    settings: Settings,
+    stores: Stores,
+    client: discord.Client,
+    metrics: Metrics | None = None,
+    fetcher: Fetcher | None = None,
 ) -> Services:
-    """Every service the running bot uses (see bot.wiring), with Discord as the Poster."""
+    """Every service the running bot uses (see bot.wiring), with Discord as the Poster;
+    feeds are fetched when a ``fetcher`` is given."""
     metrics = metrics or Metrics()
     poster = DiscordPoster(client)
     publishing = build_publishing(settings, stores, poster, metrics)
@@ -54,6 +68,7 @@ def wire(
         subscriptions=stores.subscriptions,
         metrics=metrics,
         clock=utcnow,
+        feeds=feed_poller(settings, stores, fetcher) if fetcher is not None else None,
     )
     browse = BrowseStore(stores.db)
     admin = AdminService(
@@ -132,18 +147,21 @@ async def run(settings: Settings, token: str, signals: StopSignals, **bot_option
         await prepare(settings, stores)
         metrics = Metrics()
         metrics.articles_stored.set(await stores.articles.count())
-        bot = NewsBot(lambda client: wire(settings, stores, client, metrics), **bot_options)
-        server = health_server(settings, stores, bot)
-        if server is not None:
-            await server.start()
-        try:
-            async with bot:
-                await bot.serve(token, stop)
-        except discord.LoginFailure:
-            raise UsageError(REFUSED_LOGIN) from None
-        finally:
+        async with Fetcher(fetch_policy(settings)) as fetcher:
+            bot = NewsBot(
+                lambda client: wire(settings, stores, client, metrics, fetcher), **bot_options
+            )
+            server = health_server(settings, stores, bot)
             if server is not None:
-                await server.stop()
+                await server.start()
+            try:
+                async with bot:
+                    await bot.serve(token, stop)
+            except discord.LoginFailure:
+                raise UsageError(REFUSED_LOGIN) from None
+            finally:
+                if server is not None:
+                    await server.stop()
     finally:
         await stores.db.close()
     log.info("stopped cleanly")

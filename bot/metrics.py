@@ -28,6 +28,18 @@ class Metrics:
         self.files_rejected = Counter(
             "newsdesk_files_rejected_total", "Files or list items rejected by ingest", registry=r
         )
+        self.source_fetches = Counter(
+            "newsdesk_source_fetches_total",
+            "Fetches of web feeds, by outcome",
+            ["outcome"],  # ok, not_modified, failed, disabled
+            registry=r,
+        )
+        self.source_items = Counter(
+            "newsdesk_source_items_total",
+            "Items of fetched feeds that were stored or refused, by outcome",
+            ["outcome"],  # new, updated, rejected
+            registry=r,
+        )
         self.ingest_seconds = Histogram(
             "newsdesk_ingest_seconds",
             "Duration of ingest runs",

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import bot
 from bot.metrics import Metrics
+from bot.net.fetch import Fetcher, FetchPolicy
 from bot.services.ingest.ingestor import Ingestor
 from bot.services.publishing.alerts import Alerts, Pauses
 from bot.services.publishing.edit_outcomes import EditOutcomes
@@ -23,6 +25,7 @@ from bot.services.publishing.reconcile import Reconciler
 from bot.services.publishing.selector import Selector
 from bot.services.publishing.sender import RetryPolicy, Sender
 from bot.services.publishing.threads import Threads
+from bot.services.sources.feeds import FeedPoller
 from bot.settings import Settings
 from bot.store.articles import ArticleStore
 from bot.store.candidates import CandidateQueries
@@ -31,6 +34,7 @@ from bot.store.digests import DigestOutbox
 from bot.store.edits import EditQueue
 from bot.store.guilds import GuildStore
 from bot.store.outbox import Outbox
+from bot.store.sources import SourceStore
 from bot.store.subscriptions import SubscriptionStore
 from bot.store.times import utcnow
 from bot.store.withdrawals import WithdrawalStore
@@ -47,6 +51,7 @@ class Stores:
     candidates: CandidateQueries
     guilds: GuildStore
     withdrawals: WithdrawalStore
+    sources: SourceStore
 
 
 def stores_of(db: Database, settings: Settings) -> Stores:
@@ -60,6 +65,7 @@ def stores_of(db: Database, settings: Settings) -> Stores:
         candidates=CandidateQueries(db),
         guilds=GuildStore(db),
         withdrawals=WithdrawalStore(db),
+        sources=SourceStore(db),
     )
 
 
@@ -67,6 +73,26 @@ def ingestor(settings: Settings, stores: Stores) -> Ingestor:
     """The ingestor of the configured sources (it withdraws articles whose files are gone)."""
     return Ingestor(
         stores.articles, settings.ingest, outbox=stores.outbox, withdrawals=stores.withdrawals
+    )
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    fetch = settings.fetch
+    return FetchPolicy(
+        allow_networks=fetch.allow_networks,
+        max_bytes=fetch.max_bytes,
+        timeout=fetch.timeout.total_seconds(),
+        user_agent=fetch.user_agent or f"Newsdesk/{bot.__version__}",
+    )
+
+
+def feed_poller(settings: Settings, stores: Stores, fetcher: Fetcher) -> FeedPoller:
+    return FeedPoller(
+        stores.articles,
+        stores.sources,
+        fetcher,
+        workers=settings.ingest.workers,
+        clock=utcnow,
     )
 
 

@@ -74,7 +74,6 @@ def test_every_problem_is_reported_at_once() -> None:
     problems = problems_of(raw)
     expected_prefixes = [
         "database.colour: unknown key",
-        "sources[1].path: missing",
         "sources[1].pth: unknown key",
         "sources[2]: expected {path: ...}",
         "ingest.interval: expected a duration",

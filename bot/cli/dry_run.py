@@ -25,6 +25,7 @@ from bot.services.ingest.discovery import SourceError
 from bot.services.publishing.offline import OfflinePoster
 from bot.services.publishing.selector import Explanation
 from bot.settings import Settings
+from bot.settings.sources import source_paths
 from bot.store.times import utcnow
 from bot.wiring import Publishing, Stores, build_publishing, ingestor, open_stores, prepare
 
@@ -62,7 +63,7 @@ async def dry_run_command(settings: Settings, out: IO[str]) -> int:
 
 
 async def _ingest(settings: Settings, stores: Stores) -> None:
-    paths = [s.path for s in settings.sources]
+    paths = source_paths(settings.sources)  # feeds are not fetched in a dry run
     if not paths:
         return
     try:

@@ -1,4 +1,5 @@
-"""``newsdesk ingest``: load article files; the summary is the result (stdout), nothing else."""
+"""``newsdesk ingest``: load article files and fetch the feeds; the summary is the result
+(stdout), nothing else."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from bot.cli.process import EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, say
 from bot.domain.delivery_records import DeliveryRecord, from_json
 from bot.domain.ingest import Rejection
 from bot.errors import UsageError
+from bot.net.fetch import Fetcher
+from bot.services.ingest.ingestor import IngestSummary
+from bot.services.sources.reports import SourceReport
 from bot.settings import Settings
+from bot.settings.sources import feed_sources, source_paths
 from bot.store.db import Database
 from bot.store.outbox import Restored
-from bot.wiring import ingestor, stores_of
+from bot.wiring import feed_poller, fetch_policy, ingestor, stores_of
 
 PROGRESS_MINIMUM = 1000  # files to read before a progress bar is worth drawing
 
@@ -62,39 +67,81 @@ async def ingest_command(
     deliveries: Path | None = None,
     allow_withdrawals: bool = False,
 ) -> int:
-    roots = paths or [source.path for source in settings.sources]
-    if not roots:
+    roots = paths or source_paths(settings.sources)
+    feeds = [] if paths else feed_sources(settings.sources)  # paths given by hand: only them
+    if not roots and not feeds:
         say("nothing to ingest: give PATH arguments or configure sources")
         return EXIT_UNUSABLE
     records, bad = read_records(deliveries) if deliveries is not None else ([], [])
     progress = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     stores = stores_of(await Database.open(settings.database.path), settings)
+    reports: list[SourceReport] = []
     try:
         await stores.articles.apply_published_policy()
-        summary = await ingestor(settings, stores).ingest(
-            roots,
-            rescan=rescan,
-            progress=progress,
-            sources=not paths,  # paths given by hand never withdraw
-            allow_withdrawals=allow_withdrawals,
-        )
+        summary = IngestSummary()
+        if roots:
+            summary = await ingestor(settings, stores).ingest(
+                roots,
+                rescan=rescan,
+                progress=progress,
+                sources=not paths,  # paths given by hand never withdraw
+                allow_withdrawals=allow_withdrawals,
+            )
         if deliveries is not None:
             restored = await stores.outbox.restore(records)
             summary.deliveries = (summary.deliveries or Restored()) + restored
             summary.rejected += bad
+        if feeds:
+            async with Fetcher(fetch_policy(settings)) as fetcher:
+                reports = await feed_poller(settings, stores, fetcher).poll(feeds)
     finally:
         await stores.db.close()
+    if not paths:
+        reports = path_reports(summary) + reports
+    for report in reports:
+        if report.kind == "feed":
+            summary.new += report.new
+            summary.updated += report.updated
+            summary.rejected += report.rejected
+    failed = [r for r in reports if r.outcome == "failed"]
     if as_json:
-        print(json.dumps(summary.as_dict(), ensure_ascii=False))
+        out = summary.as_dict()
+        if not paths:
+            out["sources"] = [report.as_dict() for report in reports]
+        print(json.dumps(out, ensure_ascii=False))
     else:
         print(summary.counts())
         if summary.deliveries is not None:
             print(summary.deliveries.describe())
         for rejection in summary.rejected:
             print(f"rejected: {rejection}")
+        for report in reports:
+            if report.kind == "feed":
+                print(report.describe())
     for refused in summary.withdrawals_refused:
         say(str(refused))
-    return EXIT_REJECTED if summary.rejected or summary.withdrawals_refused else EXIT_OK
+    for report in failed:
+        say(report.describe())
+    if summary.rejected or summary.withdrawals_refused or failed:
+        return EXIT_REJECTED
+    return EXIT_OK
+
+
+def path_reports(summary: IngestSummary) -> list[SourceReport]:
+    """The directory sources' entries of the ``sources`` list."""
+    refused = {r.source: f"withdrew nothing: {r.reason}" for r in summary.withdrawals_refused}
+    return [
+        SourceReport(
+            root.display,
+            "path",
+            "ok",
+            new=root.new,
+            updated=root.updated,
+            withdrawn=root.withdrawn,
+            error=refused.get(root.display),
+        )
+        for root in summary.roots
+    ]
 
 
 def read_records(path: Path) -> tuple[list[DeliveryRecord], list[Rejection]]:

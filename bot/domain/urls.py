@@ -83,3 +83,17 @@ def is_http_url(url: object) -> bool:
     except InvalidURLError:
         return False
     return True
+
+
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)([^/@?#]*)@", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the secret of its user part replaced by ``***`` (``user:secret@`` keeps
+    the user; a lone ``token@`` is all secret): how a source's URL is shown, logged, stored."""
+
+    def hide(match: re.Match[str]) -> str:
+        user, sep, _ = match.group(2).partition(":")
+        return f"{match.group(1)}{user + ':***' if sep else '***'}@"
+
+    return _USERINFO.sub(hide, url, count=1)

@@ -1,6 +1,7 @@
 """The scheduler: APScheduler 3.x AsyncIOScheduler running coroutine jobs in the bot's loop.
 
-* ``ingest``: re-scans the configured sources every ``ingest.interval`` (and once at start-up).
+* ``ingest``: re-scans the configured directories every ``ingest.interval`` (and at start-up).
+* ``sources``: fetches each configured feed when it is due (its own interval, its backoff).
 * ``publish:<id>``: one job per subscription, on its interval or cron (in its time zone).
 * ``recheck-paused``: looks at paused subscriptions every ``publishing.paused_recheck``.
 
@@ -35,11 +36,15 @@ from bot.services.ingest.ingestor import Ingestor, IngestSummary
 from bot.services.ingest.withdrawals import Refused
 from bot.services.publishing.alerts import Alerts, Pauses
 from bot.services.publishing.publisher import Publisher
+from bot.services.sources.feeds import FeedPoller
+from bot.services.sources.reports import SourceReport
 from bot.settings import IngestSettings, PublishingSettings, SourceSettings
+from bot.settings.sources import feed_sources, source_paths
 from bot.store.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
 
+FEED_TICK = 1  # seconds between looks at which feeds are due (a look costs no I/O)
 MISFIRE_GRACE = 60  # seconds a late job may still start; later ones are skipped (coalesced)
 
 
@@ -65,8 +70,11 @@ class Jobs:
         subscriptions: SubscriptionStore,
         metrics: Metrics,
         clock: Callable[[], datetime],
+        feeds: FeedPoller | None = None,
     ) -> None:
         self.sources = sources
+        self.feeds = feeds  # None: feeds are not fetched (no fetcher)
+        self.feed_sources = feed_sources(sources)
         self.ingest_settings = ingest
         self.publishing = publishing
         self.publisher = publisher
@@ -102,6 +110,14 @@ class Jobs:
             next_run_time=self.clock(),
             replace_existing=True,
         )
+        if self.feeds is not None and self.feed_sources:
+            self.scheduler.add_job(
+                self._tracked("sources", self.run_sources),
+                IntervalTrigger(seconds=FEED_TICK),
+                id="sources",
+                next_run_time=self.clock(),
+                replace_existing=True,
+            )
         self.scheduler.add_job(
             self._tracked("recheck-paused", self.pauses.recheck),
             IntervalTrigger(seconds=int(self.publishing.paused_recheck.total_seconds())),
@@ -135,7 +151,7 @@ class Jobs:
 
     async def run_ingest(self) -> IngestSummary | None:
         """Scan the configured sources now; None when there are none. Raises SourceError."""
-        paths: list[Path] = [source.path for source in self.sources]
+        paths: list[Path] = source_paths(self.sources)
         if not paths:
             return None
         existing = [path for path in paths if await asyncio.to_thread(_exists, path)]
@@ -160,6 +176,31 @@ class Jobs:
         for rejection in summary.rejected:
             log.debug("rejected: %s", rejection)
         return summary
+
+    async def run_sources(self) -> list[SourceReport]:
+        """Fetch the feeds that are due (each on its own interval and backoff)."""
+        if self.feeds is None:
+            return []
+        due = self.feeds.due(self.feed_sources)
+        if not due:
+            return []
+        reports = await self.feeds.poll(due, due_only=True)
+        m = self.metrics
+        for report in reports:
+            m.source_fetches.labels(report.outcome).inc()
+            m.source_items.labels("new").inc(report.new)
+            m.source_items.labels("updated").inc(report.updated)
+            m.source_items.labels("rejected").inc(len(report.rejected))
+            if report.outcome == "failed":
+                log.warning("source %s", report.describe())
+            elif report.new or report.updated:
+                log.info("source %s", report.describe())
+            alert = report.alert()
+            if alert is not None:
+                await self.alerts.operators(alert)
+        if any(r.new or r.updated for r in reports):
+            m.articles_stored.set(await self.ingestor.store.count())
+        return reports
 
     async def _tell_refusals(self, refusals: list[Refused]) -> None:
         """Alert once per refusal while it lasts (again if it comes back after clearing); one

@@ -16,14 +16,15 @@ from bot.settings.models import (
     ModerationSettings,
     PublishingSettings,
     Settings,
-    SourceSettings,
 )
+from bot.settings.sources import FetchSettings, SourceSettings
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
     "TOKEN_ENV",
     "DatabaseSettings",
     "DiscordSettings",
+    "FetchSettings",
     "HttpSettings",
     "IngestSettings",
     "LoggingSettings",

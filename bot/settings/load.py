@@ -16,6 +16,7 @@ from bot.domain.validation import problems
 from bot.domain.values import snowflake
 from bot.errors import ConfigError
 from bot.settings.models import TOKEN_ENV, Settings
+from bot.settings.sources import expand_feed_urls
 
 DEFAULT_CONFIG_PATH = Path("config/config.yaml")
 _TOKEN_KEYS = ("token", "discord_token")
@@ -45,6 +46,10 @@ def settings_from_mapping(
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         found = problems(exc, Settings) + found
+    else:
+        sources, missing = expand_feed_urls(settings.sources, environ)
+        settings = settings.model_copy(update={"sources": tuple(sources)})
+        found += missing
     if found:
         raise ConfigError(_in_file_order(found, list(raw)))
     return settings.with_origin(environ.get(TOKEN_ENV, "").strip() or None, config_path)

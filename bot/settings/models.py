@@ -35,6 +35,7 @@ from bot.domain.values import (
     whole_number,
 )
 from bot.errors import ConfigError
+from bot.settings.sources import FetchSettings, SourceSettings
 
 TOKEN_ENV = "DISCORD_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 
@@ -49,23 +50,8 @@ def _workers(value: Any) -> int:
     return count
 
 
-def _source(value: Any) -> Any:
-    if isinstance(value, str):
-        return {"path": value}
-    if not isinstance(value, Mapping):
-        raise ValueError(f"expected {{path: ...}}, got {kind(value)}")
-    return value
-
-
 class DatabaseSettings(Strict):
     path: PathValue  # the SQLite file, relative to the working directory
-
-
-class SourceSettings(Strict):
-    path: PathValue
-
-
-Source = Annotated[SourceSettings, BeforeValidator(_source)]
 
 
 class IngestSettings(Strict):
@@ -112,7 +98,7 @@ class LoggingSettings(Strict):
     format: Annotated[Literal["plain", "json"], BeforeValidator(choice("plain", "json"))] = "plain"
 
 
-_SECTIONS = ("ingest", "publishing", "moderation", "discord", "logging")
+_SECTIONS = ("ingest", "fetch", "publishing", "moderation", "discord", "logging")
 
 
 def _listed(example: str) -> Any:
@@ -130,7 +116,8 @@ def _listed(example: str) -> Any:
 
 class Settings(Strict):
     database: DatabaseSettings = Field(description="at least database.path is required")
-    sources: Annotated[tuple[Source, ...], _listed("- path: data/news")] = ()
+    sources: Annotated[tuple[SourceSettings, ...], _listed("- path: data/news")] = ()
+    fetch: FetchSettings = FetchSettings()
     ingest: IngestSettings = IngestSettings()
     publishing: PublishingSettings = PublishingSettings()
     subscriptions: Annotated[

@@ -26,7 +26,7 @@ class Rejection:
     error: str
     line: int | None = None
     column: int | None = None
-    item: int | None = None  # 1-based position of the article in a YAML file
+    item: int | str | None = None  # 1-based position in a YAML file; a feed item's guid
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.domain.delivery_records import DeliveryRecord
@@ -59,9 +61,17 @@ class Batches:
     """
 
     def __init__(
-        self, store: ArticleStore, outbox: Outbox | None, plan: Plan, batch_articles: int
+        self,
+        store: ArticleStore,
+        outbox: Outbox | None,
+        plan: Plan,
+        batch_articles: int,
+        roots: Sequence[str] = (),
     ) -> None:
         self.store = store
+        # per source directory (absolute, as given in roots): articles new and updated
+        self.roots = [(os.path.join(root, ""), root) for root in roots]
+        self.by_root: dict[str, Counter[str]] = {root: Counter() for root in roots}
         self.outbox = outbox
         self.restored: Restored | None = None
         self.records: list[DeliveryRecord] = []  # carried inline by articles of older exports
@@ -186,10 +196,22 @@ class Batches:
             # store its files one by one, so that only the culprit is rejected.
             log.exception("a batch could not be stored; storing its files one by one")
             result = await self._apply_one_by_one(rows, states, hold)
+        if self.roots:
+            self._count_by_root(rows, result)
         if records and self.outbox is not None:  # once their articles are stored
             done = await self.outbox.restore(records)
             self.restored = done if self.restored is None else self.restored + done
         return result
+
+    def _count_by_root(self, rows: list[ArticleRows], result: BatchResult) -> None:
+        for row in rows:
+            outcome = result.outcomes.get(row.url)
+            if outcome == "unchanged" or outcome is None or row.source_path is None:
+                continue
+            for prefix, root in self.roots:
+                if row.source_path.startswith(prefix):
+                    self.by_root[root][outcome] += 1
+                    break
 
     async def _apply_one_by_one(
         self, rows: list[ArticleRows], states: list[FileState], hold: Callable[[str], bool]

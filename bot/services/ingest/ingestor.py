@@ -51,6 +51,14 @@ ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass(slots=True)
+class RootCounts:
+    display: str
+    new: int = 0
+    updated: int = 0
+    withdrawn: int = 0
+
+
+@dataclass(slots=True)
 class IngestSummary:
     new: int = 0
     updated: int = 0
@@ -62,6 +70,8 @@ class IngestSummary:
     deliveries: Restored | None = None  # delivery records restored (older exports, --deliveries)
     withdrawn: int = 0  # articles whose files are gone from their source (scans of sources)
     withdrawals_refused: list[Refused] = field(default_factory=list)
+    # per configured source directory (scans of sources): what it added and withdrew
+    roots: list[RootCounts] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -149,7 +159,9 @@ class Ingestor:
         plan = await self._plan(files, rescan)
         del files
         summary.files_parsed = len(plan.to_parse)
-        batches = Batches(self.store, self.outbox, plan, self.batch_articles)
+        batches = Batches(
+            self.store, self.outbox, plan, self.batch_articles, [root.key for root in roots]
+        )
         done = 0
         try:
             async with contextlib.aclosing(self._parse(plan.to_parse)) as results:
@@ -173,9 +185,10 @@ class Ingestor:
         summary.updated = counts[RANK["updated"]]
         summary.unchanged = counts[UNCHANGED]
         summary.rejected = sorted(
-            plan.rejections + batches.rejections, key=lambda r: (r.path, r.item or 0)
+            plan.rejections + batches.rejections, key=lambda r: (r.path, str(r.item or 0).zfill(12))
         )
         summary.deliveries = batches.restored
+        withdrawn_by_root: dict[str, int] = {}
         if roots and self.withdrawals is not None:
             outcomes = plan.outcomes
             done_withdrawals = await settle(
@@ -187,6 +200,13 @@ class Ingestor:
             )
             summary.withdrawn = done_withdrawals.withdrawn
             summary.withdrawals_refused = done_withdrawals.refused
+            withdrawn_by_root = done_withdrawals.by_root
+        for root in roots:
+            stored = batches.by_root[root.key]
+            withdrawn = withdrawn_by_root.get(root.key, 0)
+            summary.roots.append(
+                RootCounts(root.display, stored["new"], stored["updated"], withdrawn)
+            )
         if summary.new >= 5000:
             await self.store.analyze()
         summary.seconds = time.perf_counter() - started

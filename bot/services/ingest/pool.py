@@ -29,10 +29,10 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import bot
-from bot.services.ingest.worker import HEADER, FileResult, ParseTask, frame
+from bot.services.ingest.worker import HEADER, FeedTask, ParseTask, frame
 
 Label = TypeVar("Label")
 
@@ -84,7 +84,8 @@ async def _read_frames(stream: asyncio.StreamReader, out: asyncio.Queue[bytes | 
 
 
 class ParsePool:
-    """``async with ParsePool(2, cap) as pool: async for label, results in pool.map(...)``."""
+    """``async with ParsePool(2, cap) as pool: async for label, results in pool.map(...)``:
+    a FileResult for each ParseTask, a FeedDocument for each FeedTask (worker.parse_chunk)."""
 
     def __init__(
         self, size: int, max_article_bytes: int, *, in_flight: int = CHUNKS_IN_FLIGHT
@@ -133,8 +134,8 @@ class ParsePool:
         return _Worker(process, frames, reader)
 
     async def map(
-        self, chunks: Iterable[tuple[Label, Sequence[ParseTask]]]
-    ) -> AsyncIterator[tuple[Label, list[FileResult]]]:
+        self, chunks: Iterable[tuple[Label, Sequence[ParseTask | FeedTask]]]
+    ) -> AsyncIterator[tuple[Label, list[Any]]]:
         """Parse every chunk; yield (label, results) in the order of ``chunks``.
 
         At most ``in_flight`` chunks per worker are out at a time; each goes to the worker with
@@ -152,7 +153,7 @@ class ParsePool:
         while window:
             yield await self._take(window)
 
-    async def _send(self, worker: _Worker, tasks: list[ParseTask]) -> None:
+    async def _send(self, worker: _Worker, tasks: list[ParseTask | FeedTask]) -> None:
         stdin = worker.process.stdin
         assert stdin is not None
         try:
@@ -162,13 +163,13 @@ class ParsePool:
             raise WorkerDied(await worker.process.wait()) from None
         worker.in_flight += 1
 
-    async def _take(self, window: deque[tuple[Label, _Worker]]) -> tuple[Label, list[FileResult]]:
+    async def _take(self, window: deque[tuple[Label, _Worker]]) -> tuple[Label, list[Any]]:
         label, worker = window.popleft()
         data = await worker.frames.get()
         if data is None:
             raise WorkerDied(await worker.process.wait())
         worker.in_flight -= 1
-        results: list[FileResult] = pickle.loads(data)  # noqa: S301 - from our own worker
+        results: list[Any] = pickle.loads(data)  # noqa: S301 - from our own worker
         return label, results
 
     async def _stop(self, *, graceful: bool) -> None:

@@ -52,6 +52,7 @@ class Refused:
 class Withdrawals:
     withdrawn: int = 0
     refused: list[Refused] = field(default_factory=list)
+    by_root: dict[str, int] = field(default_factory=dict)  # withdrawn, per root key
 
 
 def _gone(paths: Sequence[str]) -> tuple[list[str], bool]:
@@ -107,4 +108,5 @@ async def settle(
         if live:
             log.info("%s: %d articles withdrawn (their files are gone)", root.display, len(live))
         out.withdrawn += len(live)
+        out.by_root[root.key] = len(live)
     return out

@@ -18,10 +18,14 @@ import pickle
 import signal
 import struct
 import sys
-from typing import IO, NamedTuple
+from collections.abc import Sequence
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from bot.domain.ingest import MARKDOWN_SUFFIXES, Rejection, parse_file, suffix_of, too_large
 from bot.store.rows import ArticleRows, article_rows
+
+if TYPE_CHECKING:
+    from bot.domain.feeds import FeedDocument
 
 HEADER = struct.Struct("!Q")
 
@@ -31,6 +35,15 @@ log = logging.getLogger(__name__)
 class ParseTask(NamedTuple):
     display: str  # the path as the user sees it
     key: str  # absolute path: the file's identity in the store
+
+
+class FeedTask(NamedTuple):
+    """A fetched feed's body to parse (bot.domain.feeds)."""
+
+    key: str  # the source's key
+    url: str  # what relative links are resolved against
+    body: bytes
+    content_type: str | None
 
 
 class FileResult(NamedTuple):
@@ -63,8 +76,24 @@ def parse_one(task: ParseTask, max_article_bytes: int) -> FileResult:
     return FileResult(task.key, rows, tuple(parsed.rejections))
 
 
-def parse_chunk(tasks: list[ParseTask], max_article_bytes: int) -> list[FileResult]:
-    return [parse_one(task, max_article_bytes) for task in tasks]
+def parse_feed_task(task: FeedTask) -> FeedDocument:
+    """Never raises: a bug costs this feed's fetch, not the run."""
+    # feedparser is imported only by workers that read feeds
+    from bot.domain.feeds import FeedDocument, parse_feed
+
+    try:
+        return parse_feed(task.body, url=task.url, content_type=task.content_type)
+    except Exception as exc:
+        log.exception("unexpected error while parsing the feed %s", task.key)
+        return FeedDocument(None, None, (), f"internal error while parsing: {type(exc).__name__}")
+
+
+def parse_chunk(tasks: Sequence[ParseTask | FeedTask], max_article_bytes: int) -> list[Any]:
+    """FileResult for each ParseTask, FeedDocument for each FeedTask, in order."""
+    return [
+        parse_feed_task(task) if isinstance(task, FeedTask) else parse_one(task, max_article_bytes)
+        for task in tasks
+    ]
 
 
 def frame(value: object) -> bytes:
@@ -88,7 +117,7 @@ def serve(max_article_bytes: int) -> int:
         payload = _read_exactly(tasks_in, HEADER.unpack(header)[0])
         if payload is None:
             break
-        tasks: list[ParseTask] = pickle.loads(payload)  # noqa: S301 - written by our parent
+        tasks: list[ParseTask | FeedTask] = pickle.loads(payload)  # noqa: S301 - written by our parent
         try:
             results.write(frame(parse_chunk(tasks, max_article_bytes)))
             results.flush()

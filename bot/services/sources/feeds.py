@@ -1,0 +1,270 @@
+"""Polling web feeds: fetch (politely and safely: bot.net.fetch), parse off the loop, store.
+
+* Each feed is fetched when it is due: its interval, jittered; after failures an exponential
+  backoff to 6 h that honours ``Retry-After`` (bot.domain.fetch_schedule). A feed that
+  answered 410 Gone is disabled and never fetched again.
+* Conditional GET with the validators of the last 200; a 200 whose body hashes the same as
+  the last one parsed is "not modified" too, and costs no parse.
+* Within one feed the guid is an item's identity: a guid seen before keeps the article it
+  became (a changed link updates that article rather than making a second one) and its
+  publishing date, fixed when first stored (a changed date alone is not an update).
+* The same URL from several sources is one article whose fields come from the source with
+  the highest priority: directory sources over feeds, then feeds in the config's order. A
+  feed's rows never overwrite an article stored from a source above it, so alternating
+  sources never cause edit storms (a directory ingest overwrites a feed's rows, as it
+  should). An item that leaves a feed is not withdrawn: feeds show a window of their latest
+  items, not an archive.
+* The feed's ``files`` row lists the URLs it carries now, which keeps those articles from
+  being withdrawn when a directory file that also had them goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.domain.feeds import FeedDocument, FeedSourceFields, entry_article, first_date
+from bot.domain.fetch_schedule import next_fetch
+from bot.domain.ingest import InvalidArticleError, Rejection
+from bot.net.fetch import Fetcher, FetchResult, Validators
+from bot.services.ingest.worker import FeedTask
+from bot.services.sources.parsing import parse_feeds
+from bot.services.sources.reports import SourceReport
+from bot.settings import SourceSettings
+from bot.store.articles import ArticleStore, FileState
+from bot.store.rows import ArticleRows, article_rows
+from bot.store.sources import FetchRecord, SourceState, SourceStore
+
+log = logging.getLogger(__name__)
+
+FETCHES_AT_ONCE = 32  # across hosts; the fetcher also keeps to 2 at a time per host
+EXCERPT_CHARS = 1000  # the embed builder cuts further (publishing.excerpt_length)
+FEED_PREFIX = "feed:"
+
+
+@dataclass(slots=True)
+class _Fetched:
+    feed: SourceSettings
+    state: SourceState
+    result: FetchResult
+    body_hash: str | None = None
+    document: FeedDocument | None = None
+
+
+def _rank_of(feeds: Sequence[SourceSettings]) -> Callable[[str], int]:
+    """A stored article's source path to its priority (lower wins): files first, then the
+    feeds in order, then feeds no longer configured."""
+    order = {feed.key: n for n, feed in enumerate(feeds)}
+
+    def rank(path: str) -> int:
+        if not path.startswith(FEED_PREFIX):
+            return -1
+        return order.get(path, len(order))
+
+    return rank
+
+
+class FeedPoller:
+    """Fetches and stores the configured feeds. One poll at a time per instance."""
+
+    def __init__(
+        self,
+        articles: ArticleStore,
+        sources: SourceStore,
+        fetcher: Fetcher,
+        *,
+        workers: int = 0,
+        clock: Callable[[], datetime],
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.articles = articles
+        self.sources = sources
+        self.fetcher = fetcher
+        self.workers = workers
+        self.clock = clock
+        self.rand = rand
+        self._lock = asyncio.Lock()
+        self._due: dict[str, datetime | None] = {}  # key -> next fetch (None: disabled)
+
+    def due(self, feeds: Sequence[SourceSettings]) -> list[SourceSettings]:
+        """The feeds to fetch now (all of those not seen yet by this poller)."""
+        now = self.clock()
+        return [
+            feed
+            for feed in feeds
+            if feed.key not in self._due or ((at := self._due[feed.key]) is not None and at <= now)
+        ]
+
+    async def poll(
+        self, feeds: Sequence[SourceSettings], *, due_only: bool = False
+    ) -> list[SourceReport]:
+        """Fetch ``feeds`` (the configured ones, in priority order); ``due_only``: only those
+        whose next fetch has come (after a restart, as the database remembers it)."""
+        async with self._lock:
+            return await self._poll(list(feeds), due_only)
+
+    async def _poll(self, feeds: list[SourceSettings], due_only: bool) -> list[SourceReport]:
+        states = await self.sources.states([feed.key for feed in feeds])
+        now = self.clock()
+        reports: list[SourceReport] = []
+        to_fetch: list[tuple[SourceSettings, SourceState]] = []
+        for feed in feeds:
+            state = states[feed.key]
+            if state.disabled_at is not None:
+                self._due[feed.key] = None
+                reports.append(_disabled(feed, state))
+                continue
+            if due_only and state.next_fetch_at is not None and state.next_fetch_at > now:
+                self._due[feed.key] = state.next_fetch_at
+                continue
+            to_fetch.append((feed, state))
+        limit = asyncio.Semaphore(FETCHES_AT_ONCE)
+
+        async def fetch(feed: SourceSettings, state: SourceState) -> _Fetched:
+            async with limit:
+                result = await self.fetcher.fetch(
+                    feed.url, Validators(state.etag, state.last_modified)
+                )
+            return _Fetched(feed, state, result)
+
+        fetched = await asyncio.gather(*(fetch(feed, state) for feed, state in to_fetch))
+        changed = []
+        for one in fetched:
+            if one.result.outcome == "ok":
+                one.body_hash = hashlib.sha256(one.result.body).hexdigest()
+                if one.body_hash != one.state.body_hash:
+                    changed.append(one)
+        tasks = [
+            FeedTask(o.feed.key, o.result.url, o.result.body, o.result.content_type)
+            for o in changed
+        ]
+        for one, document in zip(
+            changed, await parse_feeds(tasks, workers=self.workers), strict=True
+        ):
+            one.document = document
+            one.result = replace(one.result, body=b"")  # not kept longer than needed
+        rank = _rank_of(feeds)
+        records: list[tuple[int, FetchRecord]] = []
+        for n, one in enumerate(fetched):
+            report, record = await self._settle(one, rank(one.feed.key), rank)
+            reports.append(report)
+            records.append((one.state.id, record))
+            self._due[one.feed.key] = None if record.disabled else record.next_fetch_at
+            if n % 50 == 49:
+                await asyncio.sleep(0)
+        await self.sources.record_many(records)
+        order = {feed.key: n for n, feed in enumerate(feeds)}
+        reports.sort(key=lambda r: order.get(f"{FEED_PREFIX}{r.source}", 0))
+        return reports
+
+    async def _settle(
+        self, one: _Fetched, my_rank: int, rank: Callable[[str], int]
+    ) -> tuple[SourceReport, FetchRecord]:
+        feed, state, result = one.feed, one.state, one.result
+        now = self.clock()
+        report = SourceReport(
+            feed.display, "feed", "ok", result.status, moved_to=result.permanent_url
+        )
+        error = result.error
+        if result.outcome == "ok" and one.document is not None and one.document.error:
+            error = one.document.error
+        failed = result.outcome == "failed" or error is not None
+        failures = state.failures + 1 if failed else 0
+        report.failures = failures
+        retry_after = result.retry_after
+        if failed:
+            report.outcome = "failed"
+            report.error = error
+            report.gone = result.gone
+        elif result.outcome == "not_modified" or one.document is None:
+            report.outcome = "not_modified"
+        else:
+            await self._store(feed, state, one.document, my_rank, rank, report)
+        at = next_fetch(
+            now,
+            feed.interval,
+            failures=failures,
+            retry_after=retry_after,
+            jitter=self.rand() * 2 - 1,
+        )
+        report.next_fetch_at = at
+        validators = result.validators
+        record = FetchRecord(
+            outcome=report.outcome,
+            at=now,
+            next_fetch_at=at,
+            failures=failures,
+            http_status=result.status,
+            error=report.error,
+            etag=validators.etag,
+            last_modified=validators.last_modified,
+            body_hash=one.body_hash if report.outcome == "ok" else None,
+            permanent_url=result.permanent_url,
+            items_new=report.new,
+            items_updated=report.updated,
+            items_rejected=len(report.rejected),
+            disabled=result.gone,
+        )
+        if result.permanent_url:
+            log.warning(
+                "%s moved permanently to %s: update the config", feed.display, result.permanent_url
+            )
+        return report, record
+
+    async def _store(
+        self,
+        feed: SourceSettings,
+        state: SourceState,
+        document: FeedDocument,
+        my_rank: int,
+        rank: Callable[[str], int],
+        report: SourceReport,
+    ) -> None:
+        entries = list({entry.guid: entry for entry in reversed(document.entries)}.values())
+        entries.reverse()  # one entry per guid: the first the feed lists
+        known = await self.sources.known_items(state.id, [e.guid for e in entries])
+        fields = FeedSourceFields(feed.topics, feed.quality, feed.provider)
+        now = self.clock()
+        rows: list[ArticleRows] = []
+        first_seen: list[tuple[str, str, datetime]] = []
+        for entry in entries:
+            seen = known.get(entry.guid)
+            published = seen.published_at if seen else (first_date(entry) or now)
+            try:
+                article = entry_article(
+                    entry, document, fields, published_at=published, excerpt_chars=EXCERPT_CHARS
+                )
+            except InvalidArticleError as exc:
+                report.rejected.append(Rejection(feed.display, exc.message, item=entry.guid))
+                continue
+            if seen is None:
+                first_seen.append((entry.guid, article.url, published))
+            elif seen.url != article.url:
+                article = replace(article, url=seen.url)  # the guid is the identity
+            rows.append(article_rows(article, feed.key))
+        await self.sources.remember_items(state.id, first_seen)
+        urls = tuple(dict.fromkeys(r.url for r in rows))
+        rejections = tuple(r.as_dict() for r in report.rejected)
+        result = await self.articles.apply_batch(
+            rows,
+            [FileState(feed.key, 0, 0, 0, 0, urls, rejections)],
+            hold=lambda path: rank(path) < my_rank,
+        )
+        outcomes = list(result.outcomes.values())
+        report.new = outcomes.count("new")
+        report.updated = outcomes.count("updated")
+
+
+def _disabled(feed: SourceSettings, state: SourceState) -> SourceReport:
+    return SourceReport(
+        feed.display,
+        "feed",
+        "disabled",
+        state.http_status,
+        error=state.error or "the feed is gone (HTTP 410); remove it from the config",
+    )

@@ -1,0 +1,178 @@
+"""What Newsdesk remembers of each web feed: the validators and outcome of its last fetch,
+its backoff, and which article each of its items (by guid) became."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from bot.store.db import Database
+from bot.store.times import db_time, parse_db_time
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """A source's row: what the next fetch needs, and what its status shows."""
+
+    id: int
+    key: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    permanent_url: str | None = None
+    disabled_at: datetime | None = None
+    last_fetch_at: datetime | None = None
+    outcome: str | None = None
+    http_status: int | None = None
+    error: str | None = None
+    items_new: int = 0
+    items_updated: int = 0
+    items_rejected: int = 0
+    failures: int = 0
+    next_fetch_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRecord:
+    """What one fetch of a source found (None: keep what is stored)."""
+
+    outcome: str
+    at: datetime
+    next_fetch_at: datetime
+    failures: int
+    http_status: int | None = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    permanent_url: str | None = None
+    items_new: int = 0
+    items_updated: int = 0
+    items_rejected: int = 0
+    disabled: bool = False
+
+
+class KnownItem(NamedTuple):
+    """A feed item seen before: the article it became, and its fixed publishing date."""
+
+    url: str
+    published_at: datetime
+
+
+def _time(value: str | None) -> datetime | None:
+    return parse_db_time(value) if value else None
+
+
+def _state(row: Any) -> SourceState:
+    return SourceState(
+        id=row["id"],
+        key=row["key"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_hash=row["body_hash"],
+        permanent_url=row["permanent_url"],
+        disabled_at=_time(row["disabled_at"]),
+        last_fetch_at=_time(row["last_fetch_at"]),
+        outcome=row["outcome"],
+        http_status=row["http_status"],
+        error=row["error"],
+        items_new=row["items_new"],
+        items_updated=row["items_updated"],
+        items_rejected=row["items_rejected"],
+        failures=row["failures"],
+        next_fetch_at=_time(row["next_fetch_at"]),
+    )
+
+
+_RECORD = (
+    "UPDATE sources SET last_fetch_at = ?, outcome = ?, http_status = ?, error = ?, "
+    "failures = ?, next_fetch_at = ?, "
+    "etag = CASE WHEN ? THEN ? ELSE etag END, "
+    "last_modified = CASE WHEN ? THEN ? ELSE last_modified END, "
+    "body_hash = coalesce(?, body_hash), "
+    "permanent_url = coalesce(?, permanent_url), "
+    "items_new = ?, items_updated = ?, items_rejected = ?, "
+    "disabled_at = CASE WHEN ? THEN ? ELSE disabled_at END "
+    "WHERE id = ?"
+)
+
+
+def _record_params(source_id: int, fetch: FetchRecord) -> tuple[Any, ...]:
+    replaced = fetch.outcome in ("ok", "not_modified") and fetch.http_status == 200
+    return (
+        db_time(fetch.at),
+        fetch.outcome,
+        fetch.http_status,
+        fetch.error,
+        fetch.failures,
+        db_time(fetch.next_fetch_at),
+        replaced,
+        fetch.etag,
+        replaced,
+        fetch.last_modified,
+        fetch.body_hash,
+        fetch.permanent_url,
+        fetch.items_new,
+        fetch.items_updated,
+        fetch.items_rejected,
+        fetch.disabled,
+        db_time(fetch.at),
+        source_id,
+    )
+
+
+class SourceStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def states(self, keys: Sequence[str]) -> dict[str, SourceState]:
+        """The rows of ``keys``, created (empty) for the sources seen for the first time."""
+        if not keys:
+            return {}
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO sources (key, kind) VALUES (?, 'feed') ON CONFLICT (key) DO NOTHING",
+                [(key,) for key in keys],
+            )
+            rows = await conn.execute_fetchall(
+                "SELECT * FROM sources WHERE key IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(keys)),),
+            )
+        return {row["key"]: _state(row) for row in rows}
+
+    async def all(self) -> list[SourceState]:
+        rows = await self.db.fetch("SELECT * FROM sources ORDER BY id")
+        return [_state(row) for row in rows]
+
+    async def record_many(self, fetches: Sequence[tuple[int, FetchRecord]]) -> None:
+        """Store the outcomes of fetches (source id, record) in one transaction; validators
+        are replaced by a 200's (even when it has none), kept otherwise."""
+        if not fetches:
+            return
+        async with self.db.transaction() as conn:
+            await conn.executemany(_RECORD, [_record_params(i, f) for i, f in fetches])
+
+    async def known_items(self, source_id: int, guids: Sequence[str]) -> dict[str, KnownItem]:
+        rows = await self.db.fetch(
+            "SELECT guid, url, published_at FROM feed_items WHERE source_id = ? "
+            "AND guid IN (SELECT value FROM json_each(?))",
+            (source_id, json.dumps(list(guids))),
+        )
+        return {row[0]: KnownItem(row[1], parse_db_time(row[2])) for row in rows}
+
+    async def remember_items(
+        self, source_id: int, items: Sequence[tuple[str, str, datetime]]
+    ) -> None:
+        """(guid, article URL, publishing date) of items seen for the first time; an item
+        already remembered keeps its article and date."""
+        if not items:
+            return
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO feed_items (source_id, guid, url, published_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (source_id, guid) DO NOTHING",
+                [(source_id, guid, url, db_time(at)) for guid, url, at in items],
+            )

@@ -1,0 +1,153 @@
+"""Feed bodies to articles: every dialect, and hostile bodies that must give a reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain.feeds import FeedSourceFields, entry_article, first_date, parse_feed
+from bot.domain.ingest import InvalidArticleError
+
+FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
+NOW = datetime(2026, 12, 2, tzinfo=UTC)
+
+
+def _read(name: str) -> bytes:
+    return (FEEDS / name).read_bytes()
+
+
+def test_rss20_with_cdata_html_entities_and_media() -> None:
+    doc = parse_feed(_read("rss20.xml"), url="https://ai.example.com/feed.xml")
+    assert doc.error is None and doc.dialect == "rss20"
+    assert doc.title == "AI Weekly & Friends"
+    first = doc.entries[0]
+    assert first.guid == "item-1"
+    assert first.title == "Robots learn to fold laundry"
+    assert first.link == "https://ai.example.com/2026/robots-laundry?utm_source=rss"
+    assert first.summary == "Café robots \u2019fold\u2019 shirts.\nSecond paragraph."
+    assert "alert" not in (first.summary or "")
+    assert first.categories == ("Robotics", "robotics")
+    assert first.images == (
+        {"url": "https://cdn.example.com/robot.jpg", "width": 640, "height": 360},
+    )
+    assert first.published == datetime(2026, 12, 1, 10, tzinfo=UTC)
+    video = doc.entries[1]
+    assert video.video and video.guid == "https://www.youtube.com/watch?v=abc123"
+    assert first_date(video) is None
+
+    article = entry_article(first, doc, FeedSourceFields(("AI",), 70), published_at=NOW)
+    assert article.url == "https://ai.example.com/2026/robots-laundry"  # canonical: no utm_
+    assert article.topics == ("Robotics", "AI")  # duplicates case-insensitively dropped
+    assert article.quality == 70 and article.type == "article" and not article.published
+    assert article.provider is not None
+    assert (article.provider.name, article.provider.domain) == (
+        "AI Weekly & Friends",
+        "ai.example.com",
+    )
+    assert article.extra["feedGuid"] == "item-1"
+    assert entry_article(video, doc, FeedSourceFields(), published_at=NOW).type == "video"
+    for bad in doc.entries[2:]:
+        with pytest.raises(InvalidArticleError, match="no http"):
+            entry_article(bad, doc, FeedSourceFields(), published_at=NOW)
+
+
+def test_atom_xhtml_content_and_xml_base() -> None:
+    doc = parse_feed(_read("atom.xml"), url="https://blog.example.org/atom.xml")
+    assert doc.error is None and doc.dialect == "atom10"
+    entry = doc.entries[0]
+    assert entry.title == "Models grow up"
+    assert entry.link == "https://blog.example.org/news/models-grow-up.html"
+    assert entry.summary == "Bigger models."
+    assert entry.images == ({"url": "https://blog.example.org/img/model.png"},)
+    assert entry.published is None and entry.updated == datetime(2026, 11, 30, 8, tzinfo=UTC)
+    assert first_date(entry) == entry.updated
+    article = entry_article(entry, doc, FeedSourceFields(provider="Blog"), published_at=NOW)
+    assert article.provider is not None and article.provider.name == "Blog"
+
+
+def test_rss10_rdf() -> None:
+    doc = parse_feed(_read("rss10.rdf"), url="https://rdf.example.net/rss")
+    assert doc.error is None and doc.dialect == "rss10"
+    assert [e.title for e in doc.entries] == ["RDF item one"]
+    assert first_date(doc.entries[0]) == datetime(2026, 11, 29, 12, tzinfo=UTC)  # dc:date
+
+
+def test_json_feed() -> None:
+    doc = parse_feed(_read("feed.json"), url="https://json.example.com/feed.json")
+    assert doc.error is None and doc.dialect == "json1.1"
+    a, b, c = doc.entries
+    assert (a.guid, a.summary, a.categories) == ("j1", "Hello world", ("Data",))
+    assert a.published == datetime(2026, 11, 28, 8, 30, tzinfo=UTC)
+    assert a.images == ({"url": "https://json.example.com/a.png"},)
+    assert (b.guid, b.link, b.summary, b.video) == (
+        "2",
+        "https://json.example.com/b",
+        "Plain text.",
+        True,
+    )
+    assert c.title is None  # a number is not a title: the item is rejected when mapped
+    with pytest.raises(InvalidArticleError, match="no http"):
+        entry_article(c, doc, FeedSourceFields(), published_at=NOW)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (b"<!DOCTYPE html><html><body>Hi</body></html>", "text/html", "HTML page"),
+        (b"", None, "empty"),
+        (b"   \n", None, "empty"),
+        (b"{not json", "application/json", "not valid JSON"),
+        (b'{"version": "x", "items": []}', None, "not a JSON Feed"),
+        (b'{"version": "https://jsonfeed.org/version/1", "items": {}}', None, "not a list"),
+        (b"plain words, nothing else", "text/plain", "no RSS, Atom or JSON Feed"),
+    ],
+)
+def test_bodies_that_are_not_feeds_say_why(
+    body: bytes, content_type: str | None, reason: str
+) -> None:
+    doc = parse_feed(body, url="https://x.example/feed", content_type=content_type)
+    assert doc.entries == () and doc.error is not None and reason in doc.error
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE rss [
+ <!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">
+ <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
+ <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">
+ <!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">
+]>
+<rss version="2.0"><channel><title>&d;</title><item><title>&d;</title>
+<link>https://x.example/a</link></item></channel></rss>"""
+
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<rss version="2.0"><channel><title>t</title><item><title>&xxe;</title>
+<link>https://x.example/a</link><description>&xxe;</description></item></channel></rss>"""
+
+
+@pytest.mark.parametrize("body", [BILLION_LAUGHS, XXE])
+def test_entity_declarations_are_refused(body: bytes) -> None:
+    doc = parse_feed(body, url="https://x.example/feed")
+    assert doc.entries == () and doc.error is not None and "entities" in doc.error
+    assert "root:" not in repr(doc)
+
+
+def test_wrong_and_missing_encodings_still_parse() -> None:
+    latin1 = "<rss version='2.0'><channel><title>Caf\xe9</title><item><title>Cr\xe8me</title>"
+    latin1 += "<link>https://x.example/c</link></item></channel></rss>"
+    doc = parse_feed(latin1.encode("latin-1"), url="https://x.example/feed")
+    assert doc.error is None and len(doc.entries) == 1 and doc.entries[0].title
+    lying = b'<?xml version="1.0" encoding="utf-16"?>' + latin1.encode("utf-8")[0:]
+    doc = parse_feed(lying, url="https://x.example/feed")  # never raises; may or may not parse
+    assert doc.error is not None or doc.entries
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=400))
+def test_random_bytes_never_raise(body: bytes) -> None:
+    doc = parse_feed(body, url="https://x.example/feed")
+    assert doc.error is not None or isinstance(doc.entries, tuple)

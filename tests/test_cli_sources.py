@@ -1,0 +1,91 @@
+"""``newsdesk ingest`` fetches the configured feeds: the ``sources`` list, secrets, exit status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import ROOT
+from tests.support.articles import write_article
+from tests.support.feed_server import feed_server
+
+FEED = (
+    b"<rss version='2.0'><channel><title>Local</title>"
+    b"<item><guid isPermaLink='false'>one</guid><title>Feed story</title><link>/one</link></item>"
+    b"<item><guid isPermaLink='false'>two</guid><title>No link</title></item>"
+    b"</channel></rss>"
+)
+
+
+async def newsdesk(*args: str, cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
+    environment = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    environment.update(PYTHONPATH=str(ROOT), **env)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_ingest_fetches_feeds_and_reports_each_source(tmp_path: Path) -> None:
+    write_article(tmp_path / "news", "a.md", title="From a file")
+    async with feed_server() as server:
+        server.body("/feed.xml", FEED)
+        secret_url = server.url("/feed.xml?token=${FEED_TOKEN}")
+        config = {
+            "database": {"path": "store/news.db"},
+            "sources": [
+                {"path": "news"},
+                {"feed": secret_url, "topics": ["Local"], "quality": 70},
+                {"feed": server.url("/gone.xml")},
+            ],
+            "fetch": {"allow_networks": ["127.0.0.0/8"], "timeout": "5s"},
+        }
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        env = {"FEED_TOKEN": "hunter2"}
+        code, out, err = await newsdesk(
+            "--config", "config.yaml", "ingest", "--json", cwd=tmp_path, env=env
+        )
+        assert "/feed.xml?token=hunter2" in server.requested  # the token went to the server
+    assert code == 1, err  # a source failed (404), and one item was rejected
+    summary = json.loads(out)
+    sources = summary["sources"]
+    assert [(s["kind"], s["outcome"], s["new"], s["http_status"]) for s in sources] == [
+        ("path", "ok", 1, None),
+        ("feed", "ok", 1, 200),
+        ("feed", "failed", 0, 404),
+    ]
+    assert sources[1]["source"] == secret_url  # as written: the reference, not the token
+    assert sources[2]["error"] == "HTTP 404 Not Found"
+    assert summary["new"] == 2
+    assert [(r["path"], r["item"]) for r in summary["rejected"]] == [(secret_url, "two")]
+    assert "hunter2" not in out + err
+    assert "failed: HTTP 404" in err
+
+
+async def test_a_missing_environment_reference_is_a_config_error(tmp_path: Path) -> None:
+    for feed, problem in (
+        ("https://example.com/f?key=${NOT_SET}", "${NOT_SET} is not set in the environment"),
+        ("https://example.com/${DISCORD_TOKEN}", "${DISCORD_TOKEN} cannot be used in a URL"),
+        ("ftp://example.com/feed", "expected an http:// or https:// URL"),
+    ):
+        config = {"database": {"path": "db.sqlite"}, "sources": [{"feed": feed}]}
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        env = {"DISCORD_TOKEN": "tok"}
+        code, out, err = await newsdesk("--config", "config.yaml", "ingest", cwd=tmp_path, env=env)
+        assert code == 2 and out == ""
+        assert f"sources[0].feed: {problem}" in err
+        assert "Traceback" not in err
