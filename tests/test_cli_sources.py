@@ -75,6 +75,18 @@ async def test_ingest_fetches_feeds_and_reports_each_source(tmp_path: Path) -> N
     assert "hunter2" not in out + err
     assert "failed: HTTP 404" in err
 
+    code, out, err = await newsdesk("--config", "config.yaml", "status", cwd=tmp_path, env=env)
+    assert code == 0, err
+    feeds = out.split("\nFeeds\n", 1)[1].splitlines()
+    assert feeds[0].startswith(f"  {secret_url}: ok (HTTP 200) ")
+    assert "1 new, 0 updated, 1 rejected; next " in feeds[0]
+    assert (
+        feeds[1]
+        == f"  {server.url('/gone.xml')}: failed once (HTTP 404): HTTP 404 Not Found; next "
+        + feeds[1].rsplit("next ", 1)[1]
+    )
+    assert "hunter2" not in out + err
+
 
 async def test_a_missing_environment_reference_is_a_config_error(tmp_path: Path) -> None:
     for feed, problem in (

@@ -17,8 +17,10 @@ from bot.services.publishing.guilds import GuildPolicy
 from bot.services.publishing.offline import OfflinePoster
 from bot.services.publishing.selector import ELIGIBLE_CAP
 from bot.services.status import Status, StatusService
-from bot.settings import Settings
+from bot.settings import Settings, SourceSettings
+from bot.settings.sources import feed_sources
 from bot.store.db import Database
+from bot.store.sources import SourceState
 from bot.store.times import utcnow
 from bot.wiring import guild_policy, selector, stores_of
 
@@ -39,6 +41,10 @@ async def status_command(settings: Settings, out: IO[str], *, as_json: bool) -> 
             out.write(json.dumps([s.as_dict() for s in statuses], indent=2) + "\n")
         else:
             out.write(await render(statuses, guilds, utcnow()))
+            feeds = feed_sources(settings.sources)
+            if feeds:
+                known = {state.key: state for state in await stores.sources.all()}
+                out.write(render_sources(feeds, known, utcnow()))
         out.flush()
     finally:
         await db.close()
@@ -57,6 +63,35 @@ def _next(status: Status, now: datetime) -> str:
     if status.next_run - now <= FIRST_RUN_DELAY:
         return "due now"
     return _when(status.next_run, now)
+
+
+def render_sources(
+    feeds: list[SourceSettings], known: dict[str, SourceState], now: datetime
+) -> str:
+    """One line per configured feed: its last fetch, what it brought, its next fetch."""
+    lines = ["", "Feeds"]
+    for feed in feeds:
+        state = known.get(feed.key)
+        if state is None or state.last_fetch_at is None:
+            lines.append(f"  {feed.display}: not fetched yet")
+            continue
+        http = f" (HTTP {state.http_status})" if state.http_status else ""
+        what = f"{state.outcome}{http} {_when(state.last_fetch_at, now)}"
+        if state.disabled_at is not None:
+            what = f"disabled since {_when(state.disabled_at, now)}: {state.error}"
+        elif state.outcome == "failed":
+            times = "once" if state.failures == 1 else f"{state.failures} times in a row"
+            what = f"failed {times}{http}: {state.error}"
+        elif state.outcome == "ok":
+            what += f": {state.items_new} new, {state.items_updated} updated"
+            if state.items_rejected:
+                what += f", {state.items_rejected} rejected"
+        if state.disabled_at is None:
+            what += f"; next {_when(state.next_fetch_at, now)}"
+        if state.permanent_url:
+            what += f"; moved permanently to {state.permanent_url}"
+        lines.append(f"  {feed.display}: {what}")
+    return "\n".join(lines) + "\n"
 
 
 def _row(cells: tuple[str, ...]) -> str:

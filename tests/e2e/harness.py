@@ -17,13 +17,15 @@ from bot.cogs.admin import AdminCog
 from bot.discord_io.client import NewsBot
 from bot.domain.delivery import Delivery
 from bot.domain.subscription import Subscription
+from bot.net.fetch import Fetcher
 from bot.services.admin import AdminService
 from bot.services.publishing.publisher import Publisher
 from bot.services.publishing.sender import RunReport
 from bot.settings import Settings, settings_from_mapping
+from bot.settings.sources import source_paths
 from bot.store.outbox import delivery_from_row
 from bot.web import HealthServer
-from bot.wiring import Stores, ingestor, open_stores, prepare
+from bot.wiring import Stores, fetch_policy, ingestor, open_stores, prepare
 from tests.fakediscord import (
     EMBED_LINKS,
     NEWS_CHANNEL,
@@ -157,7 +159,7 @@ class Running:
 
     async def ingest(self) -> None:
         await ingestor(self.settings, self.stores).ingest(
-            [s.path for s in self.settings.sources], sources=True
+            source_paths(self.settings.sources), sources=True
         )
 
     def posted_urls(self, channel_id: int) -> list[str]:
@@ -182,10 +184,12 @@ async def running_bot(fake: FakeDiscord, settings: Settings) -> AsyncIterator[Ru
     stores = await open_stores(settings)
     try:
         await prepare(settings, stores)
-        await ingestor(settings, stores).ingest([s.path for s in settings.sources], sources=True)
+        await ingestor(settings, stores).ingest(source_paths(settings.sources), sources=True)
+        fetcher = Fetcher(fetch_policy(settings))
         with patch_discord_py(fake):
             bot = FastNewsBot(
-                lambda client: wire(settings, stores, client), guild_ready_timeout=0.05
+                lambda client: wire(settings, stores, client, fetcher=fetcher),
+                guild_ready_timeout=0.05,
             )
             server = health_server(settings, stores, bot)
             if server is not None:
@@ -202,5 +206,6 @@ async def running_bot(fake: FakeDiscord, settings: Settings) -> AsyncIterator[Ru
                 with suppress(discord.ConnectionClosed, asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=10)
                 await bot.close()
+                await fetcher.close()
     finally:
         await stores.db.close()
