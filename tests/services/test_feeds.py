@@ -139,3 +139,34 @@ async def test_a_directory_source_wins_over_a_feed(
     assert report.new == 1 and report.updated == 0
     titles = sorted([a.title async for a, _ in store.iter_all()])
     assert titles == ["From the directory", "Only in the feed"]
+
+
+async def test_a_permanent_move_is_reported_without_the_secret(
+    db: Database, store: ArticleStore, tmp_path: Path
+) -> None:
+    from aiohttp import web
+
+    async def moved(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=301, headers={"Location": "/new?" + request.query_string})
+
+    async with feed_server() as server:
+        server.routes["/old"] = moved
+        server.body("/new", rss(("g", "Story", "/s")))
+        settings = settings_from_mapping(
+            {
+                "database": {"path": str(tmp_path / "db.sqlite")},
+                "sources": [
+                    {"feed": server.url("/old?key=${FEED_KEY}")},
+                    {"feed": server.url("/old?plain=1")},
+                ],
+                "fetch": {"allow_networks": ["127.0.0.0/8"]},
+            },
+            {"FEED_KEY": "hunter2"},
+        )
+        async with Fetcher(fetch_policy(settings)) as fetcher:
+            poller = FeedPoller(store, SourceStore(db), fetcher, clock=Clock())
+            secret, plain = await poller.poll(settings.sources)
+    assert "/new?key=hunter2" in server.requested
+    assert secret.outcome == "ok" and secret.moved_to and "hunter2" not in secret.moved_to
+    assert plain.moved_to == server.url("/new?plain=1")
+    assert all("hunter2" not in repr(state) for state in await SourceStore(db).all())

@@ -167,9 +167,10 @@ class FeedPoller:
     ) -> tuple[SourceReport, FetchRecord]:
         feed, state, result = one.feed, one.state, one.result
         now = self.clock()
-        report = SourceReport(
-            feed.display, "feed", "ok", result.status, moved_to=result.permanent_url
-        )
+        moved = result.permanent_url
+        if moved is not None and feed.url != feed.feed:  # it may carry the expanded secret
+            moved = "a new URL (not shown: the configured one holds ${...} references)"
+        report = SourceReport(feed.display, "feed", "ok", result.status, moved_to=moved)
         error = result.error
         if result.outcome == "ok" and one.document is not None and one.document.error:
             error = one.document.error
@@ -204,16 +205,14 @@ class FeedPoller:
             etag=validators.etag,
             last_modified=validators.last_modified,
             body_hash=one.body_hash if report.outcome == "ok" else None,
-            permanent_url=result.permanent_url,
+            permanent_url=moved,
             items_new=report.new,
             items_updated=report.updated,
             items_rejected=len(report.rejected),
             disabled=result.gone,
         )
-        if result.permanent_url:
-            log.warning(
-                "%s moved permanently to %s: update the config", feed.display, result.permanent_url
-            )
+        if moved:
+            log.warning("%s moved permanently to %s: update the config", feed.display, moved)
         return report, record
 
     async def _store(
