@@ -151,3 +151,21 @@ def test_wrong_and_missing_encodings_still_parse() -> None:
 def test_random_bytes_never_raise(body: bytes) -> None:
     doc = parse_feed(body, url="https://x.example/feed")
     assert doc.error is not None or isinstance(doc.entries, tuple)
+
+
+def test_a_body_naming_a_local_file_is_not_read_as_that_file() -> None:
+    local = FEEDS / "rss20.xml"
+    doc = parse_feed(str(local).encode(), url="https://x.example/feed")
+    assert doc.entries == () and doc.error is not None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<!-- " + b"x" * 8000 + b" -->" + BILLION_LAUGHS.split(b"?>", 1)[1],
+        BILLION_LAUGHS.decode().encode("utf-16"),
+    ],
+)
+def test_entity_declarations_are_found_anywhere(body: bytes) -> None:
+    doc = parse_feed(body, url="https://x.example/feed")
+    assert doc.entries == () and doc.error is not None and "entities" in doc.error

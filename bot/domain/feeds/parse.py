@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import io
 import json
 import re
 import warnings
@@ -32,11 +33,27 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Fee
     if not body.strip():
         return _failed("the body is empty")
     head = body[:4096]
-    if _ENTITY.search(head):
+    if _declares_entities(body):
         return _failed("the document declares XML entities (refused: no feed needs them)")
     if (content_type and "json" in content_type.lower()) or body.lstrip()[:1] == b"{":
         return _json_feed(body, url)
     return _xml_feed(body, url, head)
+
+
+def _declares_entities(body: bytes) -> bool:
+    """Anywhere in the body (padding cannot push a declaration out of sight), and in UTF-16
+    or UTF-32 bodies too."""
+    if _ENTITY.search(body):
+        return True
+    if b"\0" in body[:4]:
+        for codec in ("utf-32", "utf-16", "utf-16-be", "utf-16-le"):
+            try:
+                text = body.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if "<!entity" in text.lower():
+                return True
+    return False
 
 
 def _failed(error: str) -> FeedDocument:
@@ -96,8 +113,9 @@ def _xml_feed(body: bytes, url: str, head: bytes) -> FeedDocument:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # A stream, never bytes: feedparser opens bytes that name an existing path as a file.
             parsed = feedparser.parse(
-                body, response_headers={"content-location": url}, sanitize_html=True
+                io.BytesIO(body), response_headers={"content-location": url}, sanitize_html=True
             )
     except Exception as exc:  # feedparser on input it cannot handle
         return _failed(f"not a feed: {type(exc).__name__}")
