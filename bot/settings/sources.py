@@ -22,6 +22,7 @@ from bot.domain.validation import At, Strict
 from bot.domain.values import Duration, Names, PathValue, Size, number, optional, text
 from bot.net.addresses import Network, parse_networks
 
+FEED_KEY_PREFIX = "feed:"  # a feed's key in the store: this, then its URL as shown
 DEFAULT_FEED_INTERVAL = timedelta(minutes=15)
 DEFAULT_FEED_QUALITY = 50
 _FEED_KEYS = ("topics", "quality", "provider", "interval")
@@ -103,7 +104,9 @@ class SourceSettings(Strict):
     @property
     def key(self) -> str:
         """The source's identity in the store: stable when a referenced token changes."""
-        return f"feed:{self.display}" if self.feed is not None else f"path:{self.path}"
+        if self.feed is not None:
+            return f"{FEED_KEY_PREFIX}{self.display}"
+        return f"path:{self.path}"
 
     @property
     def url(self) -> str:

@@ -16,11 +16,7 @@ from typing import Any
 from bot.domain.delivery import Delivery, DeliveryState, ThreadState
 from bot.domain.delivery_records import DeliveryRecord
 from bot.store.db import Database
-from bot.store.times import db_time, parse_db_time
-
-
-def _time(text: str | None) -> datetime | None:
-    return parse_db_time(text) if text else None
+from bot.store.times import db_time, optional_db_time, parse_db_time
 
 
 def delivery_from_row(row: Any) -> Delivery:
@@ -33,9 +29,9 @@ def delivery_from_row(row: Any) -> Delivery:
         intent_at=parse_db_time(row["intent_at"]),
         last_attempt_at=parse_db_time(row["last_attempt_at"]),
         attempts=row["attempts"],
-        next_attempt_at=_time(row["next_attempt_at"]),
+        next_attempt_at=optional_db_time(row["next_attempt_at"]),
         message_id=row["message_id"],
-        sent_at=_time(row["sent_at"]),
+        sent_at=optional_db_time(row["sent_at"]),
         error=row["error"],
         guild_id=row["guild_id"],
         thread_id=row["thread_id"],
@@ -328,7 +324,7 @@ class Outbox:
             "FROM json_each(?) c",
             (_PENDING, _PENDING, DeliveryState.SENT.value, _json_ids(channel_ids)),
         )
-        return {r[0]: ChannelQueue(r[1], r[2], _time(r[3]), r[4]) for r in rows}
+        return {r[0]: ChannelQueue(r[1], r[2], optional_db_time(r[3]), r[4]) for r in rows}
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from bot.store.db import Database
-from bot.store.times import db_time, parse_db_time
+from bot.store.times import db_time, optional_db_time, parse_db_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +62,6 @@ class KnownItem(NamedTuple):
     published_at: datetime
 
 
-def _time(value: str | None) -> datetime | None:
-    return parse_db_time(value) if value else None
-
-
 def _state(row: Any) -> SourceState:
     return SourceState(
         id=row["id"],
@@ -74,8 +70,8 @@ def _state(row: Any) -> SourceState:
         last_modified=row["last_modified"],
         body_hash=row["body_hash"],
         permanent_url=row["permanent_url"],
-        disabled_at=_time(row["disabled_at"]),
-        last_fetch_at=_time(row["last_fetch_at"]),
+        disabled_at=optional_db_time(row["disabled_at"]),
+        last_fetch_at=optional_db_time(row["last_fetch_at"]),
         outcome=row["outcome"],
         http_status=row["http_status"],
         error=row["error"],
@@ -83,7 +79,7 @@ def _state(row: Any) -> SourceState:
         items_updated=row["items_updated"],
         items_rejected=row["items_rejected"],
         failures=row["failures"],
-        next_fetch_at=_time(row["next_fetch_at"]),
+        next_fetch_at=optional_db_time(row["next_fetch_at"]),
     )
 
 

@@ -17,5 +17,10 @@ def parse_db_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def optional_db_time(text: str | None) -> datetime | None:
+    """A nullable timestamp column: None for NULL (or empty)."""
+    return parse_db_time(text) if text else None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

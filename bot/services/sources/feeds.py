@@ -36,6 +36,7 @@ from bot.services.ingest.worker import FeedTask
 from bot.services.sources.parsing import parse_feeds
 from bot.services.sources.reports import SourceReport
 from bot.settings import SourceSettings
+from bot.settings.sources import FEED_KEY_PREFIX
 from bot.store.articles import ArticleStore, FileState
 from bot.store.rows import ArticleRows, article_rows
 from bot.store.sources import FetchRecord, SourceState, SourceStore
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 
 FETCHES_AT_ONCE = 32  # across hosts; the fetcher also keeps to 2 at a time per host
 EXCERPT_CHARS = 1000  # the embed builder cuts further (publishing.excerpt_length)
-FEED_PREFIX = "feed:"
 
 
 @dataclass(slots=True)
@@ -62,7 +62,7 @@ def _rank_of(feeds: Sequence[SourceSettings]) -> Callable[[str], int]:
     order = {feed.key: n for n, feed in enumerate(feeds)}
 
     def rank(path: str) -> int:
-        if not path.startswith(FEED_PREFIX):
+        if not path.startswith(FEED_KEY_PREFIX):
             return -1
         return order.get(path, len(order))
 
@@ -111,13 +111,13 @@ class FeedPoller:
     async def _poll(self, feeds: list[SourceSettings], due_only: bool) -> list[SourceReport]:
         states = await self.sources.states([feed.key for feed in feeds])
         now = self.clock()
-        reports: list[SourceReport] = []
+        reports: dict[str, SourceReport] = {}  # by feed key
         to_fetch: list[tuple[SourceSettings, SourceState]] = []
         for feed in feeds:
             state = states[feed.key]
             if state.disabled_at is not None:
                 self._due[feed.key] = None
-                reports.append(_disabled(feed, state))
+                reports[feed.key] = _disabled(feed, state)
                 continue
             if due_only and state.next_fetch_at is not None and state.next_fetch_at > now:
                 self._due[feed.key] = state.next_fetch_at
@@ -152,15 +152,13 @@ class FeedPoller:
         records: list[tuple[int, FetchRecord]] = []
         for n, one in enumerate(fetched):
             report, record = await self._settle(one, rank(one.feed.key), rank)
-            reports.append(report)
+            reports[one.feed.key] = report
             records.append((one.state.id, record))
             self._due[one.feed.key] = None if record.disabled else record.next_fetch_at
             if n % 50 == 49:
                 await asyncio.sleep(0)
         await self.sources.record_many(records)
-        order = {feed.key: n for n, feed in enumerate(feeds)}
-        reports.sort(key=lambda r: order.get(f"{FEED_PREFIX}{r.source}", 0))
-        return reports
+        return [reports[feed.key] for feed in feeds if feed.key in reports]  # config order
 
     async def _settle(
         self, one: _Fetched, my_rank: int, rank: Callable[[str], int]
