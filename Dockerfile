@@ -13,6 +13,11 @@ RUN /venv/bin/pip install -c constraints.txt .
 
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PATH=/venv/bin:$PATH
+# git (and the CA certificates its https transport checks servers with) for git sources;
+# nothing else of git's (no git-lfs, no ssh client): Newsdesk fetches over https and file:// only.
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends git ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin newsdesk \
     && mkdir -p /data/news /config \
     && chown -R newsdesk /data

@@ -37,6 +37,7 @@ from bot.wiring import (
     build_publishing,
     feed_poller,
     fetch_policy,
+    git_poller,
     ingestor,
     open_stores,
     prepare,
@@ -57,18 +58,20 @@ def wire(
     metrics = metrics or Metrics()
     poster = DiscordPoster(client)
     publishing = build_publishing(settings, stores, poster, metrics)
+    ingest = ingestor(settings, stores)
     jobs = Jobs(
         sources=settings.sources,
         ingest=settings.ingest,
         publishing=settings.publishing,
         publisher=publishing.publisher,
         pauses=publishing.pauses,
-        ingestor=ingestor(settings, stores),
+        ingestor=ingest,
         alerts=publishing.alerts,
         subscriptions=stores.subscriptions,
         metrics=metrics,
         clock=utcnow,
         feeds=feed_poller(settings, stores, fetcher) if fetcher is not None else None,
+        gits=git_poller(settings, stores, ingest),
     )
     browse = BrowseStore(stores.db)
     admin = AdminService(

@@ -7,13 +7,16 @@ Poster of their own, so they can never disagree with a real run about what would
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import bot
 from bot.metrics import Metrics
 from bot.net.fetch import Fetcher, FetchPolicy
+from bot.net.git import GitPolicy
 from bot.services.ingest.ingestor import Ingestor
 from bot.services.publishing.alerts import Alerts, Pauses
 from bot.services.publishing.edit_outcomes import EditOutcomes
@@ -26,6 +29,7 @@ from bot.services.publishing.selector import Selector
 from bot.services.publishing.sender import RetryPolicy, Sender
 from bot.services.publishing.threads import Threads
 from bot.services.sources.feeds import FeedPoller
+from bot.services.sources.git import GitPoller
 from bot.settings import Settings
 from bot.store.articles import ArticleStore
 from bot.store.candidates import CandidateQueries
@@ -76,14 +80,34 @@ def ingestor(settings: Settings, stores: Stores) -> Ingestor:
     )
 
 
+def _user_agent(settings: Settings) -> str:
+    return settings.fetch.user_agent or f"Newsdesk/{bot.__version__}"
+
+
 def fetch_policy(settings: Settings) -> FetchPolicy:
     fetch = settings.fetch
     return FetchPolicy(
         allow_networks=fetch.allow_networks,
         max_bytes=fetch.max_bytes,
         timeout=fetch.timeout.total_seconds(),
-        user_agent=fetch.user_agent or f"Newsdesk/{bot.__version__}",
+        user_agent=_user_agent(settings),
     )
+
+
+def git_checkouts(settings: Settings) -> Path:
+    """Where git sources are checked out: ``git.checkouts``, or next to the SQLite file."""
+    folder = settings.git.checkouts or settings.database.path.parent / "checkouts"
+    return Path(os.path.abspath(folder))
+
+
+def git_poller(settings: Settings, stores: Stores, ingest: Ingestor) -> GitPoller:
+    """Git sources go through ``ingest`` (the one ingestor, so scans never overlap)."""
+    policy = GitPolicy(
+        timeout=settings.fetch.timeout.total_seconds(),
+        max_repo_bytes=settings.fetch.max_repo_bytes,
+        user_agent=_user_agent(settings),
+    )
+    return GitPoller(ingest, stores.sources, policy, git_checkouts(settings), clock=utcnow)
 
 
 def feed_poller(settings: Settings, stores: Stores, fetcher: Fetcher) -> FeedPoller:

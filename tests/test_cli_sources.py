@@ -1,4 +1,5 @@
-"""``newsdesk ingest`` fetches the configured feeds: the ``sources`` list, secrets, exit status."""
+"""``newsdesk ingest`` fetches the configured feeds and git sources: the ``sources`` list,
+secrets, exit status, and how ``newsdesk status`` shows them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import yaml
 from tests.conftest import ROOT
 from tests.support.articles import write_article
 from tests.support.feed_server import feed_server
+from tests.support.git_remote import GitRemote
 
 FEED = (
     b"<rss version='2.0'><channel><title>Local</title>"
@@ -89,15 +91,70 @@ async def test_ingest_fetches_feeds_and_reports_each_source(tmp_path: Path) -> N
 
 
 async def test_a_missing_environment_reference_is_a_config_error(tmp_path: Path) -> None:
-    for feed, problem in (
-        ("https://example.com/f?key=${NOT_SET}", "${NOT_SET} is not set in the environment"),
-        ("https://example.com/${DISCORD_TOKEN}", "${DISCORD_TOKEN} cannot be used in a URL"),
-        ("ftp://example.com/feed", "expected an http:// or https:// URL"),
+    for source, problem in (
+        ({"feed": "https://example.com/f?key=${NOT_SET}"}, "feed: ${NOT_SET} is not set"),
+        ({"feed": "https://example.com/${DISCORD_TOKEN}"}, "feed: ${DISCORD_TOKEN} cannot be"),
+        ({"feed": "ftp://example.com/feed"}, "feed: expected an http:// or https:// URL"),
+        ({"git": "https://t:${NOT_SET}@h.example/r.git"}, "git: ${NOT_SET} is not set"),
+        ({"git": "git@github.com:a/b.git"}, "git: ssh is not supported: use the repository's"),
+        ({"git": "ext::sh -c id"}, "git: only https:// and file:/// repositories are fetched"),
+        ({"git": "https://h.example/r.git", "topics": ["AI"]}, "topics: only for feed sources"),
+        ({"git": "https://h.example/r.git", "paths": ["../up"]}, "paths: expected a folder"),
+        ({"path": "news", "branch": "main"}, "branch: only for git sources (this source is"),
     ):
-        config = {"database": {"path": "db.sqlite"}, "sources": [{"feed": feed}]}
+        config = {"database": {"path": "db.sqlite"}, "sources": [source]}
         (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
         env = {"DISCORD_TOKEN": "tok"}
         code, out, err = await newsdesk("--config", "config.yaml", "ingest", cwd=tmp_path, env=env)
         assert code == 2 and out == ""
-        assert f"sources[0].feed: {problem}" in err
+        assert f"sources[0].{problem}" in err
         assert "Traceback" not in err
+
+
+async def test_ingest_fetches_git_sources_and_status_shows_them(tmp_path: Path) -> None:
+    remote = GitRemote(tmp_path / "git")
+    remote.article("_news/1.md", 1)
+    remote.article("_news/2.md", 2)
+    head = remote.commit()
+    config = {
+        "database": {"path": "store/news.db"},
+        "sources": [{"git": remote.url, "paths": ["_news"], "interval": "5m"}],
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    code, out, err = await newsdesk(
+        "--config", "config.yaml", "ingest", "--json", cwd=tmp_path, env={}
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["new"] == 2
+    assert summary["sources"] == [
+        {
+            "source": remote.url,
+            "kind": "git",
+            "outcome": "ok",
+            "http_status": None,
+            "new": 2,
+            "updated": 0,
+            "withdrawn": 0,
+            "error": None,
+        }
+    ]
+    assert list((tmp_path / "store" / "checkouts").iterdir())  # next to the SQLite file
+
+    remote.delete("_news/2.md")
+    second = remote.commit()
+    assert second != head
+    code, out, err = await newsdesk("--config", "config.yaml", "ingest", cwd=tmp_path, env={})
+    assert code == 0, err
+    assert f"{remote.url}: 0 new, 0 updated, 1 withdrawn" in out
+
+    remote.bare.rename(tmp_path / "moved.git")
+    code, out, err = await newsdesk("--config", "config.yaml", "ingest", cwd=tmp_path, env={})
+    assert code == 1
+    assert f"{remote.url}: failed: git " in err and "Traceback" not in err
+
+    code, out, err = await newsdesk("--config", "config.yaml", "status", cwd=tmp_path, env={})
+    assert code == 0, err
+    [line] = out.split("\nGit sources\n", 1)[1].splitlines()[:1]
+    assert line.startswith(f"  {remote.url}: failed once: git ")
+    assert f"; at commit {second[:12]}; next " in line  # the last one ingested

@@ -1,5 +1,5 @@
-"""``newsdesk ingest``: load article files and fetch the feeds; the summary is the result
-(stdout), nothing else."""
+"""``newsdesk ingest``: load article files, fetch the git sources and the feeds; the summary
+is the result (stdout), nothing else."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from bot.net.fetch import Fetcher
 from bot.services.ingest.ingestor import IngestSummary
 from bot.services.sources.reports import SourceReport
 from bot.settings import Settings
-from bot.settings.sources import feed_sources, source_paths
+from bot.settings.sources import feed_sources, git_sources, source_paths
 from bot.store.db import Database
 from bot.store.outbox import Restored
-from bot.wiring import feed_poller, fetch_policy, ingestor, stores_of
+from bot.wiring import feed_poller, fetch_policy, git_poller, ingestor, stores_of
 
 PROGRESS_MINIMUM = 1000  # files to read before a progress bar is worth drawing
 
@@ -69,7 +69,8 @@ async def ingest_command(
 ) -> int:
     roots = paths or source_paths(settings.sources)
     feeds = [] if paths else feed_sources(settings.sources)  # paths given by hand: only them
-    if not roots and not feeds:
+    gits = [] if paths else git_sources(settings.sources)
+    if not roots and not feeds and not gits:
         say("nothing to ingest: give PATH arguments or configure sources")
         return EXIT_UNUSABLE
     records, bad = read_records(deliveries) if deliveries is not None else ([], [])
@@ -79,8 +80,9 @@ async def ingest_command(
     try:
         await stores.articles.apply_published_policy()
         summary = IngestSummary()
+        ingest = ingestor(settings, stores)
         if roots:
-            summary = await ingestor(settings, stores).ingest(
+            summary = await ingest.ingest(
                 roots,
                 rescan=rescan,
                 progress=progress,
@@ -91,18 +93,24 @@ async def ingest_command(
             restored = await stores.outbox.restore(records)
             summary.deliveries = (summary.deliveries or Restored()) + restored
             summary.rejected += bad
+        if gits:
+            reports += await git_poller(settings, stores, ingest).poll(
+                gits, allow_withdrawals=allow_withdrawals
+            )
         if feeds:
             async with Fetcher(fetch_policy(settings)) as fetcher:
-                reports = await feed_poller(settings, stores, fetcher).poll(feeds)
+                reports += await feed_poller(settings, stores, fetcher).poll(feeds)
     finally:
         await stores.db.close()
     if not paths:
         reports = path_reports(summary) + reports
     for report in reports:
-        if report.kind == "feed":
+        if report.kind != "path":
             summary.new += report.new
             summary.updated += report.updated
+            summary.withdrawn += report.withdrawn
             summary.rejected += report.rejected
+            summary.withdrawals_refused += report.refused
     failed = [r for r in reports if r.outcome == "failed"]
     if as_json:
         out = summary.as_dict()
@@ -116,7 +124,7 @@ async def ingest_command(
         for rejection in summary.rejected:
             print(f"rejected: {rejection}")
         for report in reports:
-            if report.kind == "feed":
+            if report.kind != "path":
                 print(report.describe())
     for refused in summary.withdrawals_refused:
         say(str(refused))

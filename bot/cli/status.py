@@ -18,7 +18,7 @@ from bot.services.publishing.offline import OfflinePoster
 from bot.services.publishing.selector import ELIGIBLE_CAP
 from bot.services.status import Status, StatusService
 from bot.settings import Settings, SourceSettings
-from bot.settings.sources import feed_sources
+from bot.settings.sources import feed_sources, git_sources
 from bot.store.db import Database
 from bot.store.sources import SourceState
 from bot.store.times import utcnow
@@ -41,10 +41,13 @@ async def status_command(settings: Settings, out: IO[str], *, as_json: bool) -> 
             out.write(json.dumps([s.as_dict() for s in statuses], indent=2) + "\n")
         else:
             out.write(await render(statuses, guilds, utcnow()))
-            feeds = feed_sources(settings.sources)
-            if feeds:
+            gits, feeds = git_sources(settings.sources), feed_sources(settings.sources)
+            if gits or feeds:
                 known = {state.key: state for state in await stores.sources.all()}
-                out.write(render_sources(feeds, known, utcnow()))
+                if gits:
+                    out.write(render_sources("Git sources", gits, known, utcnow()))
+                if feeds:
+                    out.write(render_sources("Feeds", feeds, known, utcnow()))
         out.flush()
     finally:
         await db.close()
@@ -66,10 +69,11 @@ def _next(status: Status, now: datetime) -> str:
 
 
 def render_sources(
-    feeds: list[SourceSettings], known: dict[str, SourceState], now: datetime
+    title: str, feeds: list[SourceSettings], known: dict[str, SourceState], now: datetime
 ) -> str:
-    """One line per configured feed: its last fetch, what it brought, its next fetch."""
-    lines = ["", "Feeds"]
+    """One line per configured feed or git source: its last fetch, what it brought (a git
+    source: up to which commit), its next fetch."""
+    lines = ["", title]
     for feed in feeds:
         state = known.get(feed.key)
         if state is None or state.last_fetch_at is None:
@@ -84,8 +88,14 @@ def render_sources(
             what = f"failed {times}{http}: {state.error}"
         elif state.outcome == "ok":
             what += f": {state.items_new} new, {state.items_updated} updated"
+            if state.items_withdrawn:
+                what += f", {state.items_withdrawn} withdrawn"
             if state.items_rejected:
                 what += f", {state.items_rejected} rejected"
+            if state.error:  # a refused withdrawal
+                what += f" ({state.error})"
+        if state.git_commit is not None:
+            what += f"; at commit {state.git_commit[:12]}"
         if state.disabled_at is None:
             what += f"; next {_when(state.next_fetch_at, now)}"
         if state.permanent_url:

@@ -86,6 +86,14 @@ def parse_size(value: Any) -> int:
     return size
 
 
+def format_size(size: int) -> str:
+    """A size as people read it: ``5 MiB``, ``498.8 MiB``, ``900 bytes``."""
+    mib = 1024 * 1024
+    if size >= mib:
+        return f"{size // mib} MiB" if size % mib == 0 else f"{size / mib:,.1f} MiB"
+    return f"{size:,} bytes"
+
+
 _PERCENT = re.compile(r"^\s*(\d{1,3}(?:\.\d+)?)\s*%\s*$")
 
 

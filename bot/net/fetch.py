@@ -30,6 +30,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
+from bot.domain.values import format_size
 from bot.net.addresses import Network, refusal
 
 MAX_RETRY_AFTER = 6 * 3600.0
@@ -112,10 +113,6 @@ def retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return min(max((when - now).total_seconds(), 0.0), MAX_RETRY_AFTER)
-
-
-def _size(n: int) -> str:
-    return f"{n // (1024 * 1024)} MiB" if n % (1024 * 1024) == 0 else f"{n:,} bytes"
 
 
 class Fetcher:
@@ -267,7 +264,7 @@ class Fetcher:
 
 
 def _too_large(cap: int) -> str:
-    return f"the body is larger than {_size(cap)} (fetch.max_bytes)"
+    return f"the body is larger than {format_size(cap)} (fetch.max_bytes)"
 
 
 def _status_error(status: int, response: aiohttp.ClientResponse) -> str:

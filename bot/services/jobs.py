@@ -2,6 +2,8 @@
 
 * ``ingest``: re-scans the configured directories every ``ingest.interval`` (and at start-up).
 * ``sources``: fetches each configured feed when it is due (its own interval, its backoff).
+* ``git``: fetches and ingests each git source when it is due (a job of its own: a clone may
+  take a while, and feeds must not wait for it).
 * ``publish:<id>``: one job per subscription, on its interval or cron (in its time zone).
 * ``recheck-paused``: looks at paused subscriptions every ``publishing.paused_recheck``.
 
@@ -37,14 +39,15 @@ from bot.services.ingest.withdrawals import Refused
 from bot.services.publishing.alerts import Alerts, Pauses
 from bot.services.publishing.publisher import Publisher
 from bot.services.sources.feeds import FeedPoller
+from bot.services.sources.git import GitPoller
 from bot.services.sources.reports import SourceReport
 from bot.settings import IngestSettings, PublishingSettings, SourceSettings
-from bot.settings.sources import feed_sources, source_paths
+from bot.settings.sources import feed_sources, git_sources, source_paths
 from bot.store.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
 
-FEED_TICK = 1  # seconds between looks at which feeds are due (a look costs no I/O)
+SOURCE_TICK = 1  # seconds between looks at which feeds and git sources are due (no I/O)
 MISFIRE_GRACE = 60  # seconds a late job may still start; later ones are skipped (coalesced)
 
 
@@ -71,17 +74,21 @@ class Jobs:
         metrics: Metrics,
         clock: Callable[[], datetime],
         feeds: FeedPoller | None = None,
+        gits: GitPoller | None = None,
     ) -> None:
         self.sources = sources
         self.feeds = feeds  # None: feeds are not fetched (no fetcher)
         self.feed_sources = feed_sources(sources)
+        self.gits = gits
+        self.git_sources = git_sources(sources)
         self.ingest_settings = ingest
         self.publishing = publishing
         self.publisher = publisher
         self.pauses = pauses
         self.ingestor = ingestor
         self.alerts = alerts
-        self._refusals_told: set[str] = set()  # refused withdrawals the operators were told of
+        # refused withdrawals the operators were told of, per job
+        self._refusals_told: dict[str, set[str]] = {}
         self.subscriptions = subscriptions
         self.metrics = metrics
         self.clock = clock
@@ -113,8 +120,16 @@ class Jobs:
         if self.feeds is not None and self.feed_sources:
             self.scheduler.add_job(
                 self._tracked("sources", self.run_sources),
-                IntervalTrigger(seconds=FEED_TICK),
+                IntervalTrigger(seconds=SOURCE_TICK),
                 id="sources",
+                next_run_time=self.clock(),
+                replace_existing=True,
+            )
+        if self.gits is not None and self.git_sources:  # a job of its own: a clone takes long
+            self.scheduler.add_job(
+                self._tracked("git", self.run_git),
+                IntervalTrigger(seconds=SOURCE_TICK),
+                id="git",
                 next_run_time=self.clock(),
                 replace_existing=True,
             )
@@ -161,7 +176,7 @@ class Jobs:
             for path in paths
             if path not in existing
         ]
-        await self._tell_refusals(missing + summary.withdrawals_refused)
+        await self._tell_refusals(missing + summary.withdrawals_refused, "ingest")
         self.last_ingest = self.clock()
         m = self.metrics
         m.articles_ingested.labels("new").inc(summary.new)
@@ -184,7 +199,22 @@ class Jobs:
         due = self.feeds.due(self.feed_sources)
         if not due:
             return []
-        reports = await self.feeds.poll(due, due_only=True)
+        return await self._reported(await self.feeds.poll(due, due_only=True))
+
+    async def run_git(self) -> list[SourceReport]:
+        """Fetch and ingest the git sources that are due (each on its own interval)."""
+        if self.gits is None:
+            return []
+        due = self.gits.due(self.git_sources)
+        if not due:
+            return []
+        reports = await self.gits.poll(due, due_only=True)
+        for report in reports:
+            await self._tell_refusals(report.refused, f"git {report.source}")
+        return await self._reported(reports)
+
+    async def _reported(self, reports: list[SourceReport]) -> list[SourceReport]:
+        """Count, log and alert what the sources' fetches did."""
         m = self.metrics
         for report in reports:
             m.source_fetches.labels(report.outcome).inc()
@@ -202,15 +232,17 @@ class Jobs:
             m.articles_stored.set(await self.ingestor.store.count())
         return reports
 
-    async def _tell_refusals(self, refusals: list[Refused]) -> None:
+    async def _tell_refusals(self, refusals: list[Refused], job: str) -> None:
         """Alert once per refusal while it lasts (again if it comes back after clearing); one
-        that could not go out yet is told after a later scan."""
+        that could not go out yet is told after a later scan. Each job (``ingest``: the
+        directories, ``git``) clears only its own sources' refusals."""
         now = {r.source: str(r) for r in refusals}  # once per source, whatever its counts say
-        told = self._refusals_told & set(now)
+        mine = self._refusals_told.setdefault(job, set())
+        told = mine & set(now)
         for source in sorted(set(now) - told):
             if await self.alerts.operators(f"Newsdesk ingest: {now[source]}"):
                 told.add(source)
-        self._refusals_told = told
+        self._refusals_told[job] = told
 
     def _tracked(
         self, name: str, job: Callable[..., Awaitable[Any]], *, detail: str | None = None

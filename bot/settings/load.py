@@ -16,7 +16,7 @@ from bot.domain.validation import problems
 from bot.domain.values import snowflake
 from bot.errors import ConfigError
 from bot.settings.models import TOKEN_ENV, Settings
-from bot.settings.sources import expand_feed_urls
+from bot.settings.sources import expand_source_urls
 
 DEFAULT_CONFIG_PATH = Path("config/config.yaml")
 _TOKEN_KEYS = ("token", "discord_token")
@@ -47,7 +47,7 @@ def settings_from_mapping(
     except ValidationError as exc:
         found = problems(exc, Settings) + found
     else:
-        sources, missing = expand_feed_urls(settings.sources, environ)
+        sources, missing = expand_source_urls(settings.sources, environ)
         settings = settings.model_copy(update={"sources": tuple(sources)})
         found += missing
     if found:

@@ -35,7 +35,7 @@ from bot.domain.values import (
     whole_number,
 )
 from bot.errors import ConfigError
-from bot.settings.sources import FetchSettings, SourceSettings
+from bot.settings.sources import FetchSettings, GitSettings, SourceSettings
 
 TOKEN_ENV = "DISCORD_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 
@@ -98,7 +98,7 @@ class LoggingSettings(Strict):
     format: Annotated[Literal["plain", "json"], BeforeValidator(choice("plain", "json"))] = "plain"
 
 
-_SECTIONS = ("ingest", "fetch", "publishing", "moderation", "discord", "logging")
+_SECTIONS = ("ingest", "fetch", "git", "publishing", "moderation", "discord", "logging")
 
 
 def _listed(example: str) -> Any:
@@ -118,6 +118,7 @@ class Settings(Strict):
     database: DatabaseSettings = Field(description="at least database.path is required")
     sources: Annotated[tuple[SourceSettings, ...], _listed("- path: data/news")] = ()
     fetch: FetchSettings = FetchSettings()
+    git: GitSettings = GitSettings()
     ingest: IngestSettings = IngestSettings()
     publishing: PublishingSettings = PublishingSettings()
     subscriptions: Annotated[

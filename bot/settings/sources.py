@@ -1,9 +1,9 @@
-"""What the ``sources:`` entries and the ``fetch:`` section may be.
+"""What the ``sources:`` entries and the ``fetch:`` and ``git:`` sections may be.
 
-A source is a directory (``path``) or a web feed (``feed``). A feed's URL may hold
-``${NAME}`` references to the environment, so that a token never sits in the file: the file's
-text (the template) is what is shown and what identifies the source; the expanded URL is
-only ever given to the fetcher (see :func:`expand_feed_urls`).
+A source is a directory (``path``), a git repository (``git``) or a web feed (``feed``). A
+git or feed URL may hold ``${NAME}`` references to the environment, so that a token never sits
+in the file: the file's text (the template) is what is shown and what identifies the source;
+the expanded URL is only ever given to the fetcher (see :func:`expand_source_urls`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,21 @@ from bot.domain.values import Duration, Names, PathValue, Size, number, optional
 from bot.net.addresses import Network, parse_networks
 
 FEED_KEY_PREFIX = "feed:"  # a feed's key in the store: this, then its URL as shown
+GIT_KEY_PREFIX = "git:"  # a git source's key in the store: this, then its URL as shown
 DEFAULT_FEED_INTERVAL = timedelta(minutes=15)
+DEFAULT_GIT_INTERVAL = timedelta(hours=1)
 DEFAULT_FEED_QUALITY = 50
-_FEED_KEYS = ("topics", "quality", "provider", "interval")
+_ONLY_FOR = {  # keys that only some kinds of source take
+    "topics": ("feed",),
+    "quality": ("feed",),
+    "provider": ("feed",),
+    "interval": ("feed", "git"),
+    "branch": ("git",),
+    "paths": ("git",),
+}
+_KINDS = ("path", "git", "feed")
+_EXPECTED = "expected path: <folder>, git: <repository URL> or feed: <URL>"
+_BRANCH = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/+-]+(?<![./])\Z")
 _REFERENCE = re.compile(r"\$\{([^}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NOT_EXPANDABLE = frozenset({"DISCORD_TOKEN"})
@@ -35,11 +47,8 @@ def _source(value: Any) -> Any:
     if isinstance(value, str):
         return {"path": value}
     if not isinstance(value, Mapping):
-        raise ValueError(f"expected {{path: ...}} or {{feed: ...}}, got {kind(value)}")
-    if "git" in value:
         raise ValueError(
-            "git sources are not supported by this version yet; clone the repository and "
-            "use - path: <its folder>, or use the project's feed (- feed: <URL>)"
+            f"expected {{path: ...}}, {{git: ...}} or {{feed: ...}}, got {kind(value)}"
         )
     return value
 
@@ -55,6 +64,45 @@ def _feed_url(value: Any) -> str:
     url = text(value)
     if not re.match(r"https?://", url, re.IGNORECASE):
         raise ValueError(f"expected an http:// or https:// URL, got {redact_url(url)!r}")
+    return _references(url)
+
+
+def _git_url(value: Any) -> str:
+    url = text(value)
+    if re.match(r"https://[^/\s]", url, re.IGNORECASE) or re.match(r"file:///", url):
+        return _references(url)
+    if re.match(r"[\w.-]+@[\w.-]+:|ssh://", url, re.IGNORECASE):
+        hint = "ssh is not supported: use the repository's https:// URL"
+    else:
+        hint = "only https:// and file:/// repositories are fetched"
+    raise ValueError(f"{hint}, got {redact_url(url)!r}")
+
+
+def _branch(value: Any) -> str:
+    branch = text(value)
+    if not _BRANCH.match(branch) or branch.endswith(".lock"):
+        raise ValueError(f"not a branch name: {branch!r}")
+    return branch
+
+
+def _repo_paths(value: Any) -> tuple[str, ...]:
+    """Parts of a repository, as relative folders or files (``_news``, ``a/b.md``)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"expected a list of folders such as [_news], got {kind(value)}")
+    out = []
+    for item in value:
+        parts = [p for p in item.strip().replace("\\", "/").split("/") if p not in ("", ".")]
+        if item.strip().startswith("/") or ".." in parts or not parts:
+            raise ValueError(f"expected a folder inside the repository, got {item!r}")
+        out.append("/".join(parts))
+    return tuple(dict.fromkeys(out))
+
+
+def _references(url: str) -> str:
     for name in _REFERENCE.findall(url):
         if not _NAME.match(name):
             raise ValueError(f"${{{name}}} is not the name of an environment variable")
@@ -65,45 +113,65 @@ def _feed_url(value: Any) -> str:
 
 class SourceSettings(Strict):
     path: PathValue | None = None
+    git: Annotated[str | None, BeforeValidator(optional(_git_url))] = None
     feed: Annotated[str | None, BeforeValidator(optional(_feed_url))] = None
+    branch: Annotated[str | None, BeforeValidator(optional(_branch))] = None  # None: the default
+    paths: Annotated[tuple[str, ...], BeforeValidator(_repo_paths)] = ()  # git: (): all of it
     topics: Names = ()  # feeds: added to each item's own categories
     quality: Annotated[float, BeforeValidator(_quality)] = DEFAULT_FEED_QUALITY
     provider: Annotated[str | None, BeforeValidator(optional(text))] = None
-    interval: Duration = DEFAULT_FEED_INTERVAL
-    _url: str | None = PrivateAttr(default=None)  # the feed URL with ${NAME} expanded
+    interval: Duration = DEFAULT_FEED_INTERVAL  # git sources: DEFAULT_GIT_INTERVAL
+    _url: str | None = PrivateAttr(default=None)  # the URL with ${NAME} expanded
+    _secrets: tuple[str, ...] = PrivateAttr(default=())  # what the references expanded to
 
     @model_validator(mode="before")
     @classmethod
     def _one_kind(cls, data: Any) -> Any:
         data = _source(data)
-        given = [key for key in ("path", "feed") if data.get(key) is not None]
+        given = [key for key in _KINDS if data.get(key) is not None]
         if len(given) > 1:
-            raise ValueError("expected one of path: <folder> or feed: <URL>, not both")
+            raise ValueError(f"{_EXPECTED}, one of them only (got {' and '.join(given)})")
         if not given:
             if set(data) - set(cls.model_fields):
                 return data  # a misspelt key: reported as unknown, with the known ones
-            raise ValueError("expected path: <folder> or feed: <URL>")
-        if given == ["path"]:
-            for key in _FEED_KEYS:
-                if key in data:
-                    raise At((key,), f"only for feed sources (this source is path: {data['path']})")
+            raise ValueError(_EXPECTED)
+        source_kind = given[0]
+        for key, kinds in _ONLY_FOR.items():
+            if key in data and source_kind not in kinds:
+                raise At(
+                    (key,),
+                    f"only for {' and '.join(kinds)} sources "
+                    f"(this source is {source_kind}: {redact_url(str(data[source_kind]))})",
+                )
+        if source_kind == "git" and data.get("interval") is None:
+            data = {**data, "interval": DEFAULT_GIT_INTERVAL}
         return data
 
     @property
     def kind(self) -> str:
+        if self.git is not None:
+            return "git"
         return "feed" if self.feed is not None else "path"
+
+    @property
+    def template(self) -> str | None:
+        """The URL as written in the file (``${NAME}`` unexpanded), for git and feed sources."""
+        return self.git if self.git is not None else self.feed
 
     @property
     def display(self) -> str:
         """How the source is shown and named: the path, or the URL as written in the file
         (``${NAME}`` unexpanded) with any password in it replaced by ``***``."""
-        if self.feed is not None:
-            return redact_url(self.feed)
+        template = self.template
+        if template is not None:
+            return redact_url(template)
         return str(self.path)
 
     @property
     def key(self) -> str:
         """The source's identity in the store: stable when a referenced token changes."""
+        if self.git is not None:
+            return f"{GIT_KEY_PREFIX}{self.display}"
         if self.feed is not None:
             return f"{FEED_KEY_PREFIX}{self.display}"
         return f"path:{self.path}"
@@ -111,13 +179,20 @@ class SourceSettings(Strict):
     @property
     def url(self) -> str:
         """The URL to fetch (secrets expanded): for the fetcher only, never shown."""
-        if self.feed is None:
-            raise ValueError("not a feed source")
-        return self._url if self._url is not None else self.feed
+        template = self.template
+        if template is None:
+            raise ValueError("not a git or feed source")
+        return self._url if self._url is not None else template
 
-    def with_url(self, url: str) -> SourceSettings:
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values the URL's ``${NAME}`` references expanded to: hidden in any message."""
+        return self._secrets
+
+    def with_url(self, url: str, secrets: Sequence[str] = ()) -> SourceSettings:
         copy = self.model_copy()
         copy._url = url
+        copy._secrets = tuple(sorted(set(secrets), key=len, reverse=True))
         return copy
 
 
@@ -127,8 +202,13 @@ class FetchSettings(Strict):
         tuple[Network, ...], BeforeValidator(lambda v: parse_networks(_cidrs(v)))
     ] = ()
     max_bytes: Size = 5 * 1024 * 1024
+    max_repo_bytes: Size = 500 * 1024 * 1024  # a git source larger than this is refused
     timeout: Duration = timedelta(seconds=30)
     user_agent: Annotated[str | None, BeforeValidator(optional(text))] = None
+
+
+class GitSettings(Strict):
+    checkouts: PathValue | None = None  # where git sources are checked out; None: next to the DB
 
 
 def _cidrs(value: Any) -> Sequence[str]:
@@ -139,31 +219,38 @@ def _cidrs(value: Any) -> Sequence[str]:
     return value
 
 
-def expand_feed_urls(
+def expand_source_urls(
     sources: Sequence[SourceSettings], environ: Mapping[str, str]
 ) -> tuple[list[SourceSettings], list[str]]:
-    """The sources with their feed URLs' ``${NAME}`` references expanded from ``environ``,
-    and a problem line for each reference that is not set."""
+    """The sources with their git and feed URLs' ``${NAME}`` references expanded from
+    ``environ``, and a problem line for each reference that is not set."""
     out: list[SourceSettings] = []
     found: list[str] = []
     for n, source in enumerate(sources):
-        if source.feed is None:
+        template = source.template
+        if template is None:
             out.append(source)
             continue
-        missing = [name for name in _REFERENCE.findall(source.feed) if not environ.get(name)]
+        missing = [name for name in _REFERENCE.findall(template) if not environ.get(name)]
         for name in dict.fromkeys(missing):
             found.append(
-                f"sources[{n}].feed: ${{{name}}} is not set in the environment "
+                f"sources[{n}].{source.kind}: ${{{name}}} is not set in the environment "
                 f"(export {name}=... before starting Newsdesk)"
             )
-        url = _REFERENCE.sub(lambda m: environ.get(m.group(1), ""), source.feed)
-        out.append(source.with_url(url))
+        url = _REFERENCE.sub(lambda m: environ.get(m.group(1), ""), template)
+        values = [environ.get(name, "") for name in _REFERENCE.findall(template)]
+        out.append(source.with_url(url, [v for v in values if v]))
     return out, found
 
 
 def source_paths(sources: Sequence[SourceSettings]) -> list[Path]:
     """The directories (and files) among the sources, in the config's order."""
     return [source.path for source in sources if source.path is not None]
+
+
+def git_sources(sources: Sequence[SourceSettings]) -> list[SourceSettings]:
+    """The git repositories among the sources, in the config's order."""
+    return [source for source in sources if source.git is not None]
 
 
 def feed_sources(sources: Sequence[SourceSettings]) -> list[SourceSettings]:

@@ -1,5 +1,6 @@
-"""What Newsdesk remembers of each web feed: the validators and outcome of its last fetch,
-its backoff, and which article each of its items (by guid) became."""
+"""What Newsdesk remembers of each web feed and git source: the outcome of its last fetch, its
+backoff; for a feed the validators and which article each of its items (by guid) became; for
+a git source the last commit it ingested."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ class SourceState:
     items_rejected: int = 0
     failures: int = 0
     next_fetch_at: datetime | None = None
+    git_commit: str | None = None  # the last commit fully ingested
+    git_scope: str | None = None  # the branch and paths it was read with
+    items_withdrawn: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,9 @@ class FetchRecord:
     items_updated: int = 0
     items_rejected: int = 0
     disabled: bool = False
+    git_commit: str | None = None
+    git_scope: str | None = None
+    items_withdrawn: int = 0
 
 
 class KnownItem(NamedTuple):
@@ -80,6 +87,9 @@ def _state(row: Any) -> SourceState:
         items_rejected=row["items_rejected"],
         failures=row["failures"],
         next_fetch_at=optional_db_time(row["next_fetch_at"]),
+        git_commit=row["git_commit"],
+        git_scope=row["git_scope"],
+        items_withdrawn=row["items_withdrawn"],
     )
 
 
@@ -90,8 +100,9 @@ _RECORD = (
     "last_modified = CASE WHEN ? THEN ? ELSE last_modified END, "
     "body_hash = coalesce(?, body_hash), "
     "permanent_url = coalesce(?, permanent_url), "
-    "items_new = ?, items_updated = ?, items_rejected = ?, "
-    "disabled_at = CASE WHEN ? THEN ? ELSE disabled_at END "
+    "items_new = ?, items_updated = ?, items_rejected = ?, items_withdrawn = ?, "
+    "disabled_at = CASE WHEN ? THEN ? ELSE disabled_at END, "
+    "git_commit = coalesce(?, git_commit), git_scope = coalesce(?, git_scope) "
     "WHERE id = ?"
 )
 
@@ -114,8 +125,11 @@ def _record_params(source_id: int, fetch: FetchRecord) -> tuple[Any, ...]:
         fetch.items_new,
         fetch.items_updated,
         fetch.items_rejected,
+        fetch.items_withdrawn,
         fetch.disabled,
         db_time(fetch.at),
+        fetch.git_commit,
+        fetch.git_scope,
         source_id,
     )
 
@@ -130,8 +144,8 @@ class SourceStore:
             return {}
         async with self.db.transaction() as conn:
             await conn.executemany(
-                "INSERT INTO sources (key, kind) VALUES (?, 'feed') ON CONFLICT (key) DO NOTHING",
-                [(key,) for key in keys],
+                "INSERT INTO sources (key, kind) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                [(key, key.partition(":")[0]) for key in keys],
             )
             rows = await conn.execute_fetchall(
                 "SELECT * FROM sources WHERE key IN (SELECT value FROM json_each(?))",

@@ -17,6 +17,7 @@ from bot.store.published import postable
 from bot.store.times import db_time, utcnow
 
 _IN_CHUNK = 500
+_FEW_URLS = 50  # up to this many, files are searched per URL; past it, all are read once
 _WITHDRAWN_POSTABLE = postable(True, False, withdrawn=True)
 
 
@@ -67,6 +68,46 @@ class WithdrawalStore:
             "SELECT path, urls FROM source_files WHERE path >= ? AND path < ?", (low, high)
         )
         return [(r[0], _lines(r[1])) for r in rows]
+
+    async def files_at(self, paths: Sequence[str]) -> dict[str, list[str]]:
+        """The remembered files among ``paths``, with the URLs each carried."""
+        out: dict[str, list[str]] = {}
+        for chunk in _chunks(paths):
+            rows = await self.db.fetch(
+                "SELECT path, urls FROM source_files "
+                "WHERE path IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(chunk)),),
+            )
+            out.update((r[0], _lines(r[1])) for r in rows)
+        return out
+
+    async def url_count(self, root_key: str) -> int:
+        """How many URLs the remembered files under the directory carry."""
+        low, high = key_range(root_key)
+        row = await self.db.fetch_one(
+            "SELECT total(length(urls) - length(replace(urls, char(10), '')) + (urls != '')) "
+            "FROM source_files WHERE path >= ? AND path < ?",
+            (low, high),
+        )
+        return int(row[0])
+
+    async def carried_elsewhere(self, urls: Collection[str], excluded: Collection[str]) -> set[str]:
+        """Which of ``urls`` a remembered file other than those ``excluded`` carries."""
+        found: set[str] = set()
+        if not urls:
+            return found
+        if len(urls) <= _FEW_URLS:  # the files that may carry them, found by SQLite
+            rows = await self.db.fetch(
+                "SELECT path, urls FROM source_files WHERE EXISTS (SELECT 1 FROM json_each(?) j "
+                "WHERE instr(source_files.urls, j.value) > 0)",
+                (json.dumps(sorted(urls)),),
+            )
+        else:
+            rows = await self.db.fetch("SELECT path, urls FROM source_files")
+        for path, text in rows:
+            if path not in excluded:
+                found.update(url for url in _lines(text) if url in urls)
+        return found
 
     async def carried_outside(self, urls: Collection[str], root_keys: Iterable[str]) -> set[str]:
         """Which of ``urls`` a remembered file under none of these directories carries (a

@@ -79,6 +79,23 @@ def discover(paths: Iterable[Path], unreadable: list[str] | None = None) -> list
     return found
 
 
+def stat_files(paths: Iterable[Path]) -> list[SourceFile]:
+    """``paths`` (files, named by who knows they are there) with their stat, sorted; one that
+    is not there after all is left out, with a warning."""
+    found: list[SourceFile] = []
+    for path in paths:
+        text = os.fspath(path)
+        try:
+            st = os.lstat(text)
+        except OSError as exc:
+            log.warning("cannot stat %s: %s", text, exc.strerror or exc)
+            continue
+        if stat_module.S_ISREG(st.st_mode):
+            found.append(SourceFile(text, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+    found.sort()
+    return found
+
+
 def _walk(
     directory: str, add: Callable[[str, os.stat_result], None], unreadable: list[str] | None
 ) -> None:

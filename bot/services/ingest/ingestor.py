@@ -24,16 +24,22 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.domain.ingest import LIBYAML, Rejection
 from bot.services.ingest.batches import RANK, UNCHANGED, Batches, Plan
-from bot.services.ingest.discovery import SourceFile, discover
+from bot.services.ingest.discovery import SourceFile, discover, stat_files
 from bot.services.ingest.pool import ParsePool
-from bot.services.ingest.withdrawals import Refused, ScannedRoot, settle
+from bot.services.ingest.withdrawals import (
+    Refused,
+    ScannedRoot,
+    Withdrawals,
+    settle,
+    settle_deleted,
+)
 from bot.services.ingest.worker import FileResult, ParseTask, parse_chunk
 from bot.settings import IngestSettings
 from bot.store.articles import ArticleStore
@@ -48,6 +54,17 @@ THREAD_CHUNK = 50  # files parsed per thread hop when no pool is used
 STATE_CHUNK = 1000  # files whose remembered state is looked up in one query
 BATCH_ARTICLES = 1000  # articles per write transaction
 ProgressCallback = Callable[[int, int], None]
+_Withdraw = Callable[[Callable[[str], bool]], Awaitable[Withdrawals]]  # given what is carried
+
+
+@dataclass(frozen=True, slots=True)
+class TreeChange:
+    """What changed in a source directory that knows it (a git checkout)."""
+
+    root: Path  # absolute, as are the paths below
+    display: str  # the source, as shown
+    files: Sequence[Path]  # the files to read
+    deleted: Sequence[Path] | None  # None: ``files`` are all the source holds now
 
 
 @dataclass(slots=True)
@@ -141,21 +158,59 @@ class Ingestor:
         them withdraw their articles (bot.services.ingest.withdrawals); never for paths given
         by hand. ``allow_withdrawals`` lets a mass removal through the safety rules."""
         async with self._lock:
-            return await self._ingest(paths, rescan, progress, sources, allow_withdrawals)
+            started = time.perf_counter()
+            unreadable: list[str] = []
+            files = await asyncio.to_thread(discover, paths, unreadable)
+            roots: list[ScannedRoot] = []
+            if sources:
+                roots = await asyncio.to_thread(_scanned_roots, paths, files, unreadable)
+            withdraw = self._settler(roots, allow_withdrawals)
+            summary = await self._ingest(files, roots, rescan, progress, withdraw)
+            summary.seconds = time.perf_counter() - started
+            return summary
+
+    async def ingest_tree(self, tree: TreeChange, *, allow_withdrawals: bool) -> IngestSummary:
+        """Ingest the files of one source directory that knows what changed in it (a git
+        checkout): ``tree.files`` are read; with ``tree.deleted`` given only those files are
+        gone, else ``tree.files`` are all the source holds (the others under it are gone)."""
+        async with self._lock:
+            started = time.perf_counter()
+            files = await asyncio.to_thread(stat_files, tree.files)
+            found = len(files) if tree.deleted is None else -1  # -1: unknown, not counted
+            root = ScannedRoot(tree.display, os.fspath(tree.root), found, False)
+            withdraw: _Withdraw | None
+            if tree.deleted is None:
+                withdraw = self._settler([root], allow_withdrawals)
+            else:
+                withdraw = self._deleter(root, tree.deleted, allow_withdrawals)
+            summary = await self._ingest(files, [root], False, None, withdraw)
+            summary.seconds = time.perf_counter() - started
+            return summary
+
+    def _settler(self, roots: list[ScannedRoot], allow: bool) -> _Withdraw | None:
+        store = self.withdrawals
+        if not roots or store is None:
+            return None
+        limit = self.settings.withdraw_limit
+        return lambda carried: settle(store, roots, carried, limit=limit, allow=allow)
+
+    def _deleter(self, root: ScannedRoot, deleted: Sequence[Path], allow: bool) -> _Withdraw | None:
+        store = self.withdrawals
+        if store is None:
+            return None
+        keys = [os.fspath(path) for path in deleted]
+        limit = self.settings.withdraw_limit
+        return lambda carried: settle_deleted(store, root, keys, carried, limit=limit, allow=allow)
 
     async def _ingest(
         self,
-        paths: Sequence[Path],
+        files: list[SourceFile],
+        roots: list[ScannedRoot],
         rescan: bool,
         progress: ProgressCallback | None,
-        sources: bool,
-        allow_withdrawals: bool,
+        withdraw: _Withdraw | None,
     ) -> IngestSummary:
-        started = time.perf_counter()
-        unreadable: list[str] = []
-        files = await asyncio.to_thread(discover, paths, unreadable)
         summary = IngestSummary(files_seen=len(files))
-        roots = await asyncio.to_thread(_scanned_roots, paths, files, unreadable) if sources else []
         plan = await self._plan(files, rescan)
         del files
         summary.files_parsed = len(plan.to_parse)
@@ -189,15 +244,9 @@ class Ingestor:
         )
         summary.deliveries = batches.restored
         withdrawn_by_root: dict[str, int] = {}
-        if roots and self.withdrawals is not None:
+        if withdraw is not None:
             outcomes = plan.outcomes
-            done_withdrawals = await settle(
-                self.withdrawals,
-                roots,
-                lambda url: hash(url) in outcomes,
-                limit=self.settings.withdraw_limit,
-                allow=allow_withdrawals,
-            )
+            done_withdrawals = await withdraw(lambda url: hash(url) in outcomes)
             summary.withdrawn = done_withdrawals.withdrawn
             summary.withdrawals_refused = done_withdrawals.refused
             withdrawn_by_root = done_withdrawals.by_root
@@ -209,7 +258,6 @@ class Ingestor:
             )
         if summary.new >= 5000:
             await self.store.analyze()
-        summary.seconds = time.perf_counter() - started
         return summary
 
     async def _plan(self, files: list[SourceFile], rescan: bool) -> Plan:

@@ -1,5 +1,8 @@
 """Withdrawals after a scan of the configured sources: articles whose file is gone.
 
+(:func:`settle` weighs a scanned directory; :func:`settle_deleted` the files a git source's
+diff says are deleted, without looking at the rest.)
+
 An article is withdrawn when a file it came from is gone from a source directory (the file
 system says it is not there) and no file carries its URL any more: not one found by this scan,
 not one remembered from elsewhere. A file that became unparseable is still there: that is a
@@ -32,7 +35,7 @@ class ScannedRoot:
 
     display: str  # as configured
     key: str  # absolute
-    files_found: int
+    files_found: int  # -1: not counted (only what changed in it was looked at)
     unreadable: bool  # a directory under it could not be listed
 
 
@@ -109,4 +112,42 @@ async def settle(
             log.info("%s: %d articles withdrawn (their files are gone)", root.display, len(live))
         out.withdrawn += len(live)
         out.by_root[root.key] = len(live)
+    return out
+
+
+async def settle_deleted(
+    store: WithdrawalStore,
+    root: ScannedRoot,
+    deleted: Sequence[str],
+    carried: Callable[[str], bool],
+    *,
+    limit: float,
+    allow: bool,
+) -> Withdrawals:
+    """Withdraw the articles of ``deleted`` (absolute paths under ``root`` known to be gone:
+    a git source's diff says so), unless another file carries them; the same safety rules as
+    a scan, weighed against what the source held. ``carried(url)``: a file read by this
+    ingest carries it."""
+    out = Withdrawals()
+    remembered = await store.files_at(deleted)
+    if not remembered:
+        return out
+    candidates = {url for urls in remembered.values() for url in urls if not carried(url)}
+    candidates -= await store.carried_elsewhere(candidates, remembered.keys())
+    live = await store.live(sorted(candidates))
+    if live:
+        files_left = await store.file_count(root.key) - len(remembered)
+        articles = await store.url_count(root.key)
+        scan = SourceScan(files_left, False, articles, len(live))
+        reason = refusal(scan, limit=limit, allow=allow)
+        if reason is not None:
+            refused = Refused(root.display, reason)
+            log.error("%s", refused)
+            out.refused.append(refused)
+            return out
+    await store.withdraw(sorted(live.values()), list(remembered))
+    if live:
+        log.info("%s: %d articles withdrawn (their files are gone)", root.display, len(live))
+    out.withdrawn = len(live)
+    out.by_root[root.key] = len(live)
     return out

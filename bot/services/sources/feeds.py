@@ -33,6 +33,7 @@ from bot.domain.fetch_schedule import next_fetch
 from bot.domain.ingest import InvalidArticleError, Rejection
 from bot.net.fetch import Fetcher, FetchResult, Validators
 from bot.services.ingest.worker import FeedTask
+from bot.services.sources.due import DueTimes
 from bot.services.sources.parsing import parse_feeds
 from bot.services.sources.reports import SourceReport
 from bot.settings import SourceSettings
@@ -89,16 +90,11 @@ class FeedPoller:
         self.clock = clock
         self.rand = rand
         self._lock = asyncio.Lock()
-        self._due: dict[str, datetime | None] = {}  # key -> next fetch (None: disabled)
+        self._due = DueTimes()
 
     def due(self, feeds: Sequence[SourceSettings]) -> list[SourceSettings]:
         """The feeds to fetch now (all of those not seen yet by this poller)."""
-        now = self.clock()
-        return [
-            feed
-            for feed in feeds
-            if feed.key not in self._due or ((at := self._due[feed.key]) is not None and at <= now)
-        ]
+        return self._due.due(feeds, self.clock())
 
     async def poll(
         self, feeds: Sequence[SourceSettings], *, due_only: bool = False
@@ -116,11 +112,11 @@ class FeedPoller:
         for feed in feeds:
             state = states[feed.key]
             if state.disabled_at is not None:
-                self._due[feed.key] = None
+                self._due.set(feed.key, None)
                 reports[feed.key] = _disabled(feed, state)
                 continue
             if due_only and state.next_fetch_at is not None and state.next_fetch_at > now:
-                self._due[feed.key] = state.next_fetch_at
+                self._due.set(feed.key, state.next_fetch_at)
                 continue
             to_fetch.append((feed, state))
         limit = asyncio.Semaphore(FETCHES_AT_ONCE)
@@ -154,7 +150,7 @@ class FeedPoller:
             report, record = await self._settle(one, rank(one.feed.key), rank)
             reports[one.feed.key] = report
             records.append((one.state.id, record))
-            self._due[one.feed.key] = None if record.disabled else record.next_fetch_at
+            self._due.set(one.feed.key, None if record.disabled else record.next_fetch_at)
             if n % 50 == 49:
                 await asyncio.sleep(0)
         await self.sources.record_many(records)

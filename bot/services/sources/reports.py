@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.domain.ingest import Rejection
+from bot.services.ingest.withdrawals import Refused
 
 Outcome = Literal["ok", "not_modified", "failed", "disabled"]
 FAILURES_TOLD = 5  # failures in a row after which the operators are told
@@ -16,7 +17,7 @@ FAILURES_TOLD = 5  # failures in a row after which the operators are told
 @dataclass(slots=True)
 class SourceReport:
     source: str  # the path, or the URL with credentials redacted
-    kind: Literal["path", "feed"]
+    kind: Literal["path", "git", "feed"]
     outcome: Outcome
     http_status: int | None = None
     new: int = 0
@@ -24,6 +25,7 @@ class SourceReport:
     withdrawn: int = 0
     error: str | None = None
     rejected: list[Rejection] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)  # withdrawals the safety rules refused
     failures: int = 0  # in a row, this one included
     gone: bool = False  # this fetch found the feed gone (410): it is now disabled
     moved_to: str | None = None  # a permanent redirect's target
