@@ -234,8 +234,8 @@ class Jobs:
 
     async def _tell_refusals(self, refusals: list[Refused], job: str) -> None:
         """Alert once per refusal while it lasts (again if it comes back after clearing); one
-        that could not go out yet is told after a later scan. Each job (``ingest``: the
-        directories, ``git``) clears only its own sources' refusals."""
+        that could not go out yet is told after a later scan. Each ``job`` (``ingest``: the
+        directories; ``git <source>``: one git source) clears only its own refusals."""
         now = {r.source: str(r) for r in refusals}  # once per source, whatever its counts say
         mine = self._refusals_told.setdefault(job, set())
         told = mine & set(now)

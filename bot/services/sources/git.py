@@ -131,8 +131,6 @@ class GitPoller:
         report.failures = state.failures + 1 if failed else 0
         at = next_fetch(now, git.interval, failures=report.failures, jitter=self.rand() * 2 - 1)
         report.next_fetch_at = at
-        if failed:
-            log.warning("git source %s", report.describe())
         record = FetchRecord(
             outcome=report.outcome,
             at=now,
