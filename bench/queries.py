@@ -7,7 +7,8 @@ Uses the store from ``bench/store_1m.py``. Times the exact store calls the comma
 /news topic (both sorts, biggest to smallest topics, first and deep pages), topic and article
 autocomplete (empty input, 1-3 letter prefixes, words), and /news search for a mix of the
 commonest terms, mid-frequency and rare terms, two-word queries, 3-letter words, a topic
-filter, and no match.
+filter, and no match. Asked from a server that added a feed of its own, among 1,000 that did
+(bench/server_sources.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ab import alternate, code_root, raw, side_by_side  # noqa: E402
 
 sys.path.insert(0, str(code_root()))  # the code measured: this checkout, or --root DIR
 
+from server_sources import ensure_server_sources, guild_of  # noqa: E402
 from stats import summary  # noqa: E402
 from store_1m import ensure  # noqa: E402
 
@@ -70,11 +72,13 @@ def report(label: str, timings: list[float]) -> None:
 async def measure(path: Path) -> dict[str, list[float]]:
     terms = vocabulary(path)
     db = await Database.open(path)
+    # asked from one of the servers with a source of their own (none: a layout without them)
+    seen = {"guild": guild_of(7)} if await ensure_server_sources(db) else {}
     browse = BrowseStore(db)
     rng = random.Random(3)
     try:
         total = (await db.fetch_one("SELECT count(*) FROM articles"))[0]
-        topics = await browse.topics(1000)
+        topics = await browse.topics(1000, **seen)
         print(
             f"store: {total:,} articles, {len(topics)} topics, {len(terms):,} terms",
             file=sys.stderr,
@@ -89,28 +93,30 @@ async def measure(path: Path) -> dict[str, list[float]]:
         results.append(
             await timed(
                 "/news topic, best first, page 1",
-                [(lambda t=t: browse.topic_page(t, "quality", 6, 0)) for t in topic_ids],
+                [(lambda t=t: browse.topic_page(t, "quality", 6, 0, **seen)) for t in topic_ids],
             )
         )
         results.append(
             await timed(
                 "/news topic, newest first, page 1",
-                [(lambda t=t: browse.topic_page(t, "recent", 6, 0)) for t in topic_ids],
+                [(lambda t=t: browse.topic_page(t, "recent", 6, 0, **seen)) for t in topic_ids],
             )
         )
         results.append(
             await timed(
                 "/news topic, best first, page 20",
-                [(lambda t=t: browse.topic_page(t, "quality", 6, 95)) for t in topic_ids],
+                [(lambda t=t: browse.topic_page(t, "quality", 6, 95, **seen)) for t in topic_ids],
             )
         )
-        results.append(await timed("/news latest, page 1", [lambda: browse.latest(6, 0)] * 30))
+        results.append(
+            await timed("/news latest, page 1", [lambda: browse.latest(6, 0, **seen)] * 30)
+        )
         prefixes = ["", "a", "c", "m", "ai", "co", "ma", "da", "rob", "clo", "vis", "qua"]
         names = [t.name for t in rng.sample(topics, 20)]
         results.append(
             await timed(
                 "topic autocomplete (empty, 1-3 letters, names)",
-                [(lambda p=p: browse.complete_topic(p)) for p in prefixes + names],
+                [(lambda p=p: browse.complete_topic(p, **seen)) for p in prefixes + names],
             )
         )
         letters3 = [t for t, _ in terms[:300] if len(t) >= 3]
@@ -122,7 +128,7 @@ async def measure(path: Path) -> dict[str, list[float]]:
         results.append(
             await timed(
                 "article autocomplete (3-letter prefixes, words)",
-                [(lambda p=p: browse.complete_article(p)) for p in typed],
+                [(lambda p=p: browse.complete_article(p, **seen)) for p in typed],
             )
         )
         common = [t for t, _ in terms[:15]]
@@ -132,14 +138,14 @@ async def measure(path: Path) -> dict[str, list[float]]:
         mix += [f"{a} {b}" for a, b in zip(common[:8], middle[:8], strict=True)]
         mix += [t[:3] for t in common[:8]] + ["zzzqqq nothing"]
         news = NewsService(ArticleStore(db), browse)
-        searches = [(lambda q=q: news.search_page(q, None, 0)) for q in mix]
+        searches = [(lambda q=q: news.search_page(q, None, 0, **seen)) for q in mix]
         results.append(
             await timed("/news search (common, mid, rare, pairs, 3 letters, none)", searches)
         )
         results.append(
             await timed(
                 "/news search, commonest terms only",
-                [(lambda q=q: news.search_page(q, None, 0)) for q in common],
+                [(lambda q=q: news.search_page(q, None, 0, **seen)) for q in common],
             )
         )
         top = topics[0]
@@ -147,7 +153,7 @@ async def measure(path: Path) -> dict[str, list[float]]:
         results.append(
             await timed(
                 f"/news search with topic ({top.name})",
-                [(lambda q=q: news.search_page(q, (top_id, top.name), 0)) for q in mix],
+                [(lambda q=q: news.search_page(q, (top_id, top.name), 0, **seen)) for q in mix],
             )
         )
         return dict(results)

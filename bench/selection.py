@@ -3,11 +3,13 @@
     python bench/selection.py [-n 1000000] [--subscriptions 1000] [--workdir bench/out]
     python bench/selection.py --baseline ../other-checkout [--rounds 3]   # side by side
 
-Uses the store from ``bench/store_1m.py`` (built on first use). Adds 1,000 subscriptions with
-a realistic mix of rules (1-3 Zipf topics or none, min_quality 0-80, max_age 1d/7d/30d/none,
-some type and provider filters) and gives each a history: 20 earlier runs whose picks are
-recorded as sent. Then times what a publishing run asks the database — the candidate query
-through aiosqlite plus the pure selection — for every subscription, three passes.
+Uses the store from ``bench/store_1m.py`` (built on first use). Adds 1,000 servers with a feed
+of 50 items each (bench/server_sources.py) and 1,000 subscriptions, one in each of those
+servers, with a realistic mix of rules (1-3 Zipf topics or none, min_quality 0-80, max_age
+1d/7d/30d/none, some type and provider filters) and gives each a history: 20 earlier runs
+whose picks are recorded as sent. Then times what a publishing run asks the database
+— the candidate query through aiosqlite plus the pure selection — for every subscription,
+three passes.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ab import alternate, code_root, raw, side_by_side  # noqa: E402
 
 sys.path.insert(0, str(code_root()))  # the code measured: this checkout, or --root DIR
 
+from server_sources import GUILD_BASE, ensure_server_sources  # noqa: E402
 from stats import summary  # noqa: E402
 from store_1m import ensure  # noqa: E402
 
@@ -42,7 +45,7 @@ try:  # this layout
     def candidate_query(db: Database):  # type: ignore[no-untyped-def]
         queries = CandidateQueries(db)
         return lambda sub, policy, now, limit: queries.candidates(
-            sub.channel_id, policy, now, limit
+            sub.channel_id, policy, now, limit, guild=sub.guild_id
         )
 
 except ImportError:  # the layout before bot/store/candidates.py, for side-by-side runs
@@ -107,6 +110,9 @@ async def setup(db: Database, count: int) -> None:
     await db.execute("DELETE FROM deliveries")
     await db.execute("DELETE FROM subscriptions")
     await SubscriptionStore(db).sync_from_config(specs)
+    servers = await ensure_server_sources(db)
+    if servers:  # each subscription in one of the servers that added a source
+        await db.execute("UPDATE subscriptions SET guild_id = ? + (id % ?)", (GUILD_BASE, servers))
     candidates_of = candidate_query(db)
     now = await bench_now(db)
     for sub in await SubscriptionStore(db).list():

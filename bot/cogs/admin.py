@@ -106,7 +106,7 @@ class AdminCog(
         """Complete the last of comma-separated topics."""
         head, _, last = current.rpartition(",")
         prefix = f"{head.strip()}, " if head.strip() else ""
-        found = await self.news.complete_topic(last.strip())
+        found = await self.news.complete_topic(last.strip(), guild=interaction.guild_id)
         return [
             app_commands.Choice(name=(prefix + t.name)[:100], value=(prefix + t.name)[:100])
             for t in found[:25]

@@ -52,7 +52,7 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Browse th
     async def complete_topic(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        topics = await self.news.complete_topic(current)
+        topics = await self.news.complete_topic(current, guild=interaction.guild_id)
         return [
             app_commands.Choice(name=_choice_name(f"{t.name} ({t.articles:,})"), value=t.name[:100])
             for t in topics[:25]
@@ -61,7 +61,7 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Browse th
     async def complete_article(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        found = await self.news.complete_article(current)
+        found = await self.news.complete_article(current, guild=interaction.guild_id)
         return [
             app_commands.Choice(
                 name=_choice_name(f"{a.title} — {a.published_at:%Y-%m-%d}"), value=str(a.id)
@@ -92,12 +92,13 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Browse th
         ephemeral: bool = False,
     ) -> None:
         topic_id, name = await self.news.resolve_topic(topic)  # fast; errors stay private
+        guild = interaction.guild_id  # each server sees its own sources' articles
         order: Sort = "recent" if sort is not None and sort.value == "recent" else "quality"
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         heading = f"**{name}** — {'newest' if order == 'recent' else 'best'} first"
 
         async def render(number: int) -> tuple[str, list[discord.Embed], bool]:
-            page = await self.news.topic_page(topic_id, order, number)
+            page = await self.news.topic_page(topic_id, order, number, guild=guild)
             return _content(heading, page), _embeds(page), page.has_next
 
         await Paginator(interaction.user.id, render).send(interaction, ephemeral=ephemeral)
@@ -114,11 +115,13 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Browse th
         ephemeral: bool = False,
     ) -> None:
         resolved = await self.news.resolve_topic(topic) if topic else None
+        guild = interaction.guild_id
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         heading = f"**Latest in {resolved[1]}**" if resolved else "**Latest articles**"
 
         async def render(number: int) -> tuple[str, list[discord.Embed], bool]:
-            page = await self.news.latest_page(resolved[0] if resolved else None, number)
+            topic_id = resolved[0] if resolved else None
+            page = await self.news.latest_page(topic_id, number, guild=guild)
             return _content(heading, page), _embeds(page), page.has_next
 
         await Paginator(interaction.user.id, render).send(interaction, ephemeral=ephemeral)
@@ -138,13 +141,17 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Browse th
         ephemeral: bool = False,
     ) -> None:
         resolved = await self.news.resolve_topic(topic) if topic else None
-        first = await self.news.search_page(query, resolved, 0)  # raises for unsearchable text
+        guild = interaction.guild_id
+        # raises for unsearchable text
+        first = await self.news.search_page(query, resolved, 0, guild=guild)
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         shown = discord.utils.escape_markdown(" ".join(query.split()))[:100]
         heading = f"**Search:** {shown}" + (f" in **{resolved[1]}**" if resolved else "")
 
         async def render(number: int) -> tuple[str, list[discord.Embed], bool]:
-            page = first if number == 0 else await self.news.search_page(query, resolved, number)
+            if number == 0:
+                return _content(heading, first), _embeds(first), first.has_next
+            page = await self.news.search_page(query, resolved, number, guild=guild)
             return _content(heading, page), _embeds(page), page.has_next
 
         await Paginator(interaction.user.id, render).send(interaction, ephemeral=ephemeral)
@@ -161,10 +168,11 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Browse th
         article: app_commands.Range[str, 1, 200],
         ephemeral: bool = False,
     ) -> None:
-        found = await self.news.resolve_article(article)
+        guild = interaction.guild_id
+        found = await self.news.resolve_article(article, guild=guild)
         assert found.id is not None
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-        coverage = await self.news.related(found.id)
+        coverage = await self.news.related(found.id, guild=guild)
         assert coverage is not None
         embed = related_embed(coverage.article.title, coverage.article.url, coverage.items)
         await interaction.followup.send(embed=discord.Embed.from_dict(embed), ephemeral=ephemeral)
@@ -175,7 +183,7 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Browse th
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
 
         async def render(number: int) -> tuple[str, list[discord.Embed], bool]:
-            rows, has_next, total = await self.news.topics(number)
+            rows, has_next, total = await self.news.topics(number, guild=interaction.guild_id)
             embed = topics_embed([(t.name, t.articles) for t in rows], number, total)
             return "", [discord.Embed.from_dict(embed)], has_next
 

@@ -261,7 +261,7 @@ class NewsBot(commands.Bot):
     async def show_related(self, interaction: discord.Interaction[Any], article_id: int) -> None:
         """The private list behind the "Related coverage" button (and /news related)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        coverage = await self.services.news.related(article_id)
+        coverage = await self.services.news.related(article_id, guild=interaction.guild_id)
         if coverage is None:
             await interaction.followup.send(
                 "That article is no longer in the archive.", ephemeral=True

@@ -162,7 +162,8 @@ class AdminService:
         if unknown:
             hints = []
             for name in unknown[:3]:
-                close = await self.browse.complete_topic(name[:3], limit=3)
+                # hints name only topics every server sees
+                close = await self.browse.complete_topic(name[:3], limit=3, guild=None)
                 if close:
                     hints.append(f"for “{name}”, did you mean " + ", ".join(t.name for t in close))
             hint = f" ({'; '.join(hints)})" if hints else ""

@@ -54,6 +54,9 @@ class Coverage:
 
 
 class NewsService:
+    """Every method answers for one server (``guild``; None: a DM): it shows only what that
+    server may see (store.visibility)."""
+
     def __init__(self, articles: ArticleStore, browse: BrowseStore) -> None:
         self.articles = articles
         self.browse = browse
@@ -67,44 +70,52 @@ class NewsService:
             raise UnknownTopicError(typed.strip())
         return found
 
-    async def topics(self, number: int) -> tuple[list[TopicCount], bool, int]:
+    async def topics(self, number: int, *, guild: int | None) -> tuple[list[TopicCount], bool, int]:
         """One page of topics with their article counts, biggest first; and the total."""
         size = 20
-        rows = await self.browse.topics(size + 1, number * size)
-        return rows[:size], len(rows) > size, await self.browse.topic_count()
+        rows = await self.browse.topics(size + 1, number * size, guild=guild)
+        return rows[:size], len(rows) > size, await self.browse.topic_count(guild=guild)
 
-    async def complete_topic(self, typed: str) -> list[TopicCount]:
-        return await self.browse.complete_topic(typed[:100])
+    async def complete_topic(self, typed: str, *, guild: int | None) -> list[TopicCount]:
+        return await self.browse.complete_topic(typed[:100], guild=guild)
 
     # ------------------------------------------------------------------ pages
 
-    async def topic_page(self, topic_id: int, sort: Sort, number: int) -> Page:
-        rows = await self.browse.topic_page(topic_id, sort, PAGE_SIZE + 1, number * PAGE_SIZE)
+    async def topic_page(
+        self, topic_id: int, sort: Sort, number: int, *, guild: int | None
+    ) -> Page:
+        rows = await self.browse.topic_page(
+            topic_id, sort, PAGE_SIZE + 1, number * PAGE_SIZE, guild=guild
+        )
         return _page(rows, number)
 
-    async def latest_page(self, topic_id: int | None, number: int) -> Page:
+    async def latest_page(self, topic_id: int | None, number: int, *, guild: int | None) -> Page:
         if topic_id is not None:
-            return await self.topic_page(topic_id, "recent", number)
-        return _page(await self.browse.latest(PAGE_SIZE + 1, number * PAGE_SIZE), number)
+            return await self.topic_page(topic_id, "recent", number, guild=guild)
+        rows = await self.browse.latest(PAGE_SIZE + 1, number * PAGE_SIZE, guild=guild)
+        return _page(rows, number)
 
-    async def search_page(self, text: str, topic: tuple[int, str] | None, number: int) -> Page:
+    async def search_page(
+        self, text: str, topic: tuple[int, str] | None, number: int, *, guild: int | None
+    ) -> Page:
         """Best matches first, among the newest matches (see bot.domain.search)."""
         query = search_query(text, topic[1] if topic else None)
-        ranked = rank(text, await self.browse.search(query, topic[0] if topic else None))
+        found = await self.browse.search(query, topic[0] if topic else None, guild=guild)
+        ranked = rank(text, found)
         start = number * PAGE_SIZE
         window = ranked[start : start + PAGE_SIZE + 1]
-        return _page(await self.browse.summaries([m.id for m in window]), number)
+        return _page(await self.browse.summaries([m.id for m in window], guild=guild), number)
 
     # ------------------------------------------------------------------ articles
 
-    async def resolve_article(self, typed: str) -> Article:
+    async def resolve_article(self, typed: str, *, guild: int | None) -> Article:
         """The article picked in autocomplete (its id), or the newest whose title matches."""
         value = typed.strip()
         if value.isdigit() and len(value) < 19:
-            article = await self.articles.get(int(value))
-            if article is not None and article.withdrawn_at is None:
+            article = await self._visible(int(value), guild)
+            if article is not None:
                 return article
-        matches = await self.browse.complete_article(value, limit=1) if value else []
+        matches = await self.browse.complete_article(value, limit=1, guild=guild) if value else []
         if not matches:
             raise UnknownArticleError(value)
         article = await self.articles.get(matches[0].id)
@@ -112,14 +123,22 @@ class NewsService:
             raise UnknownArticleError(value)
         return article
 
-    async def complete_article(self, typed: str) -> list[ArticleSummary]:
-        return await self.browse.complete_article(typed[:100])
+    async def complete_article(self, typed: str, *, guild: int | None) -> list[ArticleSummary]:
+        return await self.browse.complete_article(typed[:100], guild=guild)
 
-    async def related(self, article_id: int) -> Coverage | None:
-        """The source's related items, stored articles linked by related coverage, and stored
-        articles on the same story (a shared topic, a similar title, within a few days)."""
+    async def _visible(self, article_id: int, guild: int | None) -> Article | None:
+        """The article, unless it was withdrawn or ``guild`` may not see it."""
+        if not await self.browse.visible(article_id, guild=guild):
+            return None
         article = await self.articles.get(article_id)
-        if article is None or article.withdrawn_at is not None:  # hidden once withdrawn
+        return article if article is not None and article.withdrawn_at is None else None
+
+    async def related(self, article_id: int, *, guild: int | None) -> Coverage | None:
+        """The source's related items, stored articles linked by related coverage, and stored
+        articles on the same story (a shared topic, a similar title, within a few days); only
+        what ``guild`` may see."""
+        article = await self._visible(article_id, guild)
+        if article is None:  # hidden once withdrawn, and from other servers
             return None
         items: dict[str, CoverageItem] = {}
         for item in article.related:
@@ -130,7 +149,7 @@ class NewsService:
                         item.title or item.url, item.url, item.provider_name, item.published_at
                     ),
                 )
-        for other in await self.articles.linking_to(article_id):
+        for other in await self.articles.linking_to(article_id, guild=guild):
             if other.url != article.url and other.withdrawn_at is None:
                 items.setdefault(other.url, _from_article(other))
         topic_ids = await self.browse.topic_ids_of(article_id)
@@ -140,6 +159,7 @@ class NewsService:
                 article.published_at - SAME_STORY_WINDOW,
                 article.published_at + SAME_STORY_WINDOW,
                 SAME_STORY_SCAN,
+                guild=guild,
             )
             similar = [
                 (title_similarity(article.title, s.title), s)

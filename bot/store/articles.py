@@ -22,6 +22,7 @@ from bot.store.rows import (
     related_item,
 )
 from bot.store.times import db_time, utcnow
+from bot.store.visibility import share, visible, widen
 
 Outcome = Literal["new", "updated", "unchanged"]
 
@@ -34,8 +35,9 @@ INSERT INTO articles (
     id, url, web_url, original_url, title, excerpt, published_at, type, quality, heat,
     source_published, provider_name, provider_domain, provider_key, domain_key, provider_json,
     images_json, featured_content, body, extra_json, topics_text,
-    content_hash, source_path, ingested_at, updated_at, postable, shown_hash, withdrawn_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    content_hash, source_path, ingested_at, updated_at, postable, shown_hash, withdrawn_at,
+    restricted
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _UPDATE_ARTICLE = """
 UPDATE articles SET
@@ -47,8 +49,9 @@ UPDATE articles SET
 WHERE id = ?
 """
 _INSERT_TOPIC_LINK = """
-INSERT INTO article_topics (article_id, topic_id, position, label, quality, published_at, postable)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO article_topics (
+    article_id, topic_id, position, label, quality, published_at, postable, restricted
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
 _INSERT_RELATED = (
     "INSERT INTO related (article_id, position, url, title, provider_name, published_at, "
@@ -133,6 +136,7 @@ class ArticleStore:
         files: Sequence[FileState] = (),
         *,
         hold: Callable[[str], bool] | None = None,
+        guild: int | None = None,
     ) -> BatchResult:
         """Store a batch of parsed articles and the state of the files they came from.
 
@@ -143,6 +147,11 @@ class ArticleStore:
         written either, but handed back in ``held`` (the caller knows that file comes later).
         The posts of an updated article whose shown digest changed are queued for edits
         (store.edits), in the same transaction.
+
+        ``guild``: the batch comes from a source that server added from Discord; the articles
+        only such sources carry are visible to the servers whose sources carry them
+        (store.visibility). None: a global source; every article of the batch is global from
+        now on (visibility only widens; held and unchanged articles too).
         """
         latest: dict[str, ArticleRows] = {}
         for rows in batch:
@@ -154,16 +163,19 @@ class ArticleStore:
         now = db_time(utcnow())
         async with self.db.transaction() as conn:
             existing: dict[str, tuple[int, str, str | None, str | None, bool]] = {}
+            restricted: set[int] = set()  # stored articles only server sources carried
             urls = list(latest)
             for chunk in _chunks(urls):
                 found = await conn.execute_fetchall(
                     "SELECT id, url, content_hash, source_path, shown_hash, "
-                    "withdrawn_at IS NOT NULL FROM articles "
+                    "withdrawn_at IS NOT NULL, restricted FROM articles "
                     "WHERE url IN (SELECT value FROM json_each(?))",
                     (json.dumps(chunk),),
                 )
                 for row in found:
                     existing[row[1]] = (row[0], row[2], row[3], row[4], bool(row[5]))
+                    if row[6]:
+                        restricted.add(row[0])
             inserts: list[tuple[int, ArticleRows]] = []
             updates: list[tuple[int, ArticleRows]] = []
             reshown: list[int] = []  # updated articles whose posts now show something else
@@ -191,7 +203,7 @@ class ArticleStore:
                 elif stored[1] != rows.content_hash or flipped:
                     updates.append((stored[0], rows))
                     outcomes[url] = "updated"
-                    if stored[4]:
+                    if stored[4] or stored[0] in restricted:
                         uncounted.append(stored[0])
                     if flipped or (stored[3] is not None and stored[3] != rows.shown_hash):
                         reshown.append(stored[0])  # a restored article's posts, too
@@ -240,11 +252,15 @@ class ArticleStore:
                             self._postable_row(r),
                             r.shown_hash,
                             r.withdrawn_at,
+                            int(guild is not None),
                         )
                         for i, r in inserts
                     ],
                 )
             written = inserts + updates
+            # Hidden from other servers: a server source's new articles, and its updates of
+            # articles no global source carries.
+            hidden = {i for i, _ in inserts} | restricted if guild is not None else set()
             if written:
                 topic_ids = await self._ensure_topics(conn, written, new_topic_ids)
                 links = [
@@ -256,16 +272,21 @@ class ArticleStore:
                         r.quality,
                         r.published_at,
                         self._postable_row(r),
+                        int(i in hidden),
                     )
                     for i, r in written
                     for pos, (key, label) in enumerate(r.topics)
                 ]
                 await conn.executemany(_INSERT_TOPIC_LINK, links)
-                counted = {i for i, r in written if r.withdrawn_at is None}
+                counted = {i for i, r in written if r.withdrawn_at is None and i not in hidden}
                 counts.update(link[1] for link in links if link[0] in counted)
                 await conn.executemany(
                     _INSERT_RELATED, [(i, *rel, rel[1]) for i, r in written for rel in r.related]
                 )
+            if guild is None:
+                counts.update(await widen(conn, restricted, {i for i, _ in updates}))
+            else:
+                await share(conn, hidden, guild)
             for chunk in _chunks(reshown):
                 await conn.execute(FLAG_SQL, (json.dumps(chunk),))
             result.reshown.extend(reshown)
@@ -345,11 +366,14 @@ class ArticleStore:
         found = await self._load("id", (article_id,))
         return found[0][0] if found else None
 
-    async def linking_to(self, article_id: int, limit: int = 50) -> list[Article]:
-        """Stored articles whose related coverage points at this one (the reverse links)."""
+    async def linking_to(
+        self, article_id: int, limit: int = 50, *, guild: int | None
+    ) -> list[Article]:
+        """Stored articles ``guild`` may see whose related coverage points at this one (the
+        reverse links)."""
         rows = await self.db.fetch(
-            "SELECT DISTINCT article_id FROM related WHERE linked_article_id = ? LIMIT ?",
-            (article_id, limit),
+            _LINKING_TO,
+            {"id": article_id, "limit": limit, "guild": guild},
         )
         found = await self._load("ids", (json.dumps([r[0] for r in rows]),))
         return [article for article, _ in found]
@@ -397,6 +421,10 @@ SELECT a.*, EXISTS (
         r.published_at, r.quality, json(r.data_json)))
  FROM related r WHERE r.article_id = a.id) AS related_rows
 FROM articles a
+"""  # noqa: S608 - constant fragments
+_LINKING_TO = f"""
+SELECT DISTINCT r.article_id FROM related r JOIN articles a ON a.id = r.article_id
+WHERE r.linked_article_id = :id AND {visible("a.id")} LIMIT :limit
 """  # noqa: S608 - constant fragments
 # Constant SQL (a shared SELECT plus a fixed WHERE clause); values are bound parameters.
 _SELECT_ARTICLES = {

@@ -21,6 +21,7 @@ from bot.domain.similarity import STOPWORDS
 from bot.domain.text import topic_key
 from bot.store.db import Database
 from bot.store.times import db_time, parse_db_time
+from bot.store.visibility import GUILD_TOPIC_EXTRA, VISIBLE_ROWID, visible
 
 Sort = Literal["quality", "recent"]
 
@@ -88,51 +89,73 @@ def _summary(row: Any) -> ArticleSummary:
 
 
 _SUMMARY = "a.id, a.url, a.title, a.provider_name, a.published_at, a.quality, a.type"
+_SEEN = visible("a.id")  # every listing shows only what :guild may see (store.visibility)
 # Withdrawn articles (gone from their source) are hidden from every listing: a page walks its
 # index in order and skips them, so a page is full however many there are.
 _TOPIC_BEST = f"""
 SELECT {_SUMMARY} FROM article_topics t JOIN articles a ON a.id = t.article_id
-WHERE t.topic_id = ? AND a.withdrawn_at IS NULL
-ORDER BY t.quality DESC, t.published_at DESC LIMIT ? OFFSET ?
+WHERE t.topic_id = :topic AND a.withdrawn_at IS NULL AND {_SEEN}
+ORDER BY t.quality DESC, t.published_at DESC LIMIT :limit OFFSET :offset
 """  # noqa: S608 - constant fragments
 _TOPIC_RECENT = f"""
 SELECT {_SUMMARY} FROM article_topics t JOIN articles a ON a.id = t.article_id
-WHERE t.topic_id = ? AND a.withdrawn_at IS NULL
-ORDER BY t.published_at DESC LIMIT ? OFFSET ?
+WHERE t.topic_id = :topic AND a.withdrawn_at IS NULL AND {_SEEN}
+ORDER BY t.published_at DESC LIMIT :limit OFFSET :offset
 """  # noqa: S608 - constant fragments
 _LATEST = f"""
-SELECT {_SUMMARY} FROM articles a WHERE a.withdrawn_at IS NULL
-ORDER BY a.published_at DESC LIMIT ? OFFSET ?
+SELECT {_SUMMARY} FROM articles a WHERE a.withdrawn_at IS NULL AND {_SEEN}
+ORDER BY a.published_at DESC LIMIT :limit OFFSET :offset
 """  # noqa: S608 - constant fragments
-_SEARCH = """
+# The full-text queries leave out what :guild may not see before their LIMIT.
+_SEARCH = f"""
 WITH newest AS (
     SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH :query
     AND rowid NOT IN (SELECT id FROM articles WHERE withdrawn_at IS NOT NULL)
+    AND {VISIBLE_ROWID}
     ORDER BY rowid DESC LIMIT :ranked
 )
 SELECT a.id, a.title, a.topics_text, a.provider_name, a.published_at
 FROM newest n JOIN articles a ON a.id = n.id
 WHERE a.withdrawn_at IS NULL AND (:topic IS NULL OR EXISTS (
     SELECT 1 FROM article_topics t WHERE t.article_id = a.id AND t.topic_id = :topic))
-"""
+"""  # noqa: S608 - constant fragments
 _BY_IDS = f"""
-SELECT {_SUMMARY} FROM articles a WHERE a.id IN (SELECT value FROM json_each(?))
-AND a.withdrawn_at IS NULL
+SELECT {_SUMMARY} FROM articles a WHERE a.id IN (SELECT value FROM json_each(:ids))
+AND a.withdrawn_at IS NULL AND {_SEEN}
 """  # noqa: S608 - constant fragments
 _TITLE_MATCHES = f"""
 SELECT {_SUMMARY} FROM (
-    SELECT rowid AS id FROM titles_fts WHERE titles_fts MATCH ?
+    SELECT rowid AS id FROM titles_fts WHERE titles_fts MATCH :query
     AND rowid NOT IN (SELECT id FROM articles WHERE withdrawn_at IS NOT NULL)
-    ORDER BY rowid DESC LIMIT ?
+    AND {VISIBLE_ROWID}
+    ORDER BY rowid DESC LIMIT :limit
 ) m JOIN articles a ON a.id = m.id
 WHERE a.withdrawn_at IS NULL
 ORDER BY a.id DESC
 """  # noqa: S608 - constant fragments
 _SAME_TOPIC_WINDOW = f"""
 SELECT {_SUMMARY} FROM article_topics t JOIN articles a ON a.id = t.article_id
-WHERE t.topic_id IN (SELECT value FROM json_each(?)) AND t.published_at BETWEEN ? AND ?
-AND a.withdrawn_at IS NULL
-ORDER BY t.published_at DESC LIMIT ?
+WHERE t.topic_id IN (SELECT value FROM json_each(:topics))
+AND t.published_at BETWEEN :start AND :end
+AND a.withdrawn_at IS NULL AND {_SEEN}
+ORDER BY t.published_at DESC LIMIT :limit
+"""  # noqa: S608 - constant fragments
+_VISIBLE = f"SELECT EXISTS (SELECT 1 FROM articles a WHERE a.id = :id AND {_SEEN})"  # noqa: S608
+# Topics with the articles :guild may see: the global count plus the server's own.
+_COUNTED_TOPICS = f"""
+WITH extra AS MATERIALIZED ({GUILD_TOPIC_EXTRA}),
+counted AS (
+    SELECT k.key AS key, k.name AS name, k.article_count + coalesce(e.n, 0) AS n
+    FROM topics k LEFT JOIN extra e ON e.topic_id = k.id
+)
+"""  # noqa: S608 - constant fragments
+_GUILD_TOPICS = f"""{_COUNTED_TOPICS}
+SELECT name, n FROM counted WHERE n > 0 ORDER BY n DESC, key LIMIT :limit OFFSET :offset
+"""  # noqa: S608 - constant fragments
+_GUILD_TOPIC_COUNT = f"{_COUNTED_TOPICS} SELECT count(*) FROM counted WHERE n > 0"  # noqa: S608
+_GUILD_COMPLETE_TOPIC = f"""{_COUNTED_TOPICS}
+SELECT name, n, instr(key, :key) > 1 AS kind FROM counted
+WHERE instr(key, :key) > 0 AND n > 0 ORDER BY kind, n DESC LIMIT :limit
 """  # noqa: S608 - constant fragments
 
 
@@ -149,63 +172,112 @@ class BrowseStore:
         )
         return (row[0], row[1]) if row else None
 
-    async def topics(self, limit: int = 1000, offset: int = 0) -> list[TopicCount]:
-        rows = await self.db.fetch(
-            "SELECT name, article_count FROM topics WHERE article_count > 0 "
-            "ORDER BY article_count DESC, key LIMIT ? OFFSET ?",
-            (limit, offset),
-        )
+    async def topics(
+        self, limit: int = 1000, offset: int = 0, *, guild: int | None
+    ) -> list[TopicCount]:
+        """Topics with articles ``guild`` may see, biggest first."""
+        params = {"limit": limit, "offset": offset, "guild": guild}
+        if not await self._has_own(guild):
+            rows = await self.db.fetch(
+                "SELECT name, article_count FROM topics WHERE article_count > 0 "
+                "ORDER BY article_count DESC, key LIMIT :limit OFFSET :offset",
+                params,
+            )
+        else:
+            rows = await self.db.fetch(
+                _GUILD_TOPICS,
+                params,
+            )
         return [TopicCount(r[0], r[1]) for r in rows]
 
-    async def topic_count(self) -> int:
-        row = await self.db.fetch_one("SELECT count(*) FROM topics WHERE article_count > 0")
+    async def topic_count(self, *, guild: int | None) -> int:
+        if not await self._has_own(guild):
+            row = await self.db.fetch_one("SELECT count(*) FROM topics WHERE article_count > 0")
+        else:
+            row = await self.db.fetch_one(_GUILD_TOPIC_COUNT, {"guild": guild})
         return int(row[0])
 
-    async def complete_topic(self, typed: str, limit: int = 25) -> list[TopicCount]:
+    async def complete_topic(
+        self, typed: str, limit: int = 25, *, guild: int | None
+    ) -> list[TopicCount]:
         """Topics starting with what was typed (then containing it), biggest first."""
         key = topic_key(typed)
         if not key:
-            return await self.topics(limit)
-        rows = await self.db.fetch(
-            "SELECT name, article_count, 0 AS kind FROM topics "
-            "WHERE key >= :key AND key < :key || char(1114111) AND article_count > 0 "
-            "UNION ALL "
-            "SELECT name, article_count, 1 FROM topics "
-            "WHERE instr(key, :key) > 1 AND article_count > 0 "
-            "ORDER BY kind, article_count DESC LIMIT :limit",
-            {"key": key, "limit": limit},
-        )
+            return await self.topics(limit, guild=guild)
+        params = {"key": key, "limit": limit, "guild": guild}
+        if not await self._has_own(guild):
+            rows = await self.db.fetch(
+                "SELECT name, article_count, 0 AS kind FROM topics "
+                "WHERE key >= :key AND key < :key || char(1114111) AND article_count > 0 "
+                "UNION ALL "
+                "SELECT name, article_count, 1 FROM topics "
+                "WHERE instr(key, :key) > 1 AND article_count > 0 "
+                "ORDER BY kind, article_count DESC LIMIT :limit",
+                params,
+            )
+        else:
+            rows = await self.db.fetch(
+                _GUILD_COMPLETE_TOPIC,
+                params,
+            )
         return [TopicCount(r[0], r[1]) for r in rows]
+
+    async def _has_own(self, guild: int | None) -> bool:
+        """Whether ``guild`` may see restricted articles (then its topic counts differ from
+        the global ones)."""
+        if guild is None:
+            return False
+        row = await self.db.fetch_one(
+            "SELECT EXISTS (SELECT 1 FROM article_guilds WHERE guild_id = ?)", (guild,)
+        )
+        return bool(row[0])
 
     # ------------------------------------------------------------------ listings
 
     async def topic_page(
-        self, topic_id: int, sort: Sort, limit: int, offset: int = 0
+        self, topic_id: int, sort: Sort, limit: int, offset: int = 0, *, guild: int | None
     ) -> list[ArticleSummary]:
         sql = _TOPIC_BEST if sort == "quality" else _TOPIC_RECENT
-        return [_summary(r) for r in await self.db.fetch(sql, (topic_id, limit, offset))]
+        params = {"topic": topic_id, "limit": limit, "offset": offset, "guild": guild}
+        return [_summary(r) for r in await self.db.fetch(sql, params)]
 
-    async def latest(self, limit: int, offset: int = 0) -> list[ArticleSummary]:
-        return [_summary(r) for r in await self.db.fetch(_LATEST, (limit, offset))]
+    async def latest(
+        self, limit: int, offset: int = 0, *, guild: int | None
+    ) -> list[ArticleSummary]:
+        params = {"limit": limit, "offset": offset, "guild": guild}
+        return [_summary(r) for r in await self.db.fetch(_LATEST, params)]
 
-    async def search(self, query: str, topic_id: int | None) -> list[Match]:
-        """The newest RANKED_MATCHES matches, unranked (bot.domain.search ranks them).
+    async def search(self, query: str, topic_id: int | None, *, guild: int | None) -> list[Match]:
+        """The newest RANKED_MATCHES matches ``guild`` may see, unranked (bot.domain.search
+        ranks them).
 
         ``query`` is an FTS5 query built by :func:`fts_query` (never raw user text).
         """
         rows = await self.db.fetch(
-            _SEARCH, {"query": query, "ranked": RANKED_MATCHES, "topic": topic_id}
+            _SEARCH,
+            {"query": query, "ranked": RANKED_MATCHES, "topic": topic_id, "guild": guild},
         )
         return [Match(r[0], r[1], r[2], r[3], parse_db_time(r[4])) for r in rows]
 
-    async def summaries(self, ids: Sequence[int]) -> list[ArticleSummary]:
-        """Summaries of these articles, in the order of ``ids``."""
-        rows = await self.db.fetch(_BY_IDS, (json.dumps(list(ids)),))
+    async def summaries(self, ids: Sequence[int], *, guild: int | None) -> list[ArticleSummary]:
+        """Summaries of these articles (those ``guild`` may see), in the order of ``ids``."""
+        rows = await self.db.fetch(_BY_IDS, {"ids": json.dumps(list(ids)), "guild": guild})
         found = {r["id"]: _summary(r) for r in rows}
         return [found[i] for i in ids if i in found]
 
-    async def complete_article(self, typed: str, limit: int = 25) -> list[ArticleSummary]:
-        """Newest articles whose title has every typed word, the last one as a prefix.
+    async def visible(self, article_id: int, *, guild: int | None) -> bool:
+        """Whether ``guild`` may see this article (withdrawn or not)."""
+        row = await self.db.fetch_one(
+            _VISIBLE,
+            {"id": article_id, "guild": guild},
+        )
+        return bool(row[0])
+
+    async def complete_article(
+        self, typed: str, limit: int = 25, *, guild: int | None
+    ) -> list[ArticleSummary]:
+        """Newest articles ``guild`` may see whose title has every typed word, the last one as
+        a prefix.
 
         A prefix of exactly three letters rides FTS5's prefix index. A longer one would make
         FTS5 merge the posting lists of every word it starts (8 ms for "learning" at a million
@@ -214,18 +286,20 @@ class BrowseStore:
         """
         words = query_words(typed)
         if not words:
-            return await self.latest(limit)
+            return await self.latest(limit, guild=guild)
         head = " ".join(f'"{w}"' for w in words[:-1][:11])
         last = words[-1]
         if len(last) <= MIN_PREFIX:
             tail = f'"{last}"*' if len(last) == MIN_PREFIX else f'"{last}"'
-            return await self._title_matches(f"{head} {tail}", limit)
-        found = await self._title_matches(f'{head} "{last}"', limit)
+            return await self._title_matches(f"{head} {tail}", limit, guild)
+        found = await self._title_matches(f'{head} "{last}"', limit, guild)
         if len(found) >= limit:
             return found
         wanted = last.casefold()
         seen = {a.id for a in found}
-        for summary in await self._title_matches(f'{head} "{last[:MIN_PREFIX]}"*', PREFIX_SCAN):
+        for summary in await self._title_matches(
+            f'{head} "{last[:MIN_PREFIX]}"*', PREFIX_SCAN, guild
+        ):
             if summary.id not in seen and any(
                 w.casefold().startswith(wanted) for w in _WORD.findall(summary.title)
             ):
@@ -233,18 +307,31 @@ class BrowseStore:
         found.sort(key=lambda a: a.id, reverse=True)
         return found[:limit]
 
-    async def _title_matches(self, query: str, limit: int) -> list[ArticleSummary]:
-        rows = await self.db.fetch(_TITLE_MATCHES, (query.strip(), limit))
-        return [_summary(r) for r in rows]
+    async def _title_matches(
+        self, query: str, limit: int, guild: int | None
+    ) -> list[ArticleSummary]:
+        params = {"query": query.strip(), "limit": limit, "guild": guild}
+        return [_summary(r) for r in await self.db.fetch(_TITLE_MATCHES, params)]
 
     async def near_in_time(
-        self, topic_ids: Sequence[int], start: datetime, end: datetime, limit: int
+        self,
+        topic_ids: Sequence[int],
+        start: datetime,
+        end: datetime,
+        limit: int,
+        *,
+        guild: int | None,
     ) -> list[ArticleSummary]:
-        """Articles in any of the topics published between start and end, newest first."""
-        rows = await self.db.fetch(
-            _SAME_TOPIC_WINDOW, (json.dumps(list(topic_ids)), db_time(start), db_time(end), limit)
-        )
-        return [_summary(r) for r in rows]
+        """Articles ``guild`` may see in any of the topics published between start and end,
+        newest first."""
+        params = {
+            "topics": json.dumps(list(topic_ids)),
+            "start": db_time(start),
+            "end": db_time(end),
+            "limit": limit,
+            "guild": guild,
+        }
+        return [_summary(r) for r in await self.db.fetch(_SAME_TOPIC_WINDOW, params)]
 
     async def topic_ids_of(self, article_id: int) -> list[int]:
         rows = await self.db.fetch(

@@ -39,6 +39,7 @@ from bot.domain.selection import Candidate, Policy
 from bot.domain.text import topic_key
 from bot.store.db import Database
 from bot.store.times import db_time, parse_db_time
+from bot.store.visibility import visible
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ def _walk(topic: str | None, plan: str) -> str:
         f"WHERE {_scope(topic)}postable = 1 AND published_at >= :cutoff "
         "AND coalesce(quality, 0) >= :min_quality "
         f"AND {_NOT_DELIVERED.format(id=f'{table}.{key}')} "
+        f"AND {visible(f'{table}.{key}')} "
         "ORDER BY quality DESC, published_at DESC LIMIT :scan"
     )
 
@@ -131,6 +133,7 @@ SELECT a.id, a.quality, a.published_at FROM articles a
 WHERE a.id IN ({_PROVIDER_IDS})
     AND coalesce(a.quality, 0) >= :min_quality
     AND {_NOT_DELIVERED.format(id="a.id")}
+    AND {visible("a.id")}
     AND (:topics = '[]' OR EXISTS (
         SELECT 1 FROM article_topics t JOIN topics k ON k.id = t.topic_id
         WHERE t.article_id = a.id AND k.key IN (SELECT value FROM json_each(:topics))))
@@ -199,15 +202,16 @@ _SECOND_STEP = _described(
 )
 # The newest articles of one topic (or of all), unfiltered: the preview explains each of them.
 _RECENT_IN_TOPIC = _described(
-    """
+    f"""
     SELECT t.article_id AS id, row_number() OVER (ORDER BY t.published_at DESC) AS rank
     FROM article_topics t WHERE t.topic_id = (SELECT id FROM topics WHERE key = :topic)
-    ORDER BY t.published_at DESC LIMIT :limit"""
+    AND {visible("t.article_id")}
+    ORDER BY t.published_at DESC LIMIT :limit"""  # noqa: S608
 )
 _RECENT_ANY_TOPIC = _described(
-    """
+    f"""
     SELECT a.id AS id, row_number() OVER (ORDER BY a.published_at DESC) AS rank
-    FROM articles a ORDER BY a.published_at DESC LIMIT :limit"""
+    FROM articles a WHERE {visible("a.id")} ORDER BY a.published_at DESC LIMIT :limit"""  # noqa: S608
 )
 
 
@@ -221,13 +225,15 @@ class CandidateQueries:
         self.plans = plans or Plans()
 
     async def candidates(
-        self, channel_id: int, policy: Policy, now: datetime, limit: int
+        self, channel_id: int, policy: Policy, now: datetime, limit: int, *, guild: int | None
     ) -> list[Candidate]:
-        """Up to ``limit`` articles that may go to ``channel_id`` now, best first, with what the
-        same-story rule needs."""
+        """Up to ``limit`` articles that may go to ``channel_id`` (of server ``guild``) now,
+        best first, with what the same-story rule needs. Only articles the server may see
+        (store.visibility) are candidates."""
         cutoff = policy.cutoff(now)
         params: dict[str, Any] = {
             "channel": channel_id,
+            "guild": guild,
             "cutoff": db_time(cutoff) if cutoff else "",
             "min_quality": policy.min_quality,
             "excluded": json.dumps(sorted(policy.exclude_topics)),
@@ -316,9 +322,12 @@ class CandidateQueries:
             ranked = [article_id for article_id in ranked if found[article_id] >= floor]
         return ranked, floor is None
 
-    async def recent(self, channel_id: int, topics: Sequence[str], limit: int) -> list[Candidate]:
-        """The newest articles of these topics (or of all), unfiltered, seen from a channel."""
-        params = {"channel": channel_id, "limit": limit}
+    async def recent(
+        self, channel_id: int, topics: Sequence[str], limit: int, *, guild: int | None
+    ) -> list[Candidate]:
+        """The newest articles of these topics (or of all) that server ``guild`` may see,
+        otherwise unfiltered, seen from a channel."""
+        params = {"channel": channel_id, "limit": limit, "guild": guild}
         found: dict[int, Any] = {}
         if topics:
             for topic in json.loads(_keys(topics)):

@@ -146,7 +146,7 @@ class WithdrawalStore:
         async with self.db.transaction() as conn:
             for chunk in _chunks(ids):
                 # Only those still live now (another scan may have withdrawn some meanwhile):
-                # their topic links are uncounted once.
+                # their global topic links are uncounted once (restricted ones never counted).
                 live = await conn.execute_fetchall(
                     "UPDATE articles SET withdrawn_at = ?, postable = ? "
                     "WHERE id IN (SELECT value FROM json_each(?)) AND withdrawn_at IS NULL "
@@ -156,7 +156,7 @@ class WithdrawalStore:
                 group = json.dumps([row[0] for row in live])
                 await conn.execute(
                     "UPDATE topics SET article_count = article_count - (SELECT count(*) "
-                    "FROM article_topics t WHERE t.topic_id = topics.id "
+                    "FROM article_topics t WHERE t.topic_id = topics.id AND t.restricted = 0 "
                     "AND t.article_id IN (SELECT value FROM json_each(?1))) "
                     "WHERE id IN (SELECT topic_id FROM article_topics "
                     "WHERE article_id IN (SELECT value FROM json_each(?1)))",

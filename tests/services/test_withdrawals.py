@@ -94,22 +94,22 @@ async def test_withdrawn_articles_are_hidden_from_every_listing(
     gone = url_of(1)
     topic = await db.fetch_one("SELECT id FROM topics WHERE name = ?", (TOPIC,))
     listings = [
-        await browse.latest(100),
-        await browse.topic_page(topic[0], "quality", 100),
-        await browse.topic_page(topic[0], "recent", 100),
-        await browse.complete_article("Article numb"),
-        await browse.summaries(list(range(1, 30))),
+        await browse.latest(100, guild=None),
+        await browse.topic_page(topic[0], "quality", 100, guild=None),
+        await browse.topic_page(topic[0], "recent", 100, guild=None),
+        await browse.complete_article("Article numb", guild=None),
+        await browse.summaries(list(range(1, 30)), guild=None),
     ]
     for listing in listings:
         assert listing and gone not in [a.url for a in listing]
-    assert len(await browse.latest(100)) == 24
-    page = await browse.topic_page(topic[0], "recent", 5, offset=20)
+    assert len(await browse.latest(100, guild=None)) == 24
+    page = await browse.topic_page(topic[0], "recent", 5, offset=20, guild=None)
     assert len(page) == 4  # pages skip it: full up to the end
     withdrawn_id = (await db.fetch_one("SELECT id FROM articles WHERE url = ?", (gone,)))[0]
     for text, found in (("robots", 24), ("Article number 1 about robots", 0)):
         query = fts_query(text)
         assert query is not None
-        matches = await browse.search(query, None)
+        matches = await browse.search(query, None, guild=None)
         assert len(matches) == found and withdrawn_id not in [m.id for m in matches]
 
 
@@ -288,7 +288,7 @@ async def test_a_withdrawn_newest_match_does_not_hide_the_others(
     await scan(desk, tmp_path / "news")
     files[-1].unlink()  # the newest id
     await scan(desk, tmp_path / "news")
-    found = await BrowseStore(db).complete_article("Article abo", limit=1)
+    found = await BrowseStore(db).complete_article("Article abo", limit=1, guild=None)
     assert [a.url for a in found] == [url_of(24)]
 
 

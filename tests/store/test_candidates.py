@@ -171,7 +171,7 @@ async def stored_candidates(
                         "last_attempt_at) VALUES (?, ?, ?, 'n', ?, ?)",
                         (channel, i + 1, state.value, db_time(NOW), db_time(NOW)),
                     )
-        return await CandidateQueries(db, plans).candidates(CHANNEL, policy, NOW, limit)
+        return await CandidateQueries(db, plans).candidates(CHANNEL, policy, NOW, limit, guild=None)
     finally:
         await db.close()
 

@@ -216,6 +216,7 @@ def test_article_statements_name_the_columns_in_row_order() -> None:
         "postable",
         "shown_hash",
         "withdrawn_at",
+        "restricted",
     ]
     assert articles._INSERT_ARTICLE.count("?") == len(names) + 1
     updated = re.findall(r"(\w+) = \?", articles._UPDATE_ARTICLE)

@@ -41,7 +41,11 @@ class Selector:
         """What the next run would post (and why the other candidates would not)."""
         policy = self.policy(sub.spec)
         found = await self.candidates.candidates(
-            sub.channel_id, policy, now, limit=policy.max_per_run * 3 + LOOKAHEAD
+            sub.channel_id,
+            policy,
+            now,
+            limit=policy.max_per_run * 3 + LOOKAHEAD,
+            guild=sub.guild_id,
         )
         return select(found, policy, now)
 
@@ -49,7 +53,9 @@ class Selector:
         """How many articles could go to the channel now (in this run or later ones), up to
         ``cap``."""
         policy = self.policy(sub.spec)
-        found = await self.candidates.candidates(sub.channel_id, policy, now, limit=cap)
+        found = await self.candidates.candidates(
+            sub.channel_id, policy, now, limit=cap, guild=sub.guild_id
+        )
         return sum(1 for c in found if rule_out(c, policy, now) is None)
 
     async def explain(self, sub: Subscription, now: datetime) -> Explanation:
@@ -62,7 +68,10 @@ class Selector:
             if r is not Skip.RUN_FULL
         ]
         seen = {c.article_id for c in selection.chosen} | {c.article_id for c, _ in misses}
-        for candidate in await self.candidates.recent(sub.channel_id, sub.spec.topics, RECENT_LOOK):
+        recent = await self.candidates.recent(
+            sub.channel_id, sub.spec.topics, RECENT_LOOK, guild=sub.guild_id
+        )
+        for candidate in recent:
             found = reasons(candidate, policy, now)
             if candidate.article_id not in seen and found:
                 misses.append((candidate, tuple(found)))

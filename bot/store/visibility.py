@@ -1,0 +1,91 @@
+"""Who may see an article: the one definition of the rule, as the SQL every query carries.
+
+An article is global unless only sources that servers added from Discord carry it; then it is
+``restricted`` and visible to the servers in ``article_guilds`` (migration 0009). Each query
+that lists, counts, searches or selects articles puts this condition inside, before its LIMIT
+(a filter applied afterwards would starve a small server's pages). The condition reads the
+server from the ``:guild`` parameter; NULL (a DM, a channel whose server is not known) sees
+only global articles.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Collection
+
+import aiosqlite
+
+
+def visible(row: str) -> str:
+    """``row`` (an alias or a table with ``restricted`` and ``article_id``/``id``, written as
+    ``alias.id_column``) may be seen from ``:guild``."""
+    alias = row.partition(".")[0]
+    return (
+        f"({alias}.restricted = 0 OR EXISTS (SELECT 1 FROM article_guilds g "  # noqa: S608
+        f"WHERE g.article_id = {row} AND g.guild_id = :guild))"
+    )
+
+
+# For the full-text queries, which yield rowids in their own order before they meet the
+# articles table: two lists built once per query (the few restricted articles, read from the
+# partial index articles_restricted; the server's own), not a lookup per match.
+VISIBLE_ROWID = (
+    "(rowid NOT IN (SELECT id FROM articles INDEXED BY articles_restricted WHERE restricted = 1) "
+    "OR rowid IN (SELECT article_id FROM article_guilds WHERE guild_id = :guild))"
+)
+
+# Per topic, the live restricted articles a server may see: what it adds to the global
+# topics.article_count.
+GUILD_TOPIC_EXTRA = """
+SELECT t.topic_id AS topic_id, count(*) AS n
+FROM article_guilds g JOIN articles a ON a.id = g.article_id
+JOIN article_topics t ON t.article_id = g.article_id
+WHERE g.guild_id = :guild AND a.restricted = 1 AND a.withdrawn_at IS NULL
+GROUP BY t.topic_id
+"""
+
+
+async def share(conn: aiosqlite.Connection, ids: Collection[int], guild: int) -> None:
+    """``guild``'s own source carries these restricted articles: the server may see them."""
+    if ids:
+        await conn.execute(
+            "INSERT OR IGNORE INTO article_guilds (article_id, guild_id) "
+            "SELECT value, ? FROM json_each(?)",
+            (guild, json.dumps(sorted(ids))),
+        )
+
+
+async def widen(
+    conn: aiosqlite.Connection, ids: Collection[int], relinked: Collection[int]
+) -> Counter[int]:
+    """A global source carries these restricted articles: everyone may see them from now on.
+
+    Their topic links count from now on (topics.article_count counts global articles); the
+    links of ``relinked`` ones were written anew in this transaction and are counted by the
+    caller. Returns the count changes per topic.
+    """
+    counts: Counter[int] = Counter()
+    if not ids:
+        return counts
+    kept = json.dumps(sorted(set(ids) - set(relinked)))
+    for topic_id, n in await conn.execute_fetchall(
+        "SELECT t.topic_id, count(*) FROM article_topics t JOIN articles a ON a.id = t.article_id "
+        "WHERE t.article_id IN (SELECT value FROM json_each(?)) AND t.restricted = 1 "
+        "AND a.withdrawn_at IS NULL GROUP BY t.topic_id",
+        (kept,),
+    ):
+        counts[topic_id] += n
+    await conn.execute(
+        "UPDATE article_topics SET restricted = 0 WHERE article_id IN "
+        "(SELECT value FROM json_each(?))",
+        (kept,),
+    )
+    every = json.dumps(sorted(ids))
+    await conn.execute(
+        "UPDATE articles SET restricted = 0 WHERE id IN (SELECT value FROM json_each(?))", (every,)
+    )
+    await conn.execute(
+        "DELETE FROM article_guilds WHERE article_id IN (SELECT value FROM json_each(?))", (every,)
+    )
+    return counts
