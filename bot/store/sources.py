@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from bot.domain.server_sources import SERVER_KEY_PREFIX
 from bot.store.db import Database
 from bot.store.times import db_time, optional_db_time, parse_db_time
 
@@ -69,7 +70,7 @@ class KnownItem(NamedTuple):
     published_at: datetime
 
 
-def _state(row: Any) -> SourceState:
+def source_state(row: Any) -> SourceState:
     return SourceState(
         id=row["id"],
         key=row["key"],
@@ -139,23 +140,26 @@ class SourceStore:
         self.db = db
 
     async def states(self, keys: Sequence[str]) -> dict[str, SourceState]:
-        """The rows of ``keys``, created (empty) for the sources seen for the first time."""
+        """The rows of ``keys``, created (empty) for the configured sources seen for the first
+        time. A server's source has its row from when it was added: one that was removed since
+        is left out, not created again."""
         if not keys:
             return {}
+        configured = [key for key in keys if not key.startswith(SERVER_KEY_PREFIX)]
         async with self.db.transaction() as conn:
             await conn.executemany(
                 "INSERT INTO sources (key, kind) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-                [(key, key.partition(":")[0]) for key in keys],
+                [(key, key.partition(":")[0]) for key in configured],
             )
             rows = await conn.execute_fetchall(
                 "SELECT * FROM sources WHERE key IN (SELECT value FROM json_each(?))",
                 (json.dumps(list(keys)),),
             )
-        return {row["key"]: _state(row) for row in rows}
+        return {row["key"]: source_state(row) for row in rows}
 
     async def all(self) -> list[SourceState]:
         rows = await self.db.fetch("SELECT * FROM sources ORDER BY id")
-        return [_state(row) for row in rows]
+        return [source_state(row) for row in rows]
 
     async def record_many(self, fetches: Sequence[tuple[int, FetchRecord]]) -> None:
         """Store the outcomes of fetches (source id, record) in one transaction; validators
