@@ -15,7 +15,7 @@ from pathlib import Path
 
 import bot
 from bot.metrics import Metrics
-from bot.net.fetch import Fetcher, FetchPolicy
+from bot.net.fetch import FetchPolicy, UrlFetcher
 from bot.net.git import GitPolicy
 from bot.services.ingest.ingestor import Ingestor
 from bot.services.publishing.alerts import Alerts, Pauses
@@ -28,6 +28,7 @@ from bot.services.publishing.reconcile import Reconciler
 from bot.services.publishing.selector import Selector
 from bot.services.publishing.sender import RetryPolicy, Sender
 from bot.services.publishing.threads import Threads
+from bot.services.sources.feed_list import FeedList, ServerFeeds
 from bot.services.sources.feeds import FeedPoller
 from bot.services.sources.git import GitPoller
 from bot.settings import Settings
@@ -38,6 +39,7 @@ from bot.store.digests import DigestOutbox
 from bot.store.edits import EditQueue
 from bot.store.guilds import GuildStore
 from bot.store.outbox import Outbox
+from bot.store.server_sources import ServerSourceStore
 from bot.store.sources import SourceStore
 from bot.store.subscriptions import SubscriptionStore
 from bot.store.times import utcnow
@@ -56,6 +58,7 @@ class Stores:
     guilds: GuildStore
     withdrawals: WithdrawalStore
     sources: SourceStore
+    server_sources: ServerSourceStore
 
 
 def stores_of(db: Database, settings: Settings) -> Stores:
@@ -70,6 +73,7 @@ def stores_of(db: Database, settings: Settings) -> Stores:
         guilds=GuildStore(db),
         withdrawals=WithdrawalStore(db),
         sources=SourceStore(db),
+        server_sources=ServerSourceStore(db),
     )
 
 
@@ -110,11 +114,16 @@ def git_poller(settings: Settings, stores: Stores, ingest: Ingestor) -> GitPolle
     return GitPoller(ingest, stores.sources, policy, git_checkouts(settings), clock=utcnow)
 
 
-def feed_poller(settings: Settings, stores: Stores, fetcher: Fetcher) -> FeedPoller:
+def feed_poller(
+    settings: Settings, stores: Stores, fetcher: UrlFetcher, servers: ServerFeeds | None = None
+) -> FeedPoller:
+    """The config's feeds, then those the servers added (``servers``, which the /newsadmin
+    source commands keep up to date; None: the config's only, as ``newsdesk ingest``)."""
     return FeedPoller(
         stores.articles,
         stores.sources,
         fetcher,
+        FeedList(settings.sources, servers),
         workers=settings.ingest.workers,
         clock=utcnow,
     )

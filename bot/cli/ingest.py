@@ -99,7 +99,7 @@ async def ingest_command(
             )
         if feeds:
             async with Fetcher(fetch_policy(settings)) as fetcher:
-                reports += await feed_poller(settings, stores, fetcher).poll(feeds)
+                reports += await feed_poller(settings, stores, fetcher).poll()
     finally:
         await stores.db.close()
     if not paths:

@@ -23,7 +23,7 @@ import socket
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Literal
+from typing import Literal, Protocol
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -70,6 +70,15 @@ class FetchResult:
     @property
     def gone(self) -> bool:
         return self.status == 410
+
+
+class UrlFetcher(Protocol):
+    """What fetches a source's URL: :class:`Fetcher`, or in tests a stand-in for the internet
+    that maps public host names to local servers."""
+
+    async def fetch(
+        self, url: str, validators: Validators = ..., *, use_allow_networks: bool = True
+    ) -> FetchResult: ...
 
 
 class _Refused(OSError):

@@ -1,7 +1,8 @@
 """The scheduler: APScheduler 3.x AsyncIOScheduler running coroutine jobs in the bot's loop.
 
 * ``ingest``: re-scans the configured directories every ``ingest.interval`` (and at start-up).
-* ``sources``: fetches each configured feed when it is due (its own interval, its backoff).
+* ``sources``: fetches each feed (the config's, and those servers added from Discord) when it
+  is due (its own interval, its backoff).
 * ``git``: fetches and ingests each git source when it is due (a job of its own: a clone may
   take a while, and feeds must not wait for it).
 * ``publish:<id>``: one job per subscription, on its interval or cron (in its time zone).
@@ -42,7 +43,7 @@ from bot.services.sources.feeds import FeedPoller
 from bot.services.sources.git import GitPoller
 from bot.services.sources.reports import SourceReport
 from bot.settings import IngestSettings, PublishingSettings, SourceSettings
-from bot.settings.sources import feed_sources, git_sources, source_paths
+from bot.settings.sources import git_sources, source_paths
 from bot.store.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,6 @@ class Jobs:
     ) -> None:
         self.sources = sources
         self.feeds = feeds  # None: feeds are not fetched (no fetcher)
-        self.feed_sources = feed_sources(sources)
         self.gits = gits
         self.git_sources = git_sources(sources)
         self.ingest_settings = ingest
@@ -117,7 +117,7 @@ class Jobs:
             next_run_time=self.clock(),
             replace_existing=True,
         )
-        if self.feeds is not None and self.feed_sources:
+        if self.feeds is not None:  # a server may add a feed at any time
             self.scheduler.add_job(
                 self._tracked("sources", self.run_sources),
                 IntervalTrigger(seconds=SOURCE_TICK),
@@ -196,7 +196,7 @@ class Jobs:
         """Fetch the feeds that are due (each on its own interval and backoff)."""
         if self.feeds is None:
             return []
-        due = self.feeds.due(self.feed_sources)
+        due = await self.feeds.due()
         if not due:
             return []
         return await self._reported(await self.feeds.poll(due, due_only=True))
@@ -226,7 +226,9 @@ class Jobs:
             elif report.new or report.updated:
                 log.info("source %s", report.describe())
             alert = report.alert()
-            if alert is not None:
+            if alert is not None and report.guild_id is not None:  # a server's own feed
+                await self.alerts.tell(report.guild_id, alert)  # its log channel
+            elif alert is not None:
                 await self.alerts.operators(alert)
         if any(r.new or r.updated for r in reports):
             m.articles_stored.set(await self.ingestor.store.count())

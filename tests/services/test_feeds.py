@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.net.fetch import Fetcher
 from bot.services.ingest.ingestor import Ingestor
+from bot.services.sources.feed_list import FeedList
 from bot.services.sources.feeds import FeedPoller
 from bot.settings import IngestSettings, settings_from_mapping
 from bot.store.articles import ArticleStore
@@ -58,10 +59,16 @@ async def test_a_feed_is_stored_then_costs_nothing_until_it_changes(
             "/feed", rss(("g1", "First", "/a"), ("g2", "Second", "/b"), ("g3", "No link", ""))
         )
         settings = settings_for(server.url("/feed"), tmp=tmp_path)
-        feeds = list(settings.sources)
         async with Fetcher(fetch_policy(settings)) as fetcher:
-            poller = FeedPoller(store, SourceStore(db), fetcher, clock=clock, rand=lambda: 0.5)
-            [report] = await poller.poll(feeds)
+            poller = FeedPoller(
+                store,
+                SourceStore(db),
+                fetcher,
+                FeedList(settings.sources),
+                clock=clock,
+                rand=lambda: 0.5,
+            )
+            [report] = await poller.poll()
             assert (report.outcome, report.new, report.updated, report.http_status) == (
                 "ok",
                 2,
@@ -72,14 +79,14 @@ async def test_a_feed_is_stored_then_costs_nothing_until_it_changes(
                 ("g3", "the item has no http(s) link")
             ]
             assert report.next_fetch_at == clock.now + timedelta(minutes=10)
-            assert poller.due(feeds) == []  # not due before its interval
+            assert await poller.due() == []  # not due before its interval
             clock.now += timedelta(minutes=11)
-            assert poller.due(feeds) == feeds
-            [again] = await poller.poll(feeds)
+            assert [feed.key for feed in await poller.due()] == [settings.sources[0].key]
+            [again] = await poller.poll()
             assert (again.outcome, again.http_status, again.new) == ("not_modified", 304, 0)
             # The link changes (new tracking parameter) and the title too: the same article.
             server.body("/feed", rss(("g1", "First, corrected", "/a2"), ("g2", "Second", "/b")))
-            [changed] = await poller.poll(feeds)
+            [changed] = await poller.poll()
             assert (changed.outcome, changed.new, changed.updated) == ("ok", 0, 1)
     articles = [a async for a, _ in store.iter_all()]
     titles = sorted(a.title for a in articles)
@@ -99,12 +106,19 @@ async def test_failures_back_off_and_410_disables(
         settings = settings_for(server.url("/missing"), server.url("/html"), tmp=tmp_path)
         server.body("/html", b"<!doctype html><html><body>hello</body></html>", "text/html")
         async with Fetcher(fetch_policy(settings)) as fetcher:
-            poller = FeedPoller(store, SourceStore(db), fetcher, clock=clock, rand=lambda: 0.5)
-            missing, html = await poller.poll(settings.sources)
+            poller = FeedPoller(
+                store,
+                SourceStore(db),
+                fetcher,
+                FeedList(settings.sources),
+                clock=clock,
+                rand=lambda: 0.5,
+            )
+            missing, html = await poller.poll()
             assert (missing.outcome, missing.http_status, missing.failures) == ("failed", 404, 1)
             assert missing.next_fetch_at == clock.now + timedelta(minutes=20)  # backed off
             assert html.outcome == "failed" and "HTML page" in (html.error or "")
-            missing, _ = await poller.poll(settings.sources)
+            missing, _ = await poller.poll()
             assert missing.failures == 2 and missing.next_fetch_at == clock.now + timedelta(
                 minutes=40
             )
@@ -115,10 +129,10 @@ async def test_failures_back_off_and_410_disables(
                 return web.Response(status=410)
 
             server.routes["/missing"] = gone
-            missing, _ = await poller.poll(settings.sources)
+            missing, _ = await poller.poll()
             assert missing.gone and missing.alert() is not None and "410" in missing.alert()  # type: ignore[operator]
             hits = server.hits["/missing"]
-            disabled, _ = await poller.poll(settings.sources)
+            disabled, _ = await poller.poll()
             assert disabled.outcome == "disabled" and server.hits["/missing"] == hits
 
 
@@ -134,8 +148,10 @@ async def test_a_directory_source_wins_over_a_feed(
         server.body("/feed", rss(("s", "From the feed", url), ("t", "Only in the feed", "/own")))
         settings = settings_for(server.url("/feed"), tmp=tmp_path)
         async with Fetcher(fetch_policy(settings)) as fetcher:
-            poller = FeedPoller(store, SourceStore(db), fetcher, clock=Clock())
-            [report] = await poller.poll(settings.sources)
+            poller = FeedPoller(
+                store, SourceStore(db), fetcher, FeedList(settings.sources), clock=Clock()
+            )
+            [report] = await poller.poll()
     assert report.new == 1 and report.updated == 0
     titles = sorted([a.title async for a, _ in store.iter_all()])
     assert titles == ["From the directory", "Only in the feed"]
@@ -164,8 +180,10 @@ async def test_a_permanent_move_is_reported_without_the_secret(
             {"FEED_KEY": "hunter2"},
         )
         async with Fetcher(fetch_policy(settings)) as fetcher:
-            poller = FeedPoller(store, SourceStore(db), fetcher, clock=Clock())
-            secret, plain = await poller.poll(settings.sources)
+            poller = FeedPoller(
+                store, SourceStore(db), fetcher, FeedList(settings.sources), clock=Clock()
+            )
+            secret, plain = await poller.poll()
     assert "/new?key=hunter2" in server.requested
     assert secret.outcome == "ok" and secret.moved_to and "hunter2" not in secret.moved_to
     assert plain.moved_to == server.url("/new?plain=1")

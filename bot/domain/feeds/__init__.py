@@ -2,16 +2,24 @@
 maps an item to an article through the archive's one validation, html_text.py turns feed
 HTML into text. Imported by parse workers: free of the store, discord.py and pydantic."""
 
-from bot.domain.feeds.articles import GUID_FIELD, entry_article, first_date
+from bot.domain.feeds.articles import (
+    GUID_FIELD,
+    FeedArticle,
+    entry_article,
+    feed_articles,
+    first_date,
+)
 from bot.domain.feeds.models import FeedDocument, FeedEntry, FeedSourceFields
 from bot.domain.feeds.parse import parse_feed
 
 __all__ = [
     "GUID_FIELD",
+    "FeedArticle",
     "FeedDocument",
     "FeedEntry",
     "FeedSourceFields",
     "entry_article",
+    "feed_articles",
     "first_date",
     "parse_feed",
 ]

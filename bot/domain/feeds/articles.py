@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from bot.domain.feeds.models import FeedDocument, FeedEntry, FeedSourceFields
-from bot.domain.ingest.rejections import InvalidArticleError
+from bot.domain.ingest.rejections import InvalidArticleError, Rejection
 from bot.domain.ingest.schema import article_from_mapping
 from bot.domain.models import Article
 from bot.domain.text import topic_key
@@ -74,3 +76,43 @@ def entry_article(
         GUID_FIELD: entry.guid,
     }
     return article_from_mapping(data)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedArticle:
+    guid: str
+    article: Article
+    first_seen: bool  # not remembered from an earlier fetch of this feed
+
+
+def feed_articles(
+    document: FeedDocument,
+    fields: FeedSourceFields,
+    *,
+    known: Mapping[str, tuple[str, datetime]],
+    now: datetime,
+    source: str,
+    excerpt_chars: int = 1000,
+) -> tuple[list[FeedArticle], list[Rejection]]:
+    """A parsed feed's items as articles, one per guid (the first the feed lists), and the
+    items rejected (reported as ``source`` and the guid). ``known``: the (article URL, date)
+    each guid became when first stored; within a feed the guid is the identity, so a guid
+    seen before keeps its article's URL and its publishing date."""
+    entries = list({entry.guid: entry for entry in reversed(document.entries)}.values())
+    entries.reverse()
+    out: list[FeedArticle] = []
+    rejected: list[Rejection] = []
+    for entry in entries:
+        seen = known.get(entry.guid)
+        published = seen[1] if seen else (first_date(entry) or now)
+        try:
+            article = entry_article(
+                entry, document, fields, published_at=published, excerpt_chars=excerpt_chars
+            )
+        except InvalidArticleError as exc:
+            rejected.append(Rejection(source, exc.message, item=entry.guid))
+            continue
+        if seen is not None and seen[0] != article.url:
+            article = replace(article, url=seen[0])
+        out.append(FeedArticle(entry.guid, article, seen is None))
+    return out, rejected

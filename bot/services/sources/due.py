@@ -6,15 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol, TypeVar
 
-from bot.settings import SourceSettings
+
+class _Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+S = TypeVar("S", bound=_Keyed)
 
 
 class DueTimes:
     def __init__(self) -> None:
         self._at: dict[str, datetime | None] = {}  # source key -> next fetch (None: disabled)
 
-    def due(self, sources: Sequence[SourceSettings], now: datetime) -> list[SourceSettings]:
+    def due(self, sources: Sequence[S], now: datetime) -> list[S]:
         return [
             source
             for source in sources
@@ -24,3 +31,6 @@ class DueTimes:
 
     def set(self, key: str, at: datetime | None) -> None:
         self._at[key] = at
+
+    def forget(self, key: str) -> None:
+        self._at.pop(key, None)

@@ -9,13 +9,17 @@
   became (a changed link updates that article rather than making a second one) and its
   publishing date, fixed when first stored (a changed date alone is not an update).
 * The same URL from several sources is one article whose fields come from the source with
-  the highest priority: directory sources over feeds, then feeds in the config's order. A
+  the highest priority: directory sources over feeds, then feeds in the config's order, then
+  feeds added from Discord, oldest first (bot.services.sources.feed_list). A
   feed's rows never overwrite an article stored from a source above it, so alternating
   sources never cause edit storms (a directory ingest overwrites a feed's rows, as it
   should). An item that leaves a feed is not withdrawn: feeds show a window of their latest
   items, not an archive.
 * The feed's ``files`` row lists the URLs it carries now, which keeps those articles from
   being withdrawn when a directory file that also had them goes away.
+* A feed added from Discord is fetched with public addresses only (``fetch.allow_networks``
+  never applies to it), and its articles are visible to its server only, unless a global
+  source or another server's carries them too (bot.store.visibility).
 """
 
 from __future__ import annotations
@@ -28,18 +32,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot.domain.feeds import FeedDocument, FeedSourceFields, entry_article, first_date
+from bot.domain.feeds import FeedDocument, FeedSourceFields, feed_articles
 from bot.domain.fetch_schedule import next_fetch
-from bot.domain.ingest import InvalidArticleError, Rejection
-from bot.net.fetch import Fetcher, FetchResult, Validators
+from bot.domain.server_sources import SERVER_KEY_PREFIX
+from bot.net.fetch import FetchResult, UrlFetcher, Validators
 from bot.services.ingest.worker import FeedTask
 from bot.services.sources.due import DueTimes
+from bot.services.sources.feed_list import Feed, FeedList
 from bot.services.sources.parsing import parse_feeds
 from bot.services.sources.reports import SourceReport
-from bot.settings import SourceSettings
 from bot.settings.sources import FEED_KEY_PREFIX
 from bot.store.articles import ArticleStore, FileState
-from bot.store.rows import ArticleRows, article_rows
+from bot.store.rows import article_rows
 from bot.store.sources import FetchRecord, SourceState, SourceStore
 
 log = logging.getLogger(__name__)
@@ -50,20 +54,20 @@ EXCERPT_CHARS = 1000  # the embed builder cuts further (publishing.excerpt_lengt
 
 @dataclass(slots=True)
 class _Fetched:
-    feed: SourceSettings
+    feed: Feed
     state: SourceState
     result: FetchResult
     body_hash: str | None = None
     document: FeedDocument | None = None
 
 
-def _rank_of(feeds: Sequence[SourceSettings]) -> Callable[[str], int]:
-    """A stored article's source path to its priority (lower wins): files first, then the
-    feeds in order, then feeds no longer configured."""
+def _rank_of(feeds: Sequence[Feed]) -> Callable[[str], int]:
+    """A stored article's source path to its priority (lower wins): files first, then every
+    feed in order (the whole list, not only those due now), then feeds no longer there."""
     order = {feed.key: n for n, feed in enumerate(feeds)}
 
     def rank(path: str) -> int:
-        if not path.startswith(FEED_KEY_PREFIX):
+        if not path.startswith((FEED_KEY_PREFIX, SERVER_KEY_PREFIX)):
             return -1
         return order.get(path, len(order))
 
@@ -71,13 +75,14 @@ def _rank_of(feeds: Sequence[SourceSettings]) -> Callable[[str], int]:
 
 
 class FeedPoller:
-    """Fetches and stores the configured feeds. One poll at a time per instance."""
+    """Fetches and stores the feeds of ``feeds``. One poll at a time per instance."""
 
     def __init__(
         self,
         articles: ArticleStore,
         sources: SourceStore,
-        fetcher: Fetcher,
+        fetcher: UrlFetcher,
+        feeds: FeedList,
         *,
         workers: int = 0,
         clock: Callable[[], datetime],
@@ -86,31 +91,38 @@ class FeedPoller:
         self.articles = articles
         self.sources = sources
         self.fetcher = fetcher
+        self.feed_list = feeds
         self.workers = workers
         self.clock = clock
         self.rand = rand
         self._lock = asyncio.Lock()
         self._due = DueTimes()
 
-    def due(self, feeds: Sequence[SourceSettings]) -> list[SourceSettings]:
+    async def due(self) -> list[Feed]:
         """The feeds to fetch now (all of those not seen yet by this poller)."""
-        return self._due.due(feeds, self.clock())
+        return self._due.due(await self.feed_list.feeds(), self.clock())
 
     async def poll(
-        self, feeds: Sequence[SourceSettings], *, due_only: bool = False
+        self, feeds: Sequence[Feed] | None = None, *, due_only: bool = False
     ) -> list[SourceReport]:
-        """Fetch ``feeds`` (the configured ones, in priority order); ``due_only``: only those
-        whose next fetch has come (after a restart, as the database remembers it)."""
+        """Fetch ``feeds`` (default: all of them); ``due_only``: only those whose next fetch
+        has come (after a restart, as the database remembers it)."""
         async with self._lock:
-            return await self._poll(list(feeds), due_only)
+            everyone = await self.feed_list.feeds()
+            return await self._poll(everyone if feeds is None else list(feeds), everyone, due_only)
 
-    async def _poll(self, feeds: list[SourceSettings], due_only: bool) -> list[SourceReport]:
+    async def _poll(
+        self, feeds: list[Feed], everyone: list[Feed], due_only: bool
+    ) -> list[SourceReport]:
         states = await self.sources.states([feed.key for feed in feeds])
         now = self.clock()
         reports: dict[str, SourceReport] = {}  # by feed key
-        to_fetch: list[tuple[SourceSettings, SourceState]] = []
+        to_fetch: list[tuple[Feed, SourceState]] = []
         for feed in feeds:
-            state = states[feed.key]
+            state = states.get(feed.key)
+            if state is None:  # a server's feed, removed since the list was read
+                self._due.forget(feed.key)
+                continue
             if state.disabled_at is not None:
                 self._due.set(feed.key, None)
                 reports[feed.key] = _disabled(feed, state)
@@ -121,10 +133,12 @@ class FeedPoller:
             to_fetch.append((feed, state))
         limit = asyncio.Semaphore(FETCHES_AT_ONCE)
 
-        async def fetch(feed: SourceSettings, state: SourceState) -> _Fetched:
+        async def fetch(feed: Feed, state: SourceState) -> _Fetched:
             async with limit:
                 result = await self.fetcher.fetch(
-                    feed.url, Validators(state.etag, state.last_modified)
+                    feed.url,
+                    Validators(state.etag, state.last_modified),
+                    use_allow_networks=feed.trusted,
                 )
             return _Fetched(feed, state, result)
 
@@ -144,7 +158,7 @@ class FeedPoller:
         ):
             one.document = document
             one.result = replace(one.result, body=b"")  # not kept longer than needed
-        rank = _rank_of(feeds)
+        rank = _rank_of(everyone)
         records: list[tuple[int, FetchRecord]] = []
         for n, one in enumerate(fetched):
             report, record = await self._settle(one, rank(one.feed.key), rank)
@@ -154,7 +168,7 @@ class FeedPoller:
             if n % 50 == 49:
                 await asyncio.sleep(0)
         await self.sources.record_many(records)
-        return [reports[feed.key] for feed in feeds if feed.key in reports]  # config order
+        return [reports[feed.key] for feed in feeds if feed.key in reports]  # priority order
 
     async def _settle(
         self, one: _Fetched, my_rank: int, rank: Callable[[str], int]
@@ -162,9 +176,11 @@ class FeedPoller:
         feed, state, result = one.feed, one.state, one.result
         now = self.clock()
         moved = result.permanent_url
-        if moved is not None and feed.url != feed.feed:  # it may carry the expanded secret
+        if moved is not None and not feed.url_shown:  # it may carry the expanded secret
             moved = "a new URL (not shown: the configured one holds ${...} references)"
-        report = SourceReport(feed.display, "feed", "ok", result.status, moved_to=moved)
+        report = SourceReport(
+            feed.display, "feed", "ok", result.status, moved_to=moved, guild_id=feed.guild_id
+        )
         error = result.error
         if result.outcome == "ok" and one.document is not None and one.document.error:
             error = one.document.error
@@ -206,58 +222,53 @@ class FeedPoller:
             disabled=result.gone,
         )
         if moved:
-            log.warning("%s moved permanently to %s: update the config", feed.display, moved)
+            where = "update the config" if feed.guild_id is None else "add the new URL instead"
+            log.warning("%s moved permanently to %s: %s", feed.display, moved, where)
         return report, record
 
     async def _store(
         self,
-        feed: SourceSettings,
+        feed: Feed,
         state: SourceState,
         document: FeedDocument,
         my_rank: int,
         rank: Callable[[str], int],
         report: SourceReport,
     ) -> None:
-        entries = list({entry.guid: entry for entry in reversed(document.entries)}.values())
-        entries.reverse()  # one entry per guid: the first the feed lists
-        known = await self.sources.known_items(state.id, [e.guid for e in entries])
-        fields = FeedSourceFields(feed.topics, feed.quality, feed.provider)
-        now = self.clock()
-        rows: list[ArticleRows] = []
-        first_seen: list[tuple[str, str, datetime]] = []
-        for entry in entries:
-            seen = known.get(entry.guid)
-            published = seen.published_at if seen else (first_date(entry) or now)
-            try:
-                article = entry_article(
-                    entry, document, fields, published_at=published, excerpt_chars=EXCERPT_CHARS
-                )
-            except InvalidArticleError as exc:
-                report.rejected.append(Rejection(feed.display, exc.message, item=entry.guid))
-                continue
-            if seen is None:
-                first_seen.append((entry.guid, article.url, published))
-            elif seen.url != article.url:
-                article = replace(article, url=seen.url)  # the guid is the identity
-            rows.append(article_rows(article, feed.key))
+        guids = list(dict.fromkeys(entry.guid for entry in document.entries))
+        known = await self.sources.known_items(state.id, guids)
+        mapped, rejected = feed_articles(
+            document,
+            FeedSourceFields(feed.topics, feed.quality, feed.provider),
+            known=known,
+            now=self.clock(),
+            source=feed.display,
+            excerpt_chars=EXCERPT_CHARS,
+        )
+        report.rejected.extend(rejected)
+        first_seen = [
+            (one.guid, one.article.url, one.article.published_at)
+            for one in mapped
+            if one.first_seen
+        ]
         await self.sources.remember_items(state.id, first_seen)
+        rows = [article_rows(one.article, feed.key) for one in mapped]
         urls = tuple(dict.fromkeys(r.url for r in rows))
         rejections = tuple(r.as_dict() for r in report.rejected)
         result = await self.articles.apply_batch(
             rows,
             [FileState(feed.key, 0, 0, 0, 0, urls, rejections)],
             hold=lambda path: rank(path) < my_rank,
+            guild=feed.guild_id,
         )
         outcomes = list(result.outcomes.values())
         report.new = outcomes.count("new")
         report.updated = outcomes.count("updated")
 
 
-def _disabled(feed: SourceSettings, state: SourceState) -> SourceReport:
-    return SourceReport(
-        feed.display,
-        "feed",
-        "disabled",
-        state.http_status,
-        error=state.error or "the feed is gone (HTTP 410); remove it from the config",
+def _disabled(feed: Feed, state: SourceState) -> SourceReport:
+    report = SourceReport(
+        feed.display, "feed", "disabled", state.http_status, guild_id=feed.guild_id
     )
+    report.error = state.error or f"the feed is gone (HTTP 410); {report.fix()}"
+    return report

@@ -30,6 +30,7 @@ class SourceReport:
     gone: bool = False  # this fetch found the feed gone (410): it is now disabled
     moved_to: str | None = None  # a permanent redirect's target
     next_fetch_at: datetime | None = None
+    guild_id: int | None = None  # a feed that server added from Discord; None: the config's
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +43,12 @@ class SourceReport:
             "withdrawn": self.withdrawn,
             "error": self.error,
         }
+
+    def fix(self) -> str:
+        """Where the source is removed or changed: the config file, or Discord."""
+        if self.guild_id is not None:
+            return "remove it with /newsadmin source remove"
+        return "remove it from the config"
 
     def describe(self) -> str:
         if self.outcome == "failed":
@@ -57,10 +64,7 @@ class SourceReport:
     def alert(self) -> str | None:
         """What the operators are told about this fetch, if anything."""
         if self.gone:
-            return (
-                f"Newsdesk source {self.source} is gone (HTTP 410): it is disabled; "
-                "remove it from the config"
-            )
+            return f"Newsdesk source {self.source} is gone (HTTP 410): it is disabled; {self.fix()}"
         if self.outcome == "failed" and self.failures == FAILURES_TOLD:
             return (
                 f"Newsdesk source {self.source} failed {self.failures} times in a row "
