@@ -22,10 +22,12 @@ from bot.discord_io.connection import UNREACHABLE, describe, discord_address
 from bot.discord_io.poster import DiscordPoster
 from bot.errors import CommandFailed, UsageError
 from bot.metrics import Metrics
-from bot.net.fetch import Fetcher
+from bot.net.fetch import Fetcher, UrlFetcher
 from bot.services.admin import AdminService
 from bot.services.jobs import Jobs
 from bot.services.news import NewsService
+from bot.services.sources.feed_list import ServerFeeds
+from bot.services.sources.manage import SourceManager
 from bot.settings import Settings
 from bot.stopping import StopSignals
 from bot.store.audit import AuditStore, StateStore
@@ -51,7 +53,7 @@ def wire(
     stores: Stores,
     client: discord.Client,
     metrics: Metrics | None = None,
-    fetcher: Fetcher | None = None,
+    fetcher: UrlFetcher | None = None,
 ) -> Services:
     """Every service the running bot uses (see bot.wiring), with Discord as the Poster;
     feeds are fetched when a ``fetcher`` is given."""
@@ -59,6 +61,7 @@ def wire(
     poster = DiscordPoster(client)
     publishing = build_publishing(settings, stores, poster, metrics)
     ingest = ingestor(settings, stores)
+    servers = ServerFeeds(stores.server_sources)  # the poller reads them, the commands change them
     jobs = Jobs(
         sources=settings.sources,
         ingest=settings.ingest,
@@ -70,7 +73,7 @@ def wire(
         subscriptions=stores.subscriptions,
         metrics=metrics,
         clock=utcnow,
-        feeds=feed_poller(settings, stores, fetcher) if fetcher is not None else None,
+        feeds=feed_poller(settings, stores, fetcher, servers) if fetcher is not None else None,
         gits=git_poller(settings, stores, ingest),
     )
     browse = BrowseStore(stores.db)
@@ -90,8 +93,18 @@ def wire(
         clock=utcnow,
     )
     news = NewsService(stores.articles, browse)
+    sources = SourceManager(
+        stores.server_sources,
+        servers,
+        admin.record,
+        fetcher=fetcher,
+        limit=settings.fetch.max_sources_per_server,
+        shared=len(settings.sources),
+        workers=settings.ingest.workers,
+        clock=utcnow,
+    )
     return Services(
-        cogs=(NewsCog(news), AdminCog(admin, news)),
+        cogs=(NewsCog(news), AdminCog(admin, news, sources)),
         news=news,
         jobs=jobs,
         publisher=publishing.publisher,

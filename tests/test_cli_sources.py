@@ -158,3 +158,38 @@ async def test_ingest_fetches_git_sources_and_status_shows_them(tmp_path: Path) 
     [line] = out.split("\nGit sources\n", 1)[1].splitlines()[:1]
     assert line.startswith(f"  {remote.url}: failed once: git ")
     assert f"; at commit {second[:12]}; next " in line  # the last one ingested
+
+
+async def test_status_lists_the_feeds_servers_added_by_server(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.store.db import Database
+    from bot.store.server_sources import ServerSourceStore
+
+    config = {"database": {"path": "news.db"}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    db = await Database.open(tmp_path / "news.db")
+    try:
+        store = ServerSourceStore(db)
+        for guild, name in ((222, "b"), (111, "a"), (222, "c")):
+            await store.add(
+                guild,
+                f"https://feeds.example.net/{name}.xml",
+                topics=(),
+                quality=50,
+                interval=timedelta(minutes=15),
+                added_by=1,
+                at=datetime(2026, 12, 2, tzinfo=UTC),
+                limit=50,
+            )
+    finally:
+        await db.close()
+    code, out, err = await newsdesk("--config", "config.yaml", "status", cwd=tmp_path, env={})
+    assert code == 0, err
+    assert out.split("\nFeeds added from Discord\n", 1)[1].splitlines() == [
+        "  server 111",
+        "    https://feeds.example.net/a.xml: not fetched yet",
+        "  server 222",
+        "    https://feeds.example.net/b.xml: not fetched yet",
+        "    https://feeds.example.net/c.xml: not fetched yet",
+    ]

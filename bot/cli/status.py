@@ -16,10 +16,12 @@ from bot.domain.subscription import FIRST_RUN_DELAY, State
 from bot.services.publishing.guilds import GuildPolicy
 from bot.services.publishing.offline import OfflinePoster
 from bot.services.publishing.selector import ELIGIBLE_CAP
+from bot.services.sources.status_text import state_line
 from bot.services.status import Status, StatusService
 from bot.settings import Settings, SourceSettings
 from bot.settings.sources import feed_sources, git_sources
 from bot.store.db import Database
+from bot.store.server_sources import ServerSource
 from bot.store.sources import SourceState
 from bot.store.times import utcnow
 from bot.wiring import guild_policy, selector, stores_of
@@ -42,12 +44,14 @@ async def status_command(settings: Settings, out: IO[str], *, as_json: bool) -> 
         else:
             out.write(await render(statuses, guilds, utcnow()))
             gits, feeds = git_sources(settings.sources), feed_sources(settings.sources)
-            if gits or feeds:
-                known = {state.key: state for state in await stores.sources.all()}
-                if gits:
-                    out.write(render_sources("Git sources", gits, known, utcnow()))
-                if feeds:
-                    out.write(render_sources("Feeds", feeds, known, utcnow()))
+            known = {state.key: state for state in await stores.sources.all()}
+            if gits:
+                out.write(render_sources("Git sources", gits, known, utcnow()))
+            if feeds:
+                out.write(render_sources("Feeds", feeds, known, utcnow()))
+            servers = await stores.server_sources.everyone()
+            if servers:
+                out.write(render_server_sources(servers, utcnow()))
         out.flush()
     finally:
         await db.close()
@@ -71,36 +75,22 @@ def _next(status: Status, now: datetime) -> str:
 def render_sources(
     title: str, feeds: list[SourceSettings], known: dict[str, SourceState], now: datetime
 ) -> str:
-    """One line per configured feed or git source: its last fetch, what it brought (a git
-    source: up to which commit), its next fetch."""
+    """One line per configured feed or git source (bot.services.sources.status_text)."""
     lines = ["", title]
     for feed in feeds:
-        state = known.get(feed.key)
-        if state is None or state.last_fetch_at is None:
-            lines.append(f"  {feed.display}: not fetched yet")
-            continue
-        http = f" (HTTP {state.http_status})" if state.http_status else ""
-        what = f"{state.outcome}{http} {_when(state.last_fetch_at, now)}"
-        if state.disabled_at is not None:
-            what = f"disabled since {_when(state.disabled_at, now)}: {state.error}"
-        elif state.outcome == "failed":
-            times = "once" if state.failures == 1 else f"{state.failures} times in a row"
-            what = f"failed {times}{http}: {state.error}"
-        elif state.outcome == "ok":
-            what += f": {state.items_new} new, {state.items_updated} updated"
-            if state.items_withdrawn:
-                what += f", {state.items_withdrawn} withdrawn"
-            if state.items_rejected:
-                what += f", {state.items_rejected} rejected"
-            if state.error:  # a refused withdrawal
-                what += f" ({state.error})"
-        if state.git_commit is not None:
-            what += f"; at commit {state.git_commit[:12]}"
-        if state.disabled_at is None:
-            what += f"; next {_when(state.next_fetch_at, now)}"
-        if state.permanent_url:
-            what += f"; moved permanently to {state.permanent_url}"
-        lines.append(f"  {feed.display}: {what}")
+        lines.append(
+            f"  {feed.display}: {state_line(known.get(feed.key), lambda m: _when(m, now))}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_server_sources(sources: list[tuple[ServerSource, SourceState]], now: datetime) -> str:
+    """The feeds servers added from Discord, grouped by server."""
+    lines = ["", "Feeds added from Discord"]
+    for guild_id, group in groupby(sources, key=lambda pair: pair[0].guild_id):
+        lines.append(f"  server {guild_id}")
+        for source, state in group:
+            lines.append(f"    {source.url}: {state_line(state, lambda m: _when(m, now))}")
     return "\n".join(lines) + "\n"
 
 

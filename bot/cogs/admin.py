@@ -40,6 +40,7 @@ from bot.cogs.admin_options import (
     post_options,
 )
 from bot.cogs.admin_render import preview_embed, status_lines, topics_list
+from bot.cogs.admin_sources import SourceCommands
 from bot.discord_io.tree import NotModeratorError
 from bot.domain.keywords import entries_of
 from bot.domain.subscription import (
@@ -54,6 +55,7 @@ from bot.domain.subscription_text import describe
 from bot.domain.values import format_duration
 from bot.services.admin import Actor, AdminService
 from bot.services.news import NewsService
+from bot.services.sources.manage import SourceManager
 
 EMBED_LINES = 30
 
@@ -61,15 +63,19 @@ EMBED_LINES = 30
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class AdminCog(
-    commands.GroupCog, group_name="newsadmin", group_description="Moderators: control publishing"
+    SourceCommands,
+    commands.GroupCog,
+    group_name="newsadmin",
+    group_description="Moderators: control publishing",
 ):
     publishing = app_commands.Group(
         name="publishing", description="Switch publishing on or off, or see its status"
     )
 
-    def __init__(self, admin: AdminService, news: NewsService) -> None:
+    def __init__(self, admin: AdminService, news: NewsService, sources: SourceManager) -> None:
         self.admin = admin
         self.news = news
+        self.sources = sources
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:

@@ -14,12 +14,21 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PrivateAttr, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 
 from bot.domain.text import kind
 from bot.domain.urls import redact_url
 from bot.domain.validation import At, Strict
-from bot.domain.values import Duration, Names, PathValue, Size, number, optional, text
+from bot.domain.values import (
+    Duration,
+    Names,
+    PathValue,
+    Size,
+    number,
+    optional,
+    text,
+    whole_number,
+)
 from bot.net.addresses import Network, parse_networks
 
 FEED_KEY_PREFIX = "feed:"  # a feed's key in the store: this, then its URL as shown
@@ -205,6 +214,8 @@ class FetchSettings(Strict):
     max_repo_bytes: Size = 500 * 1024 * 1024  # a git source larger than this is refused
     timeout: Duration = timedelta(seconds=30)
     user_agent: Annotated[str | None, BeforeValidator(optional(text))] = None
+    # feeds one server may add from Discord (/newsadmin source add)
+    max_sources_per_server: Annotated[int, BeforeValidator(whole_number), Field(ge=0, le=1000)] = 50
 
 
 class GitSettings(Strict):

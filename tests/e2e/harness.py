@@ -17,7 +17,7 @@ from bot.cogs.admin import AdminCog
 from bot.discord_io.client import NewsBot
 from bot.domain.delivery import Delivery
 from bot.domain.subscription import Subscription
-from bot.net.fetch import Fetcher
+from bot.net.fetch import Fetcher, UrlFetcher
 from bot.services.admin import AdminService
 from bot.services.publishing.publisher import Publisher
 from bot.services.publishing.sender import RunReport
@@ -179,16 +179,20 @@ class FastNewsBot(NewsBot):
 
 
 @asynccontextmanager
-async def running_bot(fake: FakeDiscord, settings: Settings) -> AsyncIterator[Running]:
-    """The bot as ``newsdesk run`` builds it (same wiring), connected to the fake."""
+async def running_bot(
+    fake: FakeDiscord, settings: Settings, *, fetcher: UrlFetcher | None = None
+) -> AsyncIterator[Running]:
+    """The bot as ``newsdesk run`` builds it (same wiring), connected to the fake.
+    ``fetcher``: what fetches feeds (default: a Fetcher with the settings' policy)."""
     stores = await open_stores(settings)
     try:
         await prepare(settings, stores)
         await ingestor(settings, stores).ingest(source_paths(settings.sources), sources=True)
-        fetcher = Fetcher(fetch_policy(settings))
+        own = Fetcher(fetch_policy(settings))
+        used: UrlFetcher = fetcher or own
         with patch_discord_py(fake):
             bot = FastNewsBot(
-                lambda client: wire(settings, stores, client, fetcher=fetcher),
+                lambda client: wire(settings, stores, client, fetcher=used),
                 guild_ready_timeout=0.05,
             )
             server = health_server(settings, stores, bot)
@@ -206,6 +210,6 @@ async def running_bot(fake: FakeDiscord, settings: Settings) -> AsyncIterator[Ru
                 with suppress(discord.ConnectionClosed, asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=10)
                 await bot.close()
-                await fetcher.close()
+                await own.close()
     finally:
         await stores.db.close()
