@@ -44,9 +44,11 @@ def vocabulary(path: Path) -> list[tuple[str, int]]:
     """FTS terms by the number of articles that contain them, commonest first."""
     conn = sqlite3.connect(path)
     try:
-        conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, articles_fts, row)")
+        # per column, leaving out the scope column (who may see an article, migration 0010)
+        conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, articles_fts, col)")
         rows = conn.execute(
-            "SELECT term, doc FROM temp.vocab WHERE length(term) > 2 ORDER BY doc DESC"
+            "SELECT term, max(doc) AS docs FROM temp.vocab WHERE length(term) > 2 "
+            "AND col != 'scope' GROUP BY term ORDER BY docs DESC"
         ).fetchall()
     finally:
         conn.close()

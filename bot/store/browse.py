@@ -21,13 +21,14 @@ from bot.domain.similarity import STOPWORDS
 from bot.domain.text import topic_key
 from bot.store.db import Database
 from bot.store.times import db_time, parse_db_time
-from bot.store.visibility import GUILD_TOPIC_EXTRA, VISIBLE_ROWID, visible
+from bot.store.visibility import GUILD_TOPIC_EXTRA, scoped_match, visible
 
 Sort = Literal["quality", "recent"]
 
 # Search ranks the newest this-many matches of a query (see bot.domain.search); a query with
 # fewer matches is ranked completely.
 RANKED_MATCHES = 1000
+_SEARCHED = "{title excerpt topics_text provider_name}"  # what /news search reads (not scope)
 # Words shorter than this are not used as a prefix (a 1-2 letter prefix matches half the index).
 MIN_PREFIX = 3
 # How many newest titles a longer prefix is checked against, when its word alone is too rare.
@@ -106,19 +107,19 @@ _LATEST = f"""
 SELECT {_SUMMARY} FROM articles a WHERE a.withdrawn_at IS NULL AND {_SEEN}
 ORDER BY a.published_at DESC LIMIT :limit OFFSET :offset
 """  # noqa: S608 - constant fragments
-# The full-text queries leave out what :guild may not see before their LIMIT.
-_SEARCH = f"""
+# The full-text queries leave out what the server may not see before their LIMIT: their
+# MATCH carries its scope (store.visibility.scoped_match).
+_SEARCH = """
 WITH newest AS (
     SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH :query
     AND rowid NOT IN (SELECT id FROM articles WHERE withdrawn_at IS NOT NULL)
-    AND {VISIBLE_ROWID}
     ORDER BY rowid DESC LIMIT :ranked
 )
 SELECT a.id, a.title, a.topics_text, a.provider_name, a.published_at
 FROM newest n JOIN articles a ON a.id = n.id
 WHERE a.withdrawn_at IS NULL AND (:topic IS NULL OR EXISTS (
     SELECT 1 FROM article_topics t WHERE t.article_id = a.id AND t.topic_id = :topic))
-"""  # noqa: S608 - constant fragments
+"""
 _BY_IDS = f"""
 SELECT {_SUMMARY} FROM articles a WHERE a.id IN (SELECT value FROM json_each(:ids))
 AND a.withdrawn_at IS NULL AND {_SEEN}
@@ -127,7 +128,6 @@ _TITLE_MATCHES = f"""
 SELECT {_SUMMARY} FROM (
     SELECT rowid AS id FROM titles_fts WHERE titles_fts MATCH :query
     AND rowid NOT IN (SELECT id FROM articles WHERE withdrawn_at IS NOT NULL)
-    AND {VISIBLE_ROWID}
     ORDER BY rowid DESC LIMIT :limit
 ) m JOIN articles a ON a.id = m.id
 WHERE a.withdrawn_at IS NULL
@@ -255,7 +255,11 @@ class BrowseStore:
         """
         rows = await self.db.fetch(
             _SEARCH,
-            {"query": query, "ranked": RANKED_MATCHES, "topic": topic_id, "guild": guild},
+            {
+                "query": scoped_match(query, _SEARCHED, guild),
+                "ranked": RANKED_MATCHES,
+                "topic": topic_id,
+            },
         )
         return [Match(r[0], r[1], r[2], r[3], parse_db_time(r[4])) for r in rows]
 
@@ -310,7 +314,7 @@ class BrowseStore:
     async def _title_matches(
         self, query: str, limit: int, guild: int | None
     ) -> list[ArticleSummary]:
-        params = {"query": query.strip(), "limit": limit, "guild": guild}
+        params = {"query": scoped_match(query.strip(), "{title}", guild), "limit": limit}
         return [_summary(r) for r in await self.db.fetch(_TITLE_MATCHES, params)]
 
     async def near_in_time(

@@ -27,13 +27,22 @@ def visible(row: str) -> str:
     )
 
 
-# For the full-text queries, which yield rowids in their own order before they meet the
-# articles table: two lists built once per query (the few restricted articles, read from the
-# partial index articles_restricted; the server's own), not a lookup per match.
-VISIBLE_ROWID = (
-    "(rowid NOT IN (SELECT id FROM articles INDEXED BY articles_restricted WHERE restricted = 1) "
-    "OR rowid IN (SELECT article_id FROM article_guilds WHERE guild_id = :guild))"
+# The full-text indexes carry each article's ``scope`` (migration 0010): empty for a global
+# article; ``r`` and ``g<id>`` for each server that may see a restricted one. A search adds
+# the server's scope to its MATCH, so FTS5 skips what the server may not see while it walks
+# the matches, before any LIMIT.
+_SCOPE_OF = (
+    "'r' || coalesce((SELECT ' ' || group_concat('g' || guild_id, ' ') FROM article_guilds g "
+    "WHERE g.article_id = articles.id), '')"
 )
+
+
+def scoped_match(query: str, columns: str, guild: int | None) -> str:
+    """An FTS5 ``query`` (phrases built by bot.domain.search, never raw text) searched in
+    ``columns`` (``{title excerpt}``) only, among the articles ``guild`` may see."""
+    hidden = "scope : r" if guild is None else f"(scope : r NOT scope : g{int(guild)})"
+    return f"{columns} : ({query}) NOT {hidden}"
+
 
 # Per topic, the live restricted articles a server may see: what it adds to the global
 # topics.article_count.
@@ -49,10 +58,16 @@ GROUP BY t.topic_id
 async def share(conn: aiosqlite.Connection, ids: Collection[int], guild: int) -> None:
     """``guild``'s own source carries these restricted articles: the server may see them."""
     if ids:
+        listed = json.dumps(sorted(ids))
         await conn.execute(
             "INSERT OR IGNORE INTO article_guilds (article_id, guild_id) "
             "SELECT value, ? FROM json_each(?)",
-            (guild, json.dumps(sorted(ids))),
+            (guild, listed),
+        )
+        await conn.execute(
+            f"UPDATE articles SET scope = {_SCOPE_OF} "  # noqa: S608 - a constant fragment
+            "WHERE id IN (SELECT value FROM json_each(?)) AND restricted = 1",
+            (listed,),
         )
 
 
@@ -83,7 +98,9 @@ async def widen(
     )
     every = json.dumps(sorted(ids))
     await conn.execute(
-        "UPDATE articles SET restricted = 0 WHERE id IN (SELECT value FROM json_each(?))", (every,)
+        "UPDATE articles SET restricted = 0, scope = '' "
+        "WHERE id IN (SELECT value FROM json_each(?))",
+        (every,),
     )
     await conn.execute(
         "DELETE FROM article_guilds WHERE article_id IN (SELECT value FROM json_each(?))", (every,)

@@ -236,3 +236,51 @@ async def test_a_locked_database_is_reported_not_read_around(tmp_path: Path) -> 
             await Database.open_readonly(path)
     finally:
         writer.close()
+
+
+async def test_search_scope_migration_indexes_who_may_see_each_article(tmp_path: Path) -> None:
+    """0010 copies visibility (0009's restricted and article_guilds) into the full-text
+    indexes: a database of the previous version searches the same after the upgrade."""
+    from importlib.resources import files
+
+    from bot.store.browse import BrowseStore, fts_query
+
+    real = files("bot.store.migrations")
+    older = _Dir(
+        **{
+            f.name: f.read_text()
+            for f in real.iterdir()
+            if f.name.endswith(".sql") and int(f.name[:4]) <= 9
+        }
+    )
+    path = tmp_path / "old.db"
+    conn = await aiosqlite.connect(path)
+    try:
+        assert await migrate(conn, older) == 9
+        for n, (restricted, guilds) in enumerate([(0, ()), (1, (111,)), (1, (111, 222)), (1, ())]):
+            await conn.execute(
+                "INSERT INTO articles (id, url, title, published_at, type, source_published, "
+                "postable, topics_text, content_hash, ingested_at, updated_at, restricted) "
+                "VALUES (?, ?, ?, '2026-12-01T00:00:00Z', 'article', 0, 1, '', 'h', "
+                "'2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z', ?)",
+                (n + 1, f"https://x.example/{n}", f"Robots {n}", restricted),
+            )
+            for guild in guilds:
+                await conn.execute("INSERT INTO article_guilds VALUES (?, ?)", (n + 1, guild))
+        await conn.commit()
+    finally:
+        await conn.close()
+    db = await Database.open(path)  # migrates to the newest version
+    try:
+        browse = BrowseStore(db)
+        query = fts_query("robots")
+        assert query is not None
+        seen = {
+            guild: sorted(m.id for m in await browse.search(query, None, guild=guild))
+            for guild in (None, 111, 222, 333)
+        }
+        assert seen == {None: [1], 111: [1, 2, 3], 222: [1, 3], 333: [1]}
+        titles = await browse.complete_article("rob", guild=222)
+        assert sorted(a.id for a in titles) == [1, 3]
+    finally:
+        await db.close()

@@ -213,13 +213,24 @@ async def test_visibility_only_widens_and_the_counts_follow(
     browse = BrowseStore(db)
     # server two's source now carries o1 too: both servers see it, nobody else
     await store(desk, [story("o1", 2)], FEED_TWO, TWO)
+    every = await ids_of(db, SEES[ONE] | SEES[TWO])
+    query = fts_query("robots")
+    assert query is not None
+
+    async def searched(guild: int | None) -> set[str]:
+        return {every[m.id] for m in await browse.search(query, None, guild=guild)}
+
     for guild in (ONE, TWO):
         assert "o1" in names([a.url for a in await browse.latest(50, guild=guild)])
+        assert "o1" in await searched(guild)  # the search index knows both servers
+        assert "o1" in names([a.url for a in await browse.complete_article("rob", guild=guild)])
     assert "o1" not in names([a.url for a in await browse.latest(50, guild=None)])
+    assert "o1" not in await searched(None)
     # a global source carries it, changed: everyone sees it, and it counts
     corrected = replace(story("o1", 2), title="Robots story o1, corrected")
     await store(desk, [corrected], GLOBAL, None)
     assert "o1" in names([a.url for a in await browse.latest(50, guild=None)])
+    assert "o1" in await searched(None)
     # a global source carries o2 unchanged: widened without being written
     await store(desk, [story("o2", 3, topics=("Gardening",))], GLOBAL, None)
     assert {t.name: t.articles for t in await browse.topics(guild=None)} == {
@@ -256,3 +267,17 @@ async def test_withdrawing_and_restoring_keeps_the_counts_true(
         "Robots": 4,
         "Gardening": 1,
     }
+
+
+async def test_the_words_that_say_who_may_see_an_article_are_not_searchable(
+    db: Database, desk: ArticleStore
+) -> None:
+    """The full-text indexes carry each restricted article's scope (``r``, ``g<server>``): a
+    search for those words finds nothing, from anywhere."""
+    browse = BrowseStore(db)
+    for word in ("r", f"g{ONE}", f"r g{TWO}", "scope"):
+        query = fts_query(word)
+        assert query is not None
+        for guild in (None, ONE, TWO):
+            assert await browse.search(query, None, guild=guild) == []
+            assert await browse.complete_article(word, guild=guild) == []
