@@ -151,7 +151,8 @@ class ArticleStore:
         ``guild``: the batch comes from a source that server added from Discord; the articles
         only such sources carry are visible to the servers whose sources carry them
         (store.visibility). None: a global source; every article of the batch is global from
-        now on (visibility only widens; held and unchanged articles too).
+        now on (visibility only widens; held and unchanged articles too). A server's batch
+        never writes an article that is already global: its outcome is "unchanged".
         """
         latest: dict[str, ArticleRows] = {}
         for rows in batch:
@@ -192,6 +193,10 @@ class ArticleStore:
                     inserts.append((next_id, rows))
                     outcomes[url] = "new"
                     next_id += 1
+                elif guild is not None and stored[0] not in restricted:
+                    # A global article: what every server sees is the global sources' to
+                    # change (or restore), never one server's own feed.
+                    outcomes[url] = "unchanged"
                 elif (
                     hold is not None
                     and stored[2] is not None

@@ -250,6 +250,30 @@ async def test_visibility_only_widens_and_the_counts_follow(
     )
 
 
+async def test_a_servers_feed_never_rewrites_what_every_server_sees(
+    db: Database, desk: ArticleStore
+) -> None:
+    # g1 is global (its source may be gone from the config since); w was server one's first
+    # and is global now, its stored source path still server one's feed
+    defaced = [
+        replace(story("g1", 1), title="Robots story g1, as server two would have it"),
+        replace(story("w", 5), title="Robots story w, as server one would have it"),
+    ]
+    for guild, path in ((TWO, FEED_TWO), (ONE, FEED_ONE)):
+        result = await desk.apply_batch([article_rows(a, path) for a in defaced], guild=guild)
+        assert set(result.outcomes.values()) == {"unchanged"}
+        assert result.reshown == []
+    titles = {r[0] for r in await db.fetch("SELECT title FROM articles")}
+    assert {"Robots story g1", "Robots story w"} <= titles
+    assert not any("would have it" in t for t in titles)
+    # a withdrawn global article is not brought back for everyone by a server's feed either
+    every = {n: i for i, n in (await ids_of(db, {"g1"})).items()}
+    await WithdrawalStore(db).withdraw([every["g1"]], [])
+    await store(desk, [story("g1", 1)], FEED_TWO, TWO)
+    assert "g1" not in names([a.url for a in await BrowseStore(db).latest(50, guild=TWO)])
+    assert await stored_counts(db) == await recount(db)
+
+
 async def test_withdrawing_and_restoring_keeps_the_counts_true(
     db: Database, desk: ArticleStore
 ) -> None:
