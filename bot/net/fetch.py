@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ipaddress
+import logging
 import socket
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -32,6 +33,8 @@ from yarl import URL
 
 from bot.domain.values import format_size
 from bot.net.addresses import Network, refusal
+
+log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 6 * 3600.0
 CHUNK = 64 * 1024
@@ -86,9 +89,16 @@ class _Refused(OSError):
 
 
 class _CheckedResolver(AbstractResolver):
-    def __init__(self, inner: AbstractResolver, allow: tuple[Network, ...]) -> None:
+    """``detailed``: a refusal names the addresses and why (for the operator's own sources);
+    else it says only that the host is not public, so that a moderator cannot map the
+    bot's private network with ``/newsadmin source test`` (the log keeps the details)."""
+
+    def __init__(
+        self, inner: AbstractResolver, allow: tuple[Network, ...], *, detailed: bool
+    ) -> None:
         self.inner = inner
         self.allow = allow
+        self.detailed = detailed
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
@@ -97,7 +107,11 @@ class _CheckedResolver(AbstractResolver):
         allowed = [r for r in found if refusal(r["host"], self.allow) is None]
         if not allowed:
             reasons = "; ".join(sorted({str(refusal(r["host"], self.allow)) for r in found}))
-            raise _Refused(f"refused: {host} resolves only to addresses not fetched ({reasons})")
+            detail = f"refused: {host} resolves only to addresses not fetched ({reasons})"
+            if self.detailed:
+                raise _Refused(detail)
+            log.info("%s (a source added from Discord)", detail)
+            raise _Refused(f"refused: {host} is not a public address")
         return allowed
 
     async def close(self) -> None:
@@ -156,7 +170,9 @@ class Fetcher:
             allow = self.policy.allow_networks if trusted else ()
             inner = self._resolver or DefaultResolver()
             connector = aiohttp.TCPConnector(
-                resolver=_CheckedResolver(inner, allow), use_dns_cache=False, limit=100
+                resolver=_CheckedResolver(inner, allow, detailed=trusted),
+                use_dns_cache=False,
+                limit=100,
             )
             session = aiohttp.ClientSession(
                 connector=connector,

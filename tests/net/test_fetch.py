@@ -93,7 +93,13 @@ async def test_private_addresses_are_refused_without_the_allow_list() -> None:
         literal = await fetcher.fetch(server.url("/feed"), use_allow_networks=False)
         assert literal.outcome == "failed" and "loopback" in (literal.error or "")
         by_name = await fetcher.fetch(f"http://localhost:{port}/feed", use_allow_networks=False)
-        assert by_name.outcome == "failed" and "localhost resolves only to" in (by_name.error or "")
+        # a moderator's URL learns only that the host is not public, not its addresses
+        assert by_name.outcome == "failed"
+        assert by_name.error == "refused: localhost is not a public address"
+        async with Fetcher(policy(allow_networks=())) as operators:
+            trusted = await operators.fetch(f"http://localhost:{port}/feed")
+        assert "localhost resolves only to" in (trusted.error or "")
+        assert "127.0.0.1 is a loopback address" in (trusted.error or "")
         assert server.hits.get("/feed") is None  # nothing ever reached the server
         for url in ("file:///etc/passwd", "gopher://x/", f"http://[::ffff:127.0.0.1]:{port}/feed"):
             refused = await fetcher.fetch(url, use_allow_networks=False)
