@@ -67,6 +67,7 @@ sys.path.insert(0, str(code_root()))  # the code measured: this checkout, or --r
 from stats import percentile  # noqa: E402
 
 from bot.net.fetch import Fetcher, FetchPolicy, FetchResult, Validators  # noqa: E402
+from bot.services.sources.feed_list import configured_feed  # noqa: E402
 from bot.services.sources.feeds import FETCHES_AT_ONCE  # noqa: E402
 from bot.services.sources.reports import SourceReport  # noqa: E402
 from bot.settings import Settings, settings_from_mapping  # noqa: E402
@@ -473,8 +474,8 @@ def _phases(started: float, ended: float, marks: Marks) -> list[tuple[str, float
     return [
         ("states", started, first_fetch),
         ("fetch", first_fetch, last_fetch),
-        ("hash+parse", last_fetch, stored),
-        ("store", stored, record_start),
+        ("parse", last_fetch, stored),  # until the first feed is stored
+        ("parse+store", stored, record_start),  # each feed stored while the next are parsed
         ("record", record_start, marks.record_end or ended),
         ("end", marks.record_end or ended, ended),
     ]
@@ -495,7 +496,7 @@ async def one_poll(
             db, marks, trust_published_flag=settings.ingest.trust_published_flag
         ),
     )
-    feeds = list(settings.sources)
+    feeds = [configured_feed(source) for source in settings.sources if source.feed]
     server_cpu, answers = await server.stats(session)
     async with MarkedFetcher(fetch_policy(settings), marks=marks) as fetcher:
         poller = feed_poller(settings, stores, fetcher)

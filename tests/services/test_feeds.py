@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sqlite3
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.net.fetch import Fetcher
 from bot.services.ingest.ingestor import Ingestor
 from bot.services.sources.feed_list import FeedList
 from bot.services.sources.feeds import FeedPoller
+from bot.services.sources.parsing import POOL_THRESHOLD
 from bot.settings import IngestSettings, settings_from_mapping
 from bot.store.articles import ArticleStore
 from bot.store.db import Database
 from bot.store.sources import SourceStore
 from bot.wiring import fetch_policy
 from tests.support.articles import write_article
-from tests.support.feed_server import feed_server
+from tests.support.feed_server import FeedServer, feed_server
+from tests.support.processes import children
 
 
 def rss(*items: tuple[str, str, str]) -> bytes:
@@ -188,3 +196,93 @@ async def test_a_permanent_move_is_reported_without_the_secret(
     assert secret.outcome == "ok" and secret.moved_to and "hunter2" not in secret.moved_to
     assert plain.moved_to == server.url("/new?plain=1")
     assert all("hunter2" not in repr(state) for state in await SourceStore(db).all())
+
+
+def many_feeds(server: FeedServer, count: int, *, items: int = 1, edition: str = "") -> None:
+    for k in range(count):
+        server.body(
+            f"/f{k}",
+            rss(*((f"g{k}-{i}", f"Story {k}.{i}{edition}", f"/s{k}-{i}") for i in range(items))),
+        )
+
+
+async def test_many_feeds_are_stored_while_the_workers_parse_the_rest(
+    db: Database, store: ArticleStore, tmp_path: Path
+) -> None:
+    count = POOL_THRESHOLD + 5  # enough to go through the parse workers
+    clock = Clock()
+    async with feed_server() as server:
+        many_feeds(server, count, items=3)
+        server.body("/f3", b"<!doctype html><html><body>Not a feed</body></html>", "text/html")
+        settings = settings_for(*(server.url(f"/f{k}") for k in range(count)), tmp=tmp_path)
+        async with Fetcher(fetch_policy(settings)) as fetcher:
+            poller = FeedPoller(
+                store, SourceStore(db), fetcher, FeedList(settings.sources), workers=2, clock=clock
+            )
+            first = await poller.poll()
+            assert [r.source for r in first] == [server.url(f"/f{k}") for k in range(count)]
+            assert [r.outcome for r in first] == ["ok"] * 3 + ["failed"] + ["ok"] * (count - 4)
+            assert "HTML page" in (first[3].error or "")
+            assert {r.new for r in first if r.outcome == "ok"} == {3}
+            # every other feed is corrected; the rest answer 304
+            for k in range(0, count, 2):
+                server.body(f"/f{k}", rss((f"g{k}-0", f"Story {k}.0, corrected", f"/s{k}-0")))
+            clock.now += timedelta(hours=1)
+            second = await poller.poll()
+    outcomes = [(r.outcome, r.updated) for r in second]
+    assert outcomes == [
+        ("ok", 1) if k % 2 == 0 else ("failed" if k == 3 else "not_modified", 0)
+        for k in range(count)
+    ]
+    titles = {a.title async for a, _ in store.iter_all()}
+    assert len(titles) == 3 * (count - 1)
+    assert "Story 0.0, corrected" in titles and "Story 0.0" not in titles
+    states = {s.key: s for s in await SourceStore(db).all()}
+    assert states[settings.sources[0].key].items_updated == 1
+    assert children(os.getpid()) == []  # the parse workers are gone
+
+
+async def test_a_poll_cancelled_while_storing_leaves_no_parse_worker(
+    db: Database, store: ArticleStore, tmp_path: Path
+) -> None:
+    count, items = POOL_THRESHOLD * 3, 20
+    async with feed_server() as server:
+        many_feeds(server, count, items=items)
+        settings = settings_for(*(server.url(f"/f{k}") for k in range(count)), tmp=tmp_path)
+        blocker = sqlite3.connect(tmp_path / "newsdesk.db", timeout=0, isolation_level=None)
+        try:
+            async with Fetcher(fetch_policy(settings)) as fetcher:
+                poller = FeedPoller(
+                    store,
+                    SourceStore(db),
+                    fetcher,
+                    FeedList(settings.sources),
+                    workers=2,
+                    clock=Clock(),
+                )
+                polling = asyncio.ensure_future(poller.poll())
+                for _ in range(500):  # until the workers run
+                    await asyncio.sleep(0.01)
+                    if children(os.getpid()):
+                        break
+                assert children(os.getpid()), "the parse workers never started"
+                # another process's write transaction holds the database: the poll's next
+                # store waits on it while the workers parse on
+                while True:
+                    try:
+                        blocker.execute("BEGIN IMMEDIATE")
+                        break
+                    except sqlite3.OperationalError:  # the poll is writing: try again
+                        await asyncio.sleep(0.001)
+                await asyncio.sleep(0.3)
+                assert not polling.done()
+                polling.cancel()
+                asyncio.get_running_loop().call_later(0.2, blocker.rollback)
+                with pytest.raises(asyncio.CancelledError):
+                    await polling
+                assert children(os.getpid()) == []  # killed and reaped before the poll ended
+        finally:
+            blocker.close()
+    stored = Counter([a.url.rsplit("-", 1)[0] async for a, _ in store.iter_all()])
+    assert len(stored) < count  # it was cancelled midway...
+    assert set(stored.values()) <= {items}  # ...between two feeds: each stored whole or not

@@ -25,7 +25,7 @@ import pickle
 import signal
 import sys
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -135,7 +135,7 @@ class ParsePool:
 
     async def map(
         self, chunks: Iterable[tuple[Label, Sequence[ParseTask | FeedTask]]]
-    ) -> AsyncIterator[tuple[Label, list[Any]]]:
+    ) -> AsyncGenerator[tuple[Label, list[Any]], None]:
         """Parse every chunk; yield (label, results) in the order of ``chunks``.
 
         At most ``in_flight`` chunks per worker are out at a time; each goes to the worker with

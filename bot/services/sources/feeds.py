@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
@@ -39,7 +40,7 @@ from bot.net.fetch import FetchResult, UrlFetcher, Validators
 from bot.services.ingest.worker import FeedTask
 from bot.services.sources.due import DueTimes
 from bot.services.sources.feed_list import Feed, FeedList
-from bot.services.sources.parsing import parse_feeds
+from bot.services.sources.parsing import parsed_feeds
 from bot.services.sources.reports import SourceReport
 from bot.settings.sources import FEED_KEY_PREFIX
 from bot.store.articles import ArticleStore, FileState
@@ -140,32 +141,41 @@ class FeedPoller:
                     Validators(state.etag, state.last_modified),
                     use_allow_networks=feed.trusted,
                 )
-            return _Fetched(feed, state, result)
+            one = _Fetched(feed, state, result)
+            if result.outcome == "ok":  # hashed one by one: a thousand at once stall the loop
+                one.body_hash = hashlib.sha256(result.body).hexdigest()
+            return one
 
         fetched = await asyncio.gather(*(fetch(feed, state) for feed, state in to_fetch))
-        changed = []
-        for one in fetched:
-            if one.result.outcome == "ok":
-                one.body_hash = hashlib.sha256(one.result.body).hexdigest()
-                if one.body_hash != one.state.body_hash:
-                    changed.append(one)
+        changed = [o for o in fetched if o.body_hash and o.body_hash != o.state.body_hash]
         tasks = [
             FeedTask(o.feed.key, o.result.url, o.result.body, o.result.content_type)
             for o in changed
         ]
-        for one, document in zip(
-            changed, await parse_feeds(tasks, workers=self.workers), strict=True
-        ):
-            one.document = document
-            one.result = replace(one.result, body=b"")  # not kept longer than needed
         rank = _rank_of(everyone)
         records: list[tuple[int, FetchRecord]] = []
-        for n, one in enumerate(fetched):
+
+        async def settle(one: _Fetched) -> None:
             report, record = await self._settle(one, rank(one.feed.key), rank)
             reports[one.feed.key] = report
             records.append((one.state.id, record))
             self._due.set(one.feed.key, None if record.disabled else record.next_fetch_at)
-            if n % 50 == 49:
+
+        # Each changed feed is stored as soon as it is parsed, while the workers parse the
+        # next ones: the poll takes the longer of the two, not their sum, and only a window
+        # of parsed documents is alive at a time (fewer objects for each garbage collection).
+        parsed = parsed_feeds(tasks, workers=self.workers)
+        async with contextlib.aclosing(parsed) as documents:
+            for one in changed:
+                one.document = await anext(documents)
+                one.result = replace(one.result, body=b"")  # not kept longer than needed
+                await settle(one)
+                one.document = None
+        del tasks
+        parsed_keys = {one.feed.key for one in changed}
+        for n, one in enumerate(o for o in fetched if o.feed.key not in parsed_keys):
+            await settle(one)
+            if n % 20 == 19:
                 await asyncio.sleep(0)
         await self.sources.record_many(records)
         return [reports[feed.key] for feed in feeds if feed.key in reports]  # priority order
