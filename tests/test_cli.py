@@ -150,6 +150,20 @@ def test_export_then_ingest_into_an_empty_store_then_export_again_is_identical(
             "'2021-01-01T00:00:00.000000Z' FROM articles "
             "WHERE url = 'https://video.example.com/watch?v=1'"
         )
+        # Two articles only servers' own feeds carry: one seen by two servers, one by none
+        # (its feed was removed). A rebuilt store must not show them to everyone.
+        first_two = [r[0] for r in conn.execute("SELECT id FROM articles ORDER BY id LIMIT 2")]
+        conn.execute(
+            "UPDATE articles SET restricted = 1, scope = 'r' WHERE id IN (?, ?)", first_two
+        )
+        conn.execute(
+            "UPDATE article_topics SET restricted = 1 WHERE article_id IN (?, ?)", first_two
+        )
+        conn.executemany(
+            "INSERT INTO article_guilds (article_id, guild_id) VALUES (?, ?)",
+            [(first_two[0], 222), (first_two[0], 111)],
+        )
+        conn.execute("UPDATE articles SET scope = 'r g111 g222' WHERE id = ?", first_two[:1])
     conn.close()
 
     first = newsdesk("export", "--format", fmt, "--config", "config.yaml", cwd=workdir)
@@ -164,6 +178,14 @@ def test_export_then_ingest_into_an_empty_store_then_export_again_is_identical(
 
     second = newsdesk("export", "--format", fmt, "--config", "other.yaml", cwd=workdir)
     assert second.stdout == first.stdout
+    with sqlite3.connect(workdir / "other.db") as conn:
+        visibility = conn.execute(
+            "SELECT a.restricted, a.scope, (SELECT group_concat(guild_id) FROM "
+            "(SELECT guild_id FROM article_guilds g WHERE g.article_id = a.id ORDER BY 1)) "
+            "FROM articles a WHERE a.restricted = 1 OR a.scope != '' ORDER BY a.id"
+        ).fetchall()
+    conn.close()
+    assert visibility == [(1, "r g111 g222", "111,222"), (1, "r", None)]
 
     articles = (
         json.loads(first.stdout)
@@ -180,6 +202,9 @@ def test_export_then_ingest_into_an_empty_store_then_export_again_is_identical(
     assert video["customField"] == {"nested": [1, "two", None, True], "when": "2021-01-01"}
     assert video["body"] == "A markdown body.\n"
     assert video["provider"]["images"] == [{"url": "https://tube.example/icon.png"}]
+    assert sorted(map(str, (a.get("newsdeskServers") for a in articles))) == sorted(
+        ["[111, 222]", "[]"] + ["None"] * 58
+    )
     if fmt == "yaml":
         events = yaml.parse(first.stdout, Loader=yaml.SafeLoader)
         assert not any(isinstance(e, yaml.AliasEvent) for e in events)

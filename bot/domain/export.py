@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from bot.domain.ingest.schema import WITHDRAWN_FIELD
+from bot.domain.ingest.schema import SERVERS_FIELD, WITHDRAWN_FIELD
 from bot.domain.models import Article
 from bot.domain.plain_data import format_timestamp
 
@@ -73,6 +73,8 @@ def article_to_source(article: Article, *, posted: bool = False) -> dict[str, An
         out["related"] = related
     if article.withdrawn_at is not None:
         out[WITHDRAWN_FIELD] = article.withdrawn_at
+    if article.servers is not None:
+        out[SERVERS_FIELD] = list(article.servers)
     for key, value in article.extra.items():
         out.setdefault(key, value)
     if article.body is not None:

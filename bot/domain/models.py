@@ -70,6 +70,8 @@ class Article:
     withdrawn_at: datetime | None = (
         None  # when it left its source (bot.services.ingest.withdrawals)
     )
+    # the servers whose own feeds alone carry it (bot.store.visibility); None: every server
+    servers: tuple[int, ...] | None = None
 
     @property
     def image_url(self) -> str | None:

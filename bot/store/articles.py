@@ -22,7 +22,7 @@ from bot.store.rows import (
     related_item,
 )
 from bot.store.times import db_time, utcnow
-from bot.store.visibility import share, visible, widen
+from bot.store.visibility import share, share_each, visible, widen
 
 Outcome = Literal["new", "updated", "unchanged"]
 
@@ -36,9 +36,9 @@ INSERT INTO articles (
     source_published, provider_name, provider_domain, provider_key, domain_key, provider_json,
     images_json, featured_content, body, extra_json, topics_text,
     content_hash, source_path, ingested_at, updated_at, postable, shown_hash, withdrawn_at,
-    restricted
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
+    restricted, scope
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""  # scope: 'r' (no server yet) for a restricted one, until store.visibility.share
 _UPDATE_ARTICLE = """
 UPDATE articles SET
     url = ?, web_url = ?, original_url = ?, title = ?, excerpt = ?, published_at = ?, type = ?,
@@ -151,8 +151,10 @@ class ArticleStore:
         ``guild``: the batch comes from a source that server added from Discord; the articles
         only such sources carry are visible to the servers whose sources carry them
         (store.visibility). None: a global source; every article of the batch is global from
-        now on (visibility only widens; held and unchanged articles too). A server's batch
-        never writes an article that is already global: its outcome is "unchanged".
+        now on (visibility only widens; held and unchanged articles too), except those whose
+        rows carry ``servers`` (an export's record): those servers may see them, as if their
+        own feeds carried them. A server's batch never writes an article that is already
+        global: its outcome is "unchanged".
         """
         latest: dict[str, ArticleRows] = {}
         for rows in batch:
@@ -165,6 +167,7 @@ class ArticleStore:
         async with self.db.transaction() as conn:
             existing: dict[str, tuple[int, str, str | None, str | None, bool]] = {}
             restricted: set[int] = set()  # stored articles only server sources carried
+            theirs: dict[int, tuple[int, ...]] = {}  # an export's: only these servers' feeds
             urls = list(latest)
             for chunk in _chunks(urls):
                 found = await conn.execute_fetchall(
@@ -189,6 +192,11 @@ class ArticleStore:
                 stored = existing.get(url)
                 # withdrawn or restored (a file that came back; an export's withdrawnDateTime)
                 flipped = stored is not None and stored[4] != (rows.withdrawn_at is not None)
+                if guild is None and rows.servers is not None:
+                    if stored is None:
+                        theirs[next_id] = rows.servers
+                    elif stored[0] in restricted:
+                        theirs[stored[0]] = rows.servers
                 if stored is None:
                     inserts.append((next_id, rows))
                     outcomes[url] = "new"
@@ -257,15 +265,16 @@ class ArticleStore:
                             self._postable_row(r),
                             r.shown_hash,
                             r.withdrawn_at,
-                            int(guild is not None),
+                            int(guild is not None or i in theirs),
+                            "r" if guild is not None or i in theirs else "",
                         )
                         for i, r in inserts
                     ],
                 )
             written = inserts + updates
             # Hidden from other servers: a server source's new articles, and its updates of
-            # articles no global source carries.
-            hidden = {i for i, _ in inserts} | restricted if guild is not None else set()
+            # articles no global source carries (or an export's record of such articles).
+            hidden = {i for i, _ in inserts} | restricted if guild is not None else set(theirs)
             if written:
                 topic_ids = await self._ensure_topics(conn, written, new_topic_ids)
                 links = [
@@ -289,7 +298,9 @@ class ArticleStore:
                     _INSERT_RELATED, [(i, *rel, rel[1]) for i, r in written for rel in r.related]
                 )
             if guild is None:
-                counts.update(await widen(conn, restricted, {i for i, _ in updates}))
+                updated = {i for i, _ in updates}
+                counts.update(await widen(conn, restricted - theirs.keys(), updated))
+                await share_each(conn, theirs)
             else:
                 await share(conn, hidden, guild)
             for chunk in _chunks(reshown):
@@ -424,7 +435,9 @@ SELECT a.*, EXISTS (
  WHERE t.article_id = a.id) AS topic_labels,
 (SELECT json_group_array(json_array(r.position, r.url, r.title, r.provider_name,
         r.published_at, r.quality, json(r.data_json)))
- FROM related r WHERE r.article_id = a.id) AS related_rows
+ FROM related r WHERE r.article_id = a.id) AS related_rows,
+CASE WHEN a.restricted THEN (SELECT json_group_array(g.guild_id) FROM article_guilds g
+ WHERE g.article_id = a.id) END AS servers
 FROM articles a
 """  # noqa: S608 - constant fragments
 _LINKING_TO = f"""

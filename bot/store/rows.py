@@ -71,6 +71,8 @@ class ArticleRows(NamedTuple):
     withdrawn_at: str | None = None  # an export's record that the article left its source
     # delivery records an older export carried inside the article (not article content)
     deliveries: tuple[DeliveryRecord, ...] = ()
+    # an export's record that only these servers' own feeds carried it (store.visibility)
+    servers: tuple[int, ...] | None = None
 
     @property
     def published_at(self) -> str:
@@ -146,6 +148,7 @@ def article_rows(article: Article, source_path: str | None = None) -> ArticleRow
         shown_digest(article),
         db_time(article.withdrawn_at) if article.withdrawn_at else None,
         deliveries,
+        article.servers,
     )
 
 
@@ -182,7 +185,16 @@ def article_from_rows(
         body=row["body"],
         extra=json.loads(row["extra_json"]) if row["extra_json"] else {},
         withdrawn_at=parse_db_time(row["withdrawn_at"]) if row["withdrawn_at"] else None,
+        servers=_servers_of(row),
     )
+
+
+def _servers_of(row: Any) -> tuple[int, ...] | None:
+    """A restricted article's servers, where the query asked for them (``servers``)."""
+    keys = row.keys()  # a Row's "in" looks at its values, not its column names
+    if "servers" not in keys or not row["restricted"]:
+        return None
+    return tuple(sorted(json.loads(row["servers"])))
 
 
 def related_item(

@@ -71,6 +71,16 @@ async def share(conn: aiosqlite.Connection, ids: Collection[int], guild: int) ->
         )
 
 
+async def share_each(conn: aiosqlite.Connection, servers: dict[int, tuple[int, ...]]) -> None:
+    """Each restricted article in ``servers`` may be seen by the servers listed for it."""
+    by_server: dict[int, set[int]] = {}
+    for article_id, ids in servers.items():
+        for server in ids:
+            by_server.setdefault(server, set()).add(article_id)
+    for server, articles in sorted(by_server.items()):
+        await share(conn, articles, server)
+
+
 async def widen(
     conn: aiosqlite.Connection, ids: Collection[int], relinked: Collection[int]
 ) -> Counter[int]:

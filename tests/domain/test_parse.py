@@ -300,6 +300,10 @@ def test_missing_published_date_time() -> None:
         ("webUrl", "ftp://example.com/x", "webUrl: not an http(s) URL"),
         ("webUrl", 12, "webUrl: expected a URL, got the number 12"),
         ("type", ["video"], "type: expected text such as 'article' or 'video'"),
+        *(
+            ("newsdeskServers", value, "newsdeskServers: expected a list of Discord server ids")
+            for value in ("111", [111, -2], [True], [1 << 63], ["\uff11\uff12"], [{"id": 1}])
+        ),
     ],
 )
 def test_wrong_types_name_the_field_and_its_line(field: str, value: object, message: str) -> None:
@@ -314,6 +318,15 @@ def test_wrong_types_name_the_field_and_its_line(field: str, value: object, mess
         assert next(ln for ln in reversed(above) if not ln.startswith("- ")).startswith(field)
     else:
         assert line.startswith(field)
+
+
+def test_an_exports_servers_are_read_as_sorted_unique_ids() -> None:
+    [article], _ = parse_md(markdown(article_fields(newsdeskServers=["222", 111, 222])))
+    assert article.servers == (111, 222)
+    assert "newsdeskServers" not in article.extra
+    assert article_rows(article).servers == (111, 222)
+    [everyone], _ = parse_md(markdown(article_fields()))
+    assert everyone.servers is None
 
 
 def test_not_utf8_names_line_and_column() -> None:

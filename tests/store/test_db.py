@@ -217,6 +217,7 @@ def test_article_statements_name_the_columns_in_row_order() -> None:
         "shown_hash",
         "withdrawn_at",
         "restricted",
+        "scope",
     ]
     assert articles._INSERT_ARTICLE.count("?") == len(names) + 1
     updated = re.findall(r"(\w+) = \?", articles._UPDATE_ARTICLE)

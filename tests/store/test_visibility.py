@@ -274,6 +274,29 @@ async def test_a_servers_feed_never_rewrites_what_every_server_sees(
     assert await stored_counts(db) == await recount(db)
 
 
+async def test_an_exports_record_of_servers_restricts_without_narrowing(
+    db: Database, desk: ArticleStore
+) -> None:
+    browse = BrowseStore(db)
+    # o1 (server one's) read back from an export that says servers one and two carried it;
+    # g1 (global) from one that says only server one: visibility never narrows
+    rows = [
+        article_rows(replace(story("o1", 2), servers=(ONE, TWO)), GLOBAL),
+        article_rows(replace(story("g1", 1), servers=(ONE,)), GLOBAL),
+        article_rows(replace(story("new", 1), servers=(TWO,)), GLOBAL),
+    ]
+    await desk.apply_batch(rows)
+    seen = {g: names([a.url for a in await browse.latest(50, guild=g)]) for g in (None, ONE, TWO)}
+    assert seen[None] == SEES[None]
+    assert seen[ONE] == SEES[ONE]
+    assert seen[TWO] == SEES[TWO] | {"o1", "new"}
+    query = fts_query("robots")
+    assert query is not None
+    every = await ids_of(db, SEES[ONE] | SEES[TWO] | {"new"})
+    assert {every[m.id] for m in await browse.search(query, None, guild=None)} == SEES[None]
+    assert await stored_counts(db) == await recount(db)
+
+
 async def test_withdrawing_and_restoring_keeps_the_counts_true(
     db: Database, desk: ArticleStore
 ) -> None:

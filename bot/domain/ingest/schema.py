@@ -22,6 +22,10 @@ from bot.domain.urls import InvalidURLError, canonical_url
 # Newsdesk's own field (not Smartable's): when the article left its source. Written by
 # ``newsdesk export`` so that a store rebuilt from an export keeps it withdrawn.
 WITHDRAWN_FIELD = "withdrawnDateTime"
+# Newsdesk's own too: the servers whose own feeds alone carried it, so that a store rebuilt
+# from an export shows it to those servers only (absent: every server may see it).
+SERVERS_FIELD = "newsdeskServers"
+MAX_SNOWFLAKE = (1 << 63) - 1
 # Fields Newsdesk models; everything else is kept in ``Article.extra``.
 MODELLED_FIELDS = frozenset(
     {
@@ -41,6 +45,7 @@ MODELLED_FIELDS = frozenset(
         "related",
         "body",
         WITHDRAWN_FIELD,
+        SERVERS_FIELD,
     }
 )
 
@@ -151,6 +156,16 @@ def article_from_mapping(
                 WITHDRAWN_FIELD,
             )
 
+    servers = None
+    if data.get(SERVERS_FIELD) is not None:
+        servers = _servers(data[SERVERS_FIELD])
+        if servers is None:
+            raise fail(
+                f"{SERVERS_FIELD}: expected a list of Discord server ids such as "
+                f"[1098765432109876543], got {kind(data[SERVERS_FIELD])}",
+                SERVERS_FIELD,
+            )
+
     return Article(
         url=url,
         title=title,
@@ -170,7 +185,22 @@ def article_from_mapping(
         body=_text(data.get("body"), "body", fail),
         extra={k: jsonable(v) for k, v in data.items() if k not in MODELLED_FIELDS},
         withdrawn_at=withdrawn_at,
+        servers=servers,
     )
+
+
+def _servers(value: Any) -> tuple[int, ...] | None:
+    """Server ids (snowflakes, also as digit strings), sorted and unique; None if malformed."""
+    if not isinstance(value, list):
+        return None
+    ids: set[int] = set()
+    for item in value:
+        if isinstance(item, str) and item.strip().isascii() and item.strip().isdigit():
+            item = int(item.strip())
+        if isinstance(item, bool) or not isinstance(item, int) or not 0 < item <= MAX_SNOWFLAKE:
+            return None
+        ids.add(item)
+    return tuple(sorted(ids))
 
 
 _Fail = Any  # Callable[..., InvalidArticleError]; kept loose for brevity
