@@ -19,7 +19,7 @@ from bot.cli.process import EXIT_OK
 from bot.domain.delivery_records import to_line
 from bot.domain.export import article_to_source, to_json_ready, to_yaml_document
 from bot.settings import Settings
-from bot.store.articles import ArticleStore
+from bot.store.article_reads import ArticleReads
 from bot.store.db import Database
 from bot.store.outbox import Outbox
 
@@ -33,7 +33,7 @@ async def export_command(
         check_new_file(deliveries)
     db = await Database.open_readonly(settings.database.path)
     try:
-        count = await _articles(ArticleStore(db), fmt, out)
+        count = await _articles(ArticleReads(db), fmt, out)
         if deliveries is not None:
             records = await _deliveries(Outbox(db), deliveries)
             log.info("wrote %d delivery records to %s", records, deliveries)
@@ -43,7 +43,7 @@ async def export_command(
     return EXIT_OK
 
 
-async def _articles(store: ArticleStore, fmt: str, out: IO[str]) -> int:
+async def _articles(store: ArticleReads, fmt: str, out: IO[str]) -> int:
     count = 0
     if fmt == "json":
         out.write("[")

@@ -37,7 +37,7 @@ from bot.services.publishing.ports import Channels
 from bot.services.publishing.publisher import Publisher
 from bot.services.publishing.selector import Selector
 from bot.services.publishing.sender import RunReport
-from bot.store.articles import ArticleStore
+from bot.store.article_reads import ArticleReads
 from bot.store.audit import AuditStore
 from bot.store.browse import BrowseStore
 from bot.store.guilds import GuildStore
@@ -87,7 +87,7 @@ class AdminService:
         publisher: Publisher,
         jobs: Jobs,
         outbox: Outbox,
-        articles: ArticleStore,
+        articles: ArticleReads,
         browse: BrowseStore,
         audit: AuditStore,
         alerts: Alerts,

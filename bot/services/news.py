@@ -11,7 +11,7 @@ from bot.domain.models import Article
 from bot.domain.search import rank
 from bot.domain.similarity import SAME_STORY_THRESHOLD, title_similarity
 from bot.errors import UserFacingError
-from bot.store.articles import ArticleStore
+from bot.store.article_reads import ArticleReads
 from bot.store.browse import ArticleSummary, BrowseStore, Sort, TopicCount, fts_query
 
 PAGE_SIZE = 5
@@ -57,7 +57,7 @@ class NewsService:
     """Every method answers for one server (``guild``; None: a DM): it shows only what that
     server may see (store.visibility)."""
 
-    def __init__(self, articles: ArticleStore, browse: BrowseStore) -> None:
+    def __init__(self, articles: ArticleReads, browse: BrowseStore) -> None:
         self.articles = articles
         self.browse = browse
 

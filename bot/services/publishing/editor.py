@@ -43,7 +43,7 @@ from bot.services.publishing.ports import (
     Poster,
 )
 from bot.services.publishing.sender import RunReport, Sender
-from bot.store.articles import ArticleStore
+from bot.store.article_reads import ArticleReads
 from bot.store.digests import DigestOutbox
 from bot.store.edits import EditQueue
 
@@ -55,7 +55,7 @@ class Editor:
         self,
         queue: EditQueue,
         digests: DigestOutbox,
-        articles: ArticleStore,
+        articles: ArticleReads,
         poster: Poster,
         sender: Sender,
         outcomes: EditOutcomes,

@@ -39,7 +39,7 @@ from bot.services.publishing.ports import ChannelInfo, Channels
 from bot.services.publishing.reconcile import Reconciler
 from bot.services.publishing.selector import Selector
 from bot.services.publishing.sender import DigestRejected, RunReport, Sender
-from bot.store.articles import ArticleStore
+from bot.store.article_reads import ArticleReads
 from bot.store.digests import DigestOutbox
 from bot.store.outbox import Outbox
 from bot.store.subscriptions import RunContext, SubscriptionStore
@@ -57,7 +57,7 @@ class Publisher:
         self,
         *,
         subscriptions: SubscriptionStore,
-        articles: ArticleStore,
+        articles: ArticleReads,
         outbox: Outbox,
         digests: DigestOutbox,
         guilds: GuildPolicy,

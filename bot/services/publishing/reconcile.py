@@ -34,7 +34,7 @@ from bot.services.publishing.ports import (
     TransientError,
 )
 from bot.services.publishing.sender import DigestRejected, Outgoing, RunReport, Sender
-from bot.store.articles import ArticleStore
+from bot.store.article_reads import ArticleReads
 from bot.store.digests import DigestOutbox
 from bot.store.outbox import Outbox
 
@@ -54,7 +54,7 @@ class Reconciler:
         self,
         outbox: Outbox,
         digests: DigestOutbox,
-        articles: ArticleStore,
+        articles: ArticleReads,
         poster: Poster,
         sender: Sender,
         pauses: Pauses,
