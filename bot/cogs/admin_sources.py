@@ -24,6 +24,7 @@ from bot.services.sources.status_text import state_line
 from bot.settings.sources import DEFAULT_FEED_INTERVAL, DEFAULT_FEED_QUALITY
 
 FeedUrl = app_commands.Range[str, 1, 2000]
+TESTS_PER_MINUTE = 5  # /newsadmin source test, per server
 FeedQuality = app_commands.Range[float, 0, 100]
 QUALITY_HELP = (
     f"The quality every item gets (default {DEFAULT_FEED_QUALITY}; subscriptions post from "
@@ -90,6 +91,8 @@ class SourceCommands(commands.Cog):
         )
 
     @source.command(name="test", description="Fetch a feed once and show what it would add")
+    # Each test fetches a URL a moderator typed: a server cannot make the bot hammer a site.
+    @app_commands.checks.cooldown(TESTS_PER_MINUTE, 60.0, key=lambda i: i.guild_id)
     @app_commands.describe(
         url="The feed's address (http or https); nothing is stored",
         topics="Comma-separated topics added to every item",

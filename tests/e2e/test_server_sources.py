@@ -28,7 +28,7 @@ from tests.e2e.harness import (
     running_bot,
     subscription,
 )
-from tests.fakediscord import FakeDiscord
+from tests.fakediscord import MANAGE_GUILD, FakeDiscord
 from tests.support.feed_server import feed_server
 from tests.support.internet import PublicInternet
 
@@ -36,6 +36,7 @@ pytestmark = pytest.mark.slow
 
 FEEDS = "https://feeds.example.net"
 CAROL = 700_000_000_000_000_042  # a member of the other server
+OTHER_MODS = 700_000_000_000_000_032  # a role with Manage Server there
 
 
 def rss(*stories: tuple[str, str]) -> bytes:
@@ -177,6 +178,8 @@ async def test_hostile_options_are_answered_privately_and_store_nothing(
 async def test_source_test_shows_the_first_items_and_stores_nothing(
     tmp_path: Path, fake: FakeDiscord
 ) -> None:
+    fake.add_role(OTHER_GUILD, OTHER_MODS, "moderators", MANAGE_GUILD)
+    fake.add_member(OTHER_GUILD, CAROL, "carol", roles=[OTHER_MODS])
     async with feed_server() as server:
         server.body(
             "/t.xml",
@@ -204,6 +207,23 @@ async def test_source_test_shows_the_first_items_and_stores_nothing(
                     GUILD, ROBOTS_CHANNEL, ALICE, "newsadmin source test", {"url": f"{FEEDS}/nope"}
                 )
                 assert gone.ephemeral and "HTTP 404" in gone.content
+                fetched = len(server.requested)
+                answers = [
+                    await fake.slash(
+                        GUILD, ROBOTS_CHANNEL, ALICE, "newsadmin source test", {"url": url}
+                    )
+                    for url in (f"{FEEDS}/t.xml", f"{FEEDS}/t.xml", f"{FEEDS}/t.xml")
+                ]  # the 4th and 5th tests of this minute, then one too many
+                assert ["Slow down" in a.content for a in answers] == [False, False, True]
+                assert answers[2].ephemeral and len(server.requested) == fetched + 2
+                other = await fake.slash(
+                    OTHER_GUILD,
+                    OTHER_CHANNEL,
+                    CAROL,
+                    "newsadmin source test",
+                    {"url": f"{FEEDS}/t.xml"},
+                )  # another server's moderator is not slowed down by this one
+                assert "8 items it would add" in other.content
                 assert [a async for a in run.stores.articles.iter_all()] == []
                 assert await run.stores.server_sources.count(GUILD) == 0
         finally:
