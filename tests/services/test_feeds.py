@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sqlite3
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -266,6 +267,10 @@ async def test_a_poll_cancelled_while_storing_leaves_no_parse_worker(
                     if children(os.getpid()):
                         break
                 assert children(os.getpid()), "the parse workers never started"
+                for _ in range(500):  # until a feed is stored
+                    await asyncio.sleep(0.01)
+                    if blocker.execute("SELECT count(*) FROM articles").fetchone()[0]:
+                        break
                 # another process's write transaction holds the database: the poll's next
                 # store waits on it while the workers parse on
                 while True:
@@ -286,3 +291,94 @@ async def test_a_poll_cancelled_while_storing_leaves_no_parse_worker(
     stored = Counter([a.url.rsplit("-", 1)[0] async for a, _ in store.iter_all()])
     assert len(stored) < count  # it was cancelled midway...
     assert set(stored.values()) <= {items}  # ...between two feeds: each stored whole or not
+    # What was stored before the cancellation is recorded (all but the feed being stored
+    # when it came, whose transaction finished but whose record was not made yet).
+    recorded = [s for s in await SourceStore(db).all() if s.outcome == "ok"]
+    assert len(stored) - 1 <= len(recorded) <= len(stored) and recorded
+    assert all(s.etag for s in recorded)
+
+
+async def test_a_feed_whose_items_cannot_be_stored_fails_alone(
+    db: Database, store: ArticleStore, tmp_path: Path
+) -> None:
+    clock = Clock()
+    async with feed_server() as server:
+        server.body("/good", rss(("g", "Good story", "/good-story")))
+        server.body("/bad", rss(("b", "Poisoned story", "/poisoned-story")))
+        server.body("/same", rss(("s", "Same story", "/same-story")))
+        settings = settings_for(*(server.url(p) for p in ("/same", "/bad", "/good")), tmp=tmp_path)
+        async with Fetcher(fetch_policy(settings)) as fetcher:
+            feeds = FeedList(settings.sources)
+            poller = FeedPoller(store, SourceStore(db), fetcher, feeds, clock=clock)
+            await poller.poll((await feeds.feeds())[:1])  # /same: stored, then unchanged
+            clock.now += timedelta(hours=1)
+            # The database refuses one article, as a full disk or a broken index would.
+            await db.execute(
+                "CREATE TRIGGER poison BEFORE INSERT ON articles WHEN NEW.url LIKE '%poisoned%' "
+                "BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+            )
+            same, bad, good = await poller.poll()
+            assert (same.outcome, good.outcome, good.new) == ("not_modified", "ok", 1)
+            assert bad.outcome == "failed" and "could not be stored" in (bad.error or "")
+            states = {s.key: s for s in await SourceStore(db).all()}
+            assert states[settings.sources[1].key].etag is None  # its validators not kept...
+            assert states[settings.sources[2].key].etag is not None
+            assert states[settings.sources[0].key].next_fetch_at > clock.now  # nor the others'
+            await db.execute("DROP TRIGGER poison")
+            clock.now += timedelta(hours=2)
+            _, bad, _ = await poller.poll()
+    assert (bad.outcome, bad.new) == ("ok", 1)  # ...so the next poll fetches it whole
+    titles = sorted([a.title async for a, _ in store.iter_all()])
+    assert titles == ["Good story", "Poisoned story", "Same story"]
+
+
+async def test_parse_workers_that_die_fail_the_rest_of_the_poll_only(
+    db: Database, store: ArticleStore, tmp_path: Path
+) -> None:
+    count = POOL_THRESHOLD * 3
+    async with feed_server() as server:
+        many_feeds(server, count, items=20)
+        settings = settings_for(*(server.url(f"/f{k}") for k in range(count)), tmp=tmp_path)
+        blocker = sqlite3.connect(tmp_path / "newsdesk.db", timeout=0, isolation_level=None)
+        try:
+            async with Fetcher(fetch_policy(settings)) as fetcher:
+                poller = FeedPoller(
+                    store,
+                    SourceStore(db),
+                    fetcher,
+                    FeedList(settings.sources),
+                    workers=2,
+                    clock=Clock(),
+                )
+                polling = asyncio.ensure_future(poller.poll())
+                for _ in range(500):  # until the workers run
+                    await asyncio.sleep(0.01)
+                    if children(os.getpid()):
+                        break
+                while True:  # the poll's next store waits on another process's transaction
+                    try:
+                        blocker.execute("BEGIN IMMEDIATE")
+                        break
+                    except sqlite3.OperationalError:
+                        await asyncio.sleep(0.001)
+                for pid in children(os.getpid()):  # killed (out of memory, say)
+                    os.kill(pid, signal.SIGKILL)
+                blocker.rollback()
+                reports = await polling
+        finally:
+            blocker.close()
+    assert children(os.getpid()) == []
+    assert len(reports) == count  # every feed has its report...
+    failed = [r for r in reports if r.outcome == "failed"]
+    assert failed and all("could not be parsed" in (r.error or "") for r in failed)
+    assert {r.outcome for r in reports} <= {"ok", "failed"}
+    states = {s.key: s for s in await SourceStore(db).all()}
+    assert len(states) == count and all(s.last_fetch_at for s in states.values())  # ...recorded
+    # those stored are whole; the failed ones keep no validators, so the next poll parses them
+    assert all(
+        states[f.key].etag is None
+        for f in await FeedList(settings.sources).feeds()
+        if next(r for r in reports if r.source == f.display).outcome == "failed"
+    )
+    stored = Counter([a.url.rsplit("-", 1)[0] async for a, _ in store.iter_all()])
+    assert set(stored.values()) <= {20} and len(stored) == count - len(failed)

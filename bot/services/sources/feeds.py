@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 FETCHES_AT_ONCE = 32  # across hosts; the fetcher also keeps to 2 at a time per host
 EXCERPT_CHARS = 1000  # the embed builder cuts further (publishing.excerpt_length)
+STORE_FAILED = "its items could not be stored (a database error; the bot's log has it)"
+PARSE_FAILED = "it could not be parsed (the parse workers failed; the bot's log has it)"
 
 
 @dataclass(slots=True)
@@ -155,34 +157,54 @@ class FeedPoller:
         rank = _rank_of(everyone)
         records: list[tuple[int, FetchRecord]] = []
 
-        async def settle(one: _Fetched) -> None:
-            report, record = await self._settle(one, rank(one.feed.key), rank)
+        async def settle(one: _Fetched, broken: str | None = None) -> None:
+            try:
+                report, record = await self._settle(one, rank(one.feed.key), rank, broken)
+            except Exception:  # this feed's items could not be stored: the others go on
+                log.exception("storing the items of %s failed", one.feed.display)
+                report, record = await self._settle(one, rank(one.feed.key), rank, STORE_FAILED)
             reports[one.feed.key] = report
             records.append((one.state.id, record))
             self._due.set(one.feed.key, None if record.disabled else record.next_fetch_at)
 
-        # Each changed feed is stored as soon as it is parsed, while the workers parse the
-        # next ones: the poll takes the longer of the two, not their sum, and only a window
-        # of parsed documents is alive at a time (fewer objects for each garbage collection).
-        parsed = parsed_feeds(tasks, workers=self.workers)
-        async with contextlib.aclosing(parsed) as documents:
-            for one in changed:
-                one.document = await anext(documents)
-                one.result = replace(one.result, body=b"")  # not kept longer than needed
+        try:
+            # First the feeds that need no parse (304, failures, an unchanged body): cheap, and
+            # their backoff and next fetch are kept whatever happens to the parsing below.
+            changed_keys = {one.feed.key for one in changed}
+            for n, one in enumerate(o for o in fetched if o.feed.key not in changed_keys):
                 await settle(one)
-                one.document = None
-        del tasks
-        parsed_keys = {one.feed.key for one in changed}
-        for n, one in enumerate(o for o in fetched if o.feed.key not in parsed_keys):
-            await settle(one)
-            if n % 20 == 19:
-                await asyncio.sleep(0)
-        await self.sources.record_many(records)
+                if n % 20 == 19:
+                    await asyncio.sleep(0)
+            await self.sources.record_many(records)
+            records.clear()
+            # Each changed feed is stored as soon as it is parsed, while the workers parse the
+            # next ones: the poll takes the longer of the two, not their sum, and only a window
+            # of parsed documents is alive at a time (fewer objects for each garbage collection).
+            parsed = parsed_feeds(tasks, workers=self.workers)
+            del tasks
+            async with contextlib.aclosing(parsed) as documents:
+                for n, one in enumerate(changed):
+                    try:
+                        one.document = await anext(documents)
+                    except Exception:  # the parse workers failed: none of the rest is parsed
+                        log.exception("parsing %d feeds failed", len(changed) - n)
+                        for rest in changed[n:]:
+                            await settle(rest, PARSE_FAILED)
+                        break
+                    one.result = replace(one.result, body=b"")  # not kept longer than needed
+                    await settle(one)
+                    one.document = None
+        finally:
+            # What was fetched and stored is recorded even when the poll is cancelled (a
+            # shutdown), so its validators and backoff are not forgotten.
+            await asyncio.shield(self.sources.record_many(records))
         return [reports[feed.key] for feed in feeds if feed.key in reports]  # priority order
 
     async def _settle(
-        self, one: _Fetched, my_rank: int, rank: Callable[[str], int]
+        self, one: _Fetched, my_rank: int, rank: Callable[[str], int], broken: str | None = None
     ) -> tuple[SourceReport, FetchRecord]:
+        """The feed's report and fetch record; its items stored if it changed. ``broken``: why
+        its body could not be parsed or stored (a failed fetch, its validators not kept)."""
         feed, state, result = one.feed, one.state, one.result
         now = self.clock()
         moved = result.permanent_url
@@ -191,7 +213,7 @@ class FeedPoller:
         report = SourceReport(
             feed.display, "feed", "ok", result.status, moved_to=moved, guild_id=feed.guild_id
         )
-        error = result.error
+        error = result.error or broken
         if result.outcome == "ok" and one.document is not None and one.document.error:
             error = one.document.error
         failed = result.outcome == "failed" or error is not None
