@@ -69,6 +69,35 @@ def test_atom_xhtml_content_and_xml_base() -> None:
     assert article.provider is not None and article.provider.name == "Blog"
 
 
+def test_relative_image_urls_resolve_against_the_feed_and_enclosures_count() -> None:
+    rss = b"""<rss version='2.0' xmlns:media='http://search.yahoo.com/mrss/'><channel>
+    <title>T</title><item><title>A</title><link>https://proxy.example.net/~r/blog/1</link>
+    <description>&lt;p&gt;hi &lt;img src="/images/cover.jpg"&gt;&lt;/p&gt;</description></item>
+    <item><title>B</title><link>https://proxy.example.net/~r/blog/2</link>
+    <media:thumbnail url="/thumb.jpg"/><enclosure url="enc.png" type="image/png"/></item>
+    <item><title>C</title><link>https://blog.example.com/3</link>
+    <enclosure url="/clip.mp4" length="9" type="video/mp4"/></item>
+    </channel></rss>"""
+    inline, media, clip = parse_feed(rss, url="https://blog.example.com/feed.xml").entries
+    assert not inline.video and not media.video and clip.video  # a video enclosure
+    assert inline.images == ({"url": "https://blog.example.com/images/cover.jpg"},)
+    assert media.images == (
+        {"url": "https://blog.example.com/thumb.jpg"},
+        {"url": "https://blog.example.com/enc.png"},
+    )
+    atom = b"""<feed xmlns='http://www.w3.org/2005/Atom' xml:base='https://blog.example.com/2024/'>
+    <title>T</title><entry xml:base='https://cdn.example.org/assets/'><title>A</title><id>x</id>
+    <link href='post'/><content type='html'>&lt;img src="img/a.png"&gt; text</content></entry>
+    </feed>"""
+    [entry] = parse_feed(atom, url="https://blog.example.com/feed.xml").entries
+    assert entry.link == "https://cdn.example.org/assets/post"
+    assert entry.images == ({"url": "https://cdn.example.org/assets/img/a.png"},)  # xml:base
+    json_feed = b"""{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1",
+        "url": "https://elsewhere.example.net/p/1", "image": "/i.png"}]}"""
+    [item] = parse_feed(json_feed, url="https://json.example.com/feeds/f.json").entries
+    assert item.images == ({"url": "https://json.example.com/i.png"},)
+
+
 def test_rss10_rdf() -> None:
     doc = parse_feed(_read("rss10.rdf"), url="https://rdf.example.net/rss")
     assert doc.error is None and doc.dialect == "rss10"

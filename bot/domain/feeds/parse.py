@@ -116,8 +116,8 @@ def _xml_feed(body: bytes, url: str, head: bytes) -> FeedDocument:
             # A stream, never bytes: feedparser opens bytes that name an existing path as a file.
             # Its HTML passes (sanitizing, resolving the URLs inside markup) are a third of its
             # time and not needed: html_text keeps only text and the first image's src, which
-            # _images resolves against the item's link. Element URLs (links, enclosures,
-            # media) are resolved by feedparser either way, xml:base included.
+            # _xml_entry resolves against the markup's base (xml:base, else the feed's URL),
+            # as it does media and enclosure URLs (feedparser leaves those as written).
             parsed = feedparser.parse(
                 io.BytesIO(body),
                 response_headers={"content-location": url},
@@ -162,9 +162,14 @@ def _xml_entry(entry: Any, base: str) -> FeedEntry:
     # dict.get: FeedParserDict.get maps missing keys to others, with a DeprecationWarning
     link = _absolute(dict.get(entry, "link"), base)
     markup = dict.get(entry, "summary") or ""
+    # feedparser's "base" of each text: its xml:base, else the feed's URL (content-location)
+    detail = dict.get(entry, "summary_detail") or dict.get(entry, "title_detail") or {}
+    entry_base = str(detail.get("base") or base)
+    markup_base = entry_base
     contents = dict.get(entry, "content") or []
     if contents and len(str(contents[0].get("value", ""))) > len(markup):
         markup = contents[0].get("value") or markup
+        markup_base = str(contents[0].get("base") or entry_base)
     summary, inline_image = html_text(str(markup)) if markup else ("", None)
     title = one_line(dict.get(entry, "title"))
     candidates: list[tuple[Any, Any, Any]] = []
@@ -178,14 +183,17 @@ def _xml_entry(entry: Any, base: str) -> FeedEntry:
             candidates.append((media.get("url"), media.get("width"), media.get("height")))
         elif medium == "video" or kind.startswith("video/"):
             video = True
-    for enclosure in dict.get(entry, "enclosures") or []:
+    # feedparser keeps enclosures among the links ("enclosures" is a computed key that
+    # dict.get does not see)
+    links = dict.get(entry, "links") or []
+    for enclosure in (one for one in links if one.get("rel") == "enclosure"):
         kind = str(enclosure.get("type") or "")
         if kind.startswith("image/"):
             candidates.append((enclosure.get("href"), None, None))
         elif kind.startswith("video/"):
             video = True
     if not candidates and inline_image:
-        candidates.append((inline_image, None, None))
+        candidates.append((_absolute(inline_image, markup_base), None, None))
     categories = [one_line(tag.get("term")) for tag in dict.get(entry, "tags") or []]
     guid = str(dict.get(entry, "id") or "").strip() or link or _digest_guid(title, summary)
     return FeedEntry(
@@ -196,7 +204,7 @@ def _xml_entry(entry: Any, base: str) -> FeedEntry:
         published=_when(dict.get(entry, "published_parsed")),
         updated=_when(dict.get(entry, "updated_parsed")),
         categories=tuple(dict.fromkeys(c for c in categories if c)),
-        images=_images(candidates, link or base),
+        images=_images(candidates, entry_base),
         video=video,
     )
 
@@ -280,6 +288,6 @@ def _json_entry(item: dict[str, Any], base: str) -> FeedEntry | None:
         published=_json_time(item.get("date_published")),
         updated=_json_time(item.get("date_modified")),
         categories=tuple(dict.fromkeys(c for c in categories if c)),
-        images=_images(candidates, link or base),
+        images=_images(candidates, base),
         video=video,
     )
