@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Collection, Iterable, Sequence
 
+from bot.domain.server_sources import SERVER_KEY_PREFIX
 from bot.store.db import Database
 from bot.store.edits import FLAG_SQL
 from bot.store.published import postable
@@ -111,19 +112,24 @@ class WithdrawalStore:
 
     async def carried_outside(self, urls: Collection[str], root_keys: Iterable[str]) -> set[str]:
         """Which of ``urls`` a remembered file under none of these directories carries (a
-        file once ingested by its path, or another configured source)."""
+        file once ingested by its path, or another configured source). A server's own feed
+        does not count: what every server sees is the global sources' to keep or withdraw."""
         found: set[str] = set()
         if not urls:
             return found
         for low, high in outside(root_keys):
             if high is None:
-                rows = await self.db.fetch("SELECT urls FROM source_files WHERE path >= ?", (low,))
+                rows = await self.db.fetch(
+                    "SELECT path, urls FROM source_files WHERE path >= ?", (low,)
+                )
             else:
                 rows = await self.db.fetch(
-                    "SELECT urls FROM source_files WHERE path >= ? AND path < ?", (low, high)
+                    "SELECT path, urls FROM source_files WHERE path >= ? AND path < ?",
+                    (low, high),
                 )
-            for row in rows:
-                found.update(url for url in _lines(row[0]) if url in urls)
+            for path, carried in rows:
+                if not path.startswith(SERVER_KEY_PREFIX):
+                    found.update(url for url in _lines(carried) if url in urls)
         return found
 
     async def live(self, urls: Sequence[str]) -> dict[str, int]:

@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from bot.domain.export import article_to_source, to_json_ready
+from bot.domain.server_sources import SERVER_KEY_PREFIX
 from bot.services.ingest.ingestor import Ingestor, IngestSummary
 from bot.settings import IngestSettings
-from bot.store.articles import ArticleStore
+from bot.store.articles import ArticleStore, FileState
 from bot.store.browse import BrowseStore, fts_query
 from bot.store.db import Database
 from bot.store.withdrawals import WithdrawalStore, key_range, outside
@@ -321,3 +322,21 @@ async def test_two_scans_at_once_withdraw_and_uncount_once(tmp_path: Path, db: D
         assert await topic_count(db) == 23
     finally:
         await other.close()
+
+
+async def test_a_servers_own_feed_does_not_keep_a_global_article_from_withdrawal(
+    tmp_path: Path, desk: Ingestor, db: Database
+) -> None:
+    make_source(tmp_path / "news", 25)
+    await scan(desk, tmp_path / "news")
+    store = ArticleStore(db)
+    # server 7's feed and a configured feed both carry what files 3 and 4 carry
+    server_feed = f"{SERVER_KEY_PREFIX}7:https://feeds.example.net/f"
+    await store.apply_batch([], [FileState(server_feed, 0, 0, 0, 0, (url_of(3),))], guild=7)
+    config_feed = "feed:https://feeds.example.net/global"
+    await store.apply_batch([], [FileState(config_feed, 0, 0, 0, 0, (url_of(4),))])
+    (tmp_path / "news" / "a003.md").unlink()
+    (tmp_path / "news" / "a004.md").unlink()
+    assert (await scan(desk, tmp_path / "news")).withdrawn == 1
+    assert (await state(db, 3))[0]  # every server saw it: one server's feed cannot keep it
+    assert not (await state(db, 4))[0]  # a global source still has it

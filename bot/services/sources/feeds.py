@@ -16,7 +16,8 @@
   should). An item that leaves a feed is not withdrawn: feeds show a window of their latest
   items, not an archive.
 * The feed's ``files`` row lists the URLs it carries now, which keeps those articles from
-  being withdrawn when a directory file that also had them goes away.
+  being withdrawn when a directory file that also had them goes away (a configured feed's
+  only: a server's feed does not keep what every server sees, bot.store.withdrawals).
 * A feed added from Discord is fetched with public addresses only (``fetch.allow_networks``
   never applies to it), and its articles are visible to its server only, unless a global
   source or another server's carries them too (bot.store.visibility).
