@@ -18,12 +18,17 @@ def next_fetch(
     retry_after: float | None = None,
     jitter: float = 0.0,
 ) -> datetime:
-    """``failures`` in a row so far (0: the last fetch worked); ``jitter`` in [-1, 1]."""
+    """``failures`` in a row so far (0: the last fetch worked); ``jitter`` in [-1, 1].
+
+    The jitter spreads the wait either way, but a backoff never goes past its cap and nothing
+    comes sooner than ``retry_after`` (itself capped: a server cannot silence a source)."""
     wait = interval
     if failures > 0:
         wait = min(interval * 2 ** min(failures, 20), MAX_BACKOFF)
         wait = max(wait, interval)  # an interval longer than the cap stays the interval
+    wait += wait * JITTER * max(-1.0, min(1.0, jitter))
+    if failures > 0:
+        wait = min(wait, max(MAX_BACKOFF, interval))
     if retry_after is not None:
         wait = max(wait, min(timedelta(seconds=retry_after), MAX_BACKOFF))
-    spread = wait * JITTER * max(-1.0, min(1.0, jitter))
-    return now + wait + spread
+    return now + wait
