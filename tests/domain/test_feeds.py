@@ -98,6 +98,15 @@ def test_relative_image_urls_resolve_against_the_feed_and_enclosures_count() -> 
     assert item.images == ({"url": "https://json.example.com/i.png"},)
 
 
+def test_a_secret_in_the_feeds_query_never_reaches_a_link() -> None:
+    rss = b"""<rss version='2.0'><channel><title>T</title><link>#home</link>
+    <item><title>A</title><link>#x</link><guid>g</guid></item>
+    <item><title>B</title><link>?page=2</link><guid>h</guid></item></channel></rss>"""
+    doc = parse_feed(rss, url="https://x.example/f?key=SECRET")
+    assert doc.link == "https://x.example/f#home"
+    assert [e.link for e in doc.entries] == ["https://x.example/f#x", "https://x.example/f?page=2"]
+
+
 def test_rss10_rdf() -> None:
     doc = parse_feed(_read("rss10.rdf"), url="https://rdf.example.net/rss")
     assert doc.error is None and doc.dialect == "rss10"

@@ -18,7 +18,7 @@ import re
 import warnings
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from bot.domain.feeds.html_text import html_text, one_line
 from bot.domain.feeds.models import FeedDocument, FeedEntry
@@ -30,6 +30,10 @@ _VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com")
 
 
 def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> FeedDocument:
+    # Relative links resolve against the feed's URL without its query: a link "#item" or ""
+    # would otherwise carry the query, which may hold a ${SECRET} from the config, into
+    # articles and posts.
+    url = urlunsplit(urlsplit(url)._replace(query="", fragment=""))
     if not body.strip():
         return _failed("the body is empty")
     head = body[:4096]
