@@ -7,7 +7,8 @@
 * Redirects are followed here, not by aiohttp: at most ``max_redirects``, each target checked
   the same way; credentials in the URL go only to the host they were written for.
 * The body is read in chunks after decompression and cut off past ``max_bytes`` (a gzip bomb
-  never grows beyond that); the whole fetch, every hop and the body, has one ``timeout``.
+  never grows beyond that); the whole fetch, every hop and the body, has one ``timeout`` (the
+  wait for a host's turn aside).
 * Conditional GET with the validators of the last answer; at most ``per_host`` requests at
   a time to one host; ``Retry-After`` read on 429 and 503.
 * Nothing raises but a cancellation: every failure is a FetchResult with a one-line error
@@ -186,8 +187,7 @@ class Fetcher:
         self, url: str, validators: Validators = Validators(), *, use_allow_networks: bool = True
     ) -> FetchResult:
         try:
-            async with asyncio.timeout(self.policy.timeout):
-                return await self._fetch(URL(url), validators, use_allow_networks)
+            return await self._fetch(URL(url), validators, use_allow_networks)
         except TimeoutError:
             return FetchResult("failed", error=f"timed out after {self.policy.timeout:g}s")
         except ValueError as exc:  # a URL yarl cannot read
@@ -197,6 +197,10 @@ class Fetcher:
         allow = self.policy.allow_networks if trusted else ()
         origin = url
         permanent = True
+        # The timeout counts the time spent talking to servers, every hop and the body, but
+        # not the wait for a host's turn (many feeds on one host would time out queueing).
+        budget = self.policy.timeout
+        clock = asyncio.get_running_loop().time
         for _ in range(self.policy.max_redirects + 1):
             problem = self._check(url, allow)
             if problem is not None:
@@ -209,8 +213,12 @@ class Fetcher:
             host = (url.host or "").lower()
             limit = self._hosts.setdefault(host, asyncio.Semaphore(self.policy.per_host))
             async with limit:
+                started = clock()
                 try:
-                    result, location = await self._request(trusted, url, headers, validators)
+                    async with asyncio.timeout(budget):
+                        result, location = await self._request(trusted, url, headers, validators)
+                except TimeoutError:
+                    raise  # before OSError, of which it is one
                 except _Refused as exc:
                     return FetchResult("failed", url=_public(url), error=str(exc))
                 except aiohttp.ClientConnectorError as exc:
@@ -219,6 +227,8 @@ class Fetcher:
                     return FetchResult("failed", url=_public(url), error=text)
                 except (aiohttp.ClientError, OSError) as exc:
                     return FetchResult("failed", url=_public(url), error=_client_error(exc))
+                finally:
+                    budget -= clock() - started
             if location is None:
                 moved = _public(url) if permanent and url != origin else None
                 return replace(result, url=_public(url), permanent_url=moved)

@@ -168,3 +168,20 @@ async def test_at_most_two_requests_at_a_time_per_host() -> None:
         server.routes["/slow"] = slow
         results = await asyncio.gather(*(fetcher.fetch(server.url("/slow")) for _ in range(6)))
         assert all(r.outcome == "ok" for r in results) and peak == 2
+
+
+async def test_the_timeout_counts_the_servers_time_not_the_wait_for_a_hosts_turn() -> None:
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(0.4)
+        if request.path == "/hop":  # then a second slow hop: the two share one timeout
+            return web.Response(status=302, headers={"Location": "/slow"})
+        return web.Response(body=b"ok")
+
+    async with feed_server() as server, Fetcher(policy(per_host=1, timeout=1.0)) as fetcher:
+        server.routes["/slow"] = slow
+        server.routes["/hop"] = slow
+        queued = await asyncio.gather(*(fetcher.fetch(server.url("/slow")) for _ in range(4)))
+        assert [r.outcome for r in queued] == ["ok"] * 4  # 1.6 s in all, 0.4 s each
+        async with Fetcher(policy(timeout=0.7)) as tight:
+            hops = await tight.fetch(server.url("/hop"))
+        assert hops.outcome == "failed" and hops.error == "timed out after 0.7s"
