@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 SOURCE_TICK = 1  # seconds between looks at which feeds and git sources are due (no I/O)
 MISFIRE_GRACE = 60  # seconds a late job may still start; later ones are skipped (coalesced)
+UNSENT_KEPT = 100  # source alerts kept while not connected (a burst beyond that is in the log)
 
 
 def trigger_for(sub: Subscription) -> BaseTrigger:
@@ -89,6 +90,9 @@ class Jobs:
         self.alerts = alerts
         # refused withdrawals the operators were told of, per job
         self._refusals_told: dict[str, set[str]] = {}
+        # source alerts raised before the bot was connected (a feed gone at start-up):
+        # (server or None for the operators, text), sent once it is
+        self._unsent: list[tuple[int | None, str]] = []
         self.subscriptions = subscriptions
         self.metrics = metrics
         self.clock = clock
@@ -196,6 +200,7 @@ class Jobs:
         """Fetch the feeds that are due (each on its own interval and backoff)."""
         if self.feeds is None:
             return []
+        await self._send_unsent()
         due = await self.feeds.due()
         if not due:
             return []
@@ -226,13 +231,25 @@ class Jobs:
             elif report.new or report.updated:
                 log.info("source %s", report.describe())
             alert = report.alert()
-            if alert is not None and report.guild_id is not None:  # a server's own feed
-                await self.alerts.tell(report.guild_id, alert)  # its log channel
-            elif alert is not None:
-                await self.alerts.operators(alert)
+            if alert is not None:
+                self._unsent.append((report.guild_id, alert))
+        await self._send_unsent()
         if any(r.new or r.updated for r in reports):
             m.articles_stored.set(await self.ingestor.store.count())
         return reports
+
+    async def _send_unsent(self) -> None:
+        """Source alerts go out once connected: a server's to its log channel, the config's
+        sources' to the operators' (the oldest dropped past UNSENT_KEPT)."""
+        del self._unsent[:-UNSENT_KEPT]
+        if not self._unsent or not self.alerts.ready():
+            return
+        unsent, self._unsent = self._unsent, []
+        for guild_id, alert in unsent:
+            if guild_id is not None:  # a server's own feed
+                await self.alerts.tell(guild_id, alert)
+            else:
+                await self.alerts.operators(alert)
 
     async def _tell_refusals(self, refusals: list[Refused], job: str) -> None:
         """Alert once per refusal while it lasts (again if it comes back after clearing); one

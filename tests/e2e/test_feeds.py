@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
-from tests.e2e.harness import AI_CHANNEL, make_settings, running_bot, subscription
+from tests.e2e.harness import AI_CHANNEL, LOG_CHANNEL, make_settings, running_bot, subscription
 from tests.fakediscord import FakeDiscord
 from tests.support.feed_server import feed_server
 
@@ -44,3 +45,27 @@ async def test_a_feed_that_gains_an_item_is_posted_within_one_interval(
             titles = [m["embeds"][0]["title"] for m in fake.messages_in(AI_CHANNEL)]
             assert titles == ["First story", "Second story"]
             assert server.hits["/ai.xml"] >= 3  # polled on its interval, mostly answered 304
+
+
+async def test_a_feed_gone_before_the_bot_is_connected_is_still_alerted(
+    tmp_path: Path, fake: FakeDiscord
+) -> None:
+    async def gone(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=410)
+
+    fake.set_latency(1.5, "/users/@me")  # logging in is slow: the first poll comes first
+    async with feed_server() as server:
+        server.routes["/old.xml"] = gone
+        settings = make_settings(
+            tmp_path,
+            [subscription(AI_CHANNEL)],
+            sources=[{"path": str(tmp_path / "news")}, {"feed": server.url("/old.xml")}],
+            fetch={"allow_networks": ["127.0.0.0/8"]},
+        )
+        async with running_bot(fake, settings):
+            [alert] = await fake.wait_for_messages(LOG_CHANNEL, 1, timeout=20)
+            assert (
+                "gone (HTTP 410)" in alert["content"]
+                and "remove it from the config" in (alert["content"])
+            )
+            assert server.hits["/old.xml"] == 1  # disabled: never fetched again

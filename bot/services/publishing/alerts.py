@@ -25,6 +25,10 @@ class Alerts:
         self.poster = poster
         self.guilds = guilds
 
+    def ready(self) -> bool:
+        """Whether alerts can go out now (connected to Discord)."""
+        return self.poster.ready()
+
     async def tell(self, guild_id: int | None, text: str, *, not_in: int | None = None) -> None:
         """``not_in``: a channel the alert must not go to (the one it is about)."""
         channel = await self.guilds.log_channel(guild_id)
