@@ -141,7 +141,8 @@ class ArticleStore(ArticleReads):
         """Store a batch of parsed articles and the state of the files they came from.
 
         One transaction: either the whole batch (articles, topics, related, file states) is
-        stored or none of it. Within the batch the last article of a URL wins. Unchanged
+        stored or none of it. Within the batch the last article of a URL wins (who may see it:
+        every row's say). Unchanged
         articles (same content hash) are not written at all. ``hold(path)``: an article whose
         stored version came from another file ``path`` for which it answers True is not
         written either, but handed back in ``held`` (the caller knows that file comes later).
@@ -158,7 +159,15 @@ class ArticleStore(ArticleReads):
         """
         latest: dict[str, ArticleRows] = {}
         for rows in batch:
-            latest.pop(rows.url, None)
+            earlier = latest.pop(rows.url, None)
+            if earlier is not None and earlier.servers != rows.servers:
+                # who may see it is every row's say: global if one is, else all their servers
+                merged = (
+                    None
+                    if earlier.servers is None or rows.servers is None
+                    else tuple(sorted({*earlier.servers, *rows.servers}))
+                )
+                rows = rows._replace(servers=merged)
             latest[rows.url] = rows
         result = BatchResult({}, [])
         outcomes = result.outcomes

@@ -297,6 +297,23 @@ async def test_an_exports_record_of_servers_restricts_without_narrowing(
     assert await stored_counts(db) == await recount(db)
 
 
+async def test_one_batch_with_a_url_twice_lets_every_rows_servers_see_it(
+    db: Database, desk: ArticleStore
+) -> None:
+    browse = BrowseStore(db)
+    twice = [  # two instances' exports of one new article; then one from everyone's source
+        article_rows(replace(story("both", 1), servers=(ONE,)), GLOBAL),
+        article_rows(replace(story("both", 1), servers=(TWO,)), "other/export.json"),
+        article_rows(replace(story("open", 1), servers=(ONE,)), GLOBAL),
+        article_rows(story("open", 1), "plain/file.md"),
+    ]
+    await desk.apply_batch(twice)
+    seen = {g: names([a.url for a in await browse.latest(50, guild=g)]) for g in (None, ONE, TWO)}
+    assert "both" in seen[ONE] and "both" in seen[TWO] and "both" not in seen[None]
+    assert "open" in seen[None]  # a plain file carries it: everyone sees it
+    assert await stored_counts(db) == await recount(db)
+
+
 async def test_withdrawing_and_restoring_keeps_the_counts_true(
     db: Database, desk: ArticleStore
 ) -> None:
