@@ -174,14 +174,23 @@ def test_entity_declarations_are_refused(body: bytes) -> None:
     assert "root:" not in repr(doc)
 
 
-def test_wrong_and_missing_encodings_still_parse() -> None:
+@pytest.mark.parametrize(
+    "name", ["declared-latin1-is-utf8.xml", "declared-utf8-is-latin1.xml", "latin1-undeclared.xml"]
+)
+def test_wrong_and_missing_encodings_are_read_right(name: str) -> None:
+    doc = parse_feed(_read(name), url="https://cafe.example.fr/feed")
+    assert (doc.error, doc.title) == (None, "Le Café du Matin")
+    assert [e.title for e in doc.entries] == ["Crème brûlée à la française"]
+
+
+def test_a_declared_encoding_the_bytes_cannot_be_is_not_believed() -> None:
     latin1 = "<rss version='2.0'><channel><title>Caf\xe9</title><item><title>Cr\xe8me</title>"
     latin1 += "<link>https://x.example/c</link></item></channel></rss>"
     doc = parse_feed(latin1.encode("latin-1"), url="https://x.example/feed")
-    assert doc.error is None and len(doc.entries) == 1 and doc.entries[0].title
-    lying = b'<?xml version="1.0" encoding="utf-16"?>' + latin1.encode("utf-8")[0:]
-    doc = parse_feed(lying, url="https://x.example/feed")  # never raises; may or may not parse
-    assert doc.error is not None or doc.entries
+    assert (doc.error, doc.title, [e.title for e in doc.entries]) == (None, "Café", ["Crème"])
+    lying = b'<?xml version="1.0" encoding="utf-16"?>' + latin1.encode("utf-8")
+    doc = parse_feed(lying, url="https://x.example/feed")
+    assert (doc.error, doc.title, [e.title for e in doc.entries]) == (None, "Café", ["Crème"])
 
 
 @settings(max_examples=60, deadline=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -61,11 +62,18 @@ async def test_a_feed_gone_before_the_bot_is_connected_is_still_alerted(
             [subscription(AI_CHANNEL)],
             sources=[{"path": str(tmp_path / "news")}, {"feed": server.url("/old.xml")}],
             fetch={"allow_networks": ["127.0.0.0/8"]},
+            http={"host": "127.0.0.1", "port": 0},
         )
-        async with running_bot(fake, settings):
+        async with running_bot(fake, settings) as run:
             [alert] = await fake.wait_for_messages(LOG_CHANNEL, 1, timeout=20)
             assert (
                 "gone (HTTP 410)" in alert["content"]
                 and "remove it from the config" in (alert["content"])
             )
             assert server.hits["/old.xml"] == 1  # disabled: never fetched again
+            assert run.server is not None
+            url = f"http://127.0.0.1:{run.server.port}/metrics"
+            async with aiohttp.ClientSession() as session, session.get(url) as response:
+                metrics = await response.text()
+            assert 'newsdesk_source_fetches_total{outcome="failed"} 1.0' in metrics
+            assert 'newsdesk_source_items_total{outcome="new"} 0.0' in metrics
