@@ -107,6 +107,27 @@ def test_a_secret_in_the_feeds_query_never_reaches_a_link() -> None:
     assert [e.link for e in doc.entries] == ["https://x.example/f#x", "https://x.example/f?page=2"]
 
 
+def test_titles_lose_their_markup_but_never_their_text() -> None:
+    titles = [
+        b"Why &lt;div&gt; breaks",  # plain text that mentions a tag
+        b"Why &amp;lt;div&amp;gt; breaks",  # the same, written as escaped HTML
+        b"<![CDATA[<b>Bold</b> news &amp; more]]>",  # HTML
+        b"Fish &amp; Chips",
+    ]
+    items = b"".join(
+        b"<item><title>" + t + b"</title><link>https://x.example/a</link></item>" for t in titles
+    )
+    rss = b"<rss version='2.0'><channel><title>A &amp; B</title>" + items + b"</channel></rss>"
+    doc = parse_feed(rss, url="https://x.example/feed")
+    assert doc.title == "A & B"
+    assert [e.title for e in doc.entries] == [
+        "Why <div> breaks",
+        "Why <div> breaks",
+        "Bold news & more",
+        "Fish & Chips",
+    ]
+
+
 def test_rss10_rdf() -> None:
     doc = parse_feed(_read("rss10.rdf"), url="https://rdf.example.net/rss")
     assert doc.error is None and doc.dialect == "rss10"

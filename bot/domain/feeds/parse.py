@@ -146,7 +146,17 @@ def _xml_feed(body: bytes, url: str, head: bytes) -> FeedDocument:
             out.append(_xml_entry(entry, url))
         except (TypeError, ValueError, AttributeError, KeyError):
             continue  # an entry feedparser built oddly: skipped, as if absent
-    return FeedDocument(one_line(feed.get("title")), document_link, tuple(out), None, version)
+    return FeedDocument(_title(feed), document_link, tuple(out), None, version)
+
+
+def _title(element: Any) -> str | None:
+    """A title as text: markup removed when feedparser says it is HTML; a plain-text title
+    (already entity-decoded: "Why <div> breaks") is kept as it is, on one line."""
+    title = dict.get(element, "title")
+    detail = dict.get(element, "title_detail") or {}
+    if isinstance(title, str) and detail.get("type") == "text/plain":
+        return " ".join(title.split()) or None
+    return one_line(title)
 
 
 def _one_line(problem: object) -> str:
@@ -175,7 +185,7 @@ def _xml_entry(entry: Any, base: str) -> FeedEntry:
         markup = contents[0].get("value") or markup
         markup_base = str(contents[0].get("base") or entry_base)
     summary, inline_image = html_text(str(markup)) if markup else ("", None)
-    title = one_line(dict.get(entry, "title"))
+    title = _title(entry)
     candidates: list[tuple[Any, Any, Any]] = []
     video = _is_video_link(link)
     for thumb in dict.get(entry, "media_thumbnail") or []:
