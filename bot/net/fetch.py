@@ -89,6 +89,9 @@ class _Refused(OSError):
     """A host resolved only to addresses a fetch may not reach."""
 
 
+_NOT_PUBLIC = "refused: {host} has no public address"
+
+
 class _CheckedResolver(AbstractResolver):
     """``detailed``: a refusal names the addresses and why (for the operator's own sources);
     else it says only that the host is not public, so that a moderator cannot map the
@@ -104,7 +107,15 @@ class _CheckedResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        found = await self.inner.resolve(host, port, family)
+        try:
+            found = await self.inner.resolve(host, port, family)
+        except OSError as exc:
+            if self.detailed:
+                raise
+            # the same answer as for a private one: whether an internal name exists is not
+            # for a moderator to learn either
+            log.info("%s does not resolve (a source added from Discord): %s", host, exc)
+            raise _Refused(_NOT_PUBLIC.format(host=host)) from None
         allowed = [r for r in found if refusal(r["host"], self.allow) is None]
         if not allowed:
             reasons = "; ".join(sorted({str(refusal(r["host"], self.allow)) for r in found}))
@@ -112,7 +123,7 @@ class _CheckedResolver(AbstractResolver):
             if self.detailed:
                 raise _Refused(detail)
             log.info("%s (a source added from Discord)", detail)
-            raise _Refused(f"refused: {host} is not a public address")
+            raise _Refused(_NOT_PUBLIC.format(host=host))
         return allowed
 
     async def close(self) -> None:

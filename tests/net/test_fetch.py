@@ -95,7 +95,10 @@ async def test_private_addresses_are_refused_without_the_allow_list() -> None:
         by_name = await fetcher.fetch(f"http://localhost:{port}/feed", use_allow_networks=False)
         # a moderator's URL learns only that the host is not public, not its addresses
         assert by_name.outcome == "failed"
-        assert by_name.error == "refused: localhost is not a public address"
+        assert by_name.error == "refused: localhost has no public address"
+        # nor whether an internal name exists at all
+        unknown = await fetcher.fetch("http://nowhere.invalid/feed", use_allow_networks=False)
+        assert unknown.error == "refused: nowhere.invalid has no public address"
         async with Fetcher(policy(allow_networks=())) as operators:
             trusted = await operators.fetch(f"http://localhost:{port}/feed")
         assert "localhost resolves only to" in (trusted.error or "")
