@@ -16,7 +16,7 @@ from pathlib import Path
 import bot
 from bot.metrics import Metrics
 from bot.net.fetch import FetchPolicy, UrlFetcher
-from bot.net.git import GitPolicy
+from bot.net.git_remote import GitPolicy
 from bot.services.ingest.ingestor import Ingestor
 from bot.services.publishing.alerts import Alerts, Pauses
 from bot.services.publishing.edit_outcomes import EditOutcomes

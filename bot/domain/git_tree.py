@@ -89,3 +89,21 @@ def parse_diff(output: str) -> Changes:
 def pathspecs(paths: tuple[str, ...]) -> list[str]:
     """The configured parts of a repository as git pathspecs, taken literally (no globs)."""
     return [f":(literal){path}" for path in paths]
+
+
+def blob_ids(output: str) -> tuple[list[str], list[str]]:
+    """The blobs a move drops and those it brings (``git diff --raw -z --no-renames
+    --no-abbrev`` output), every file counted: what a checkout's size changes by."""
+    fields = output.split("\0")
+    dropped: list[str] = []
+    brought: list[str] = []
+    for n in range(0, len(fields) - 1, 2):
+        parts = fields[n].lstrip(":").split()
+        if len(parts) != 5:
+            continue
+        old_mode, new_mode, old_id, new_id, _ = parts
+        if old_mode[:2] in ("10", "12") and old_id.strip("0"):  # a file or a symlink (a file here)
+            dropped.append(old_id)
+        if new_mode[:2] in ("10", "12") and new_id.strip("0"):
+            brought.append(new_id)
+    return dropped, brought

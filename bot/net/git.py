@@ -17,79 +17,31 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import os
 import shutil
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
 
-from bot.domain.git_tree import Changes, TreeEntry, parse_diff, parse_tree, pathspecs
+from bot.domain.git_tree import (
+    Changes,
+    TreeEntry,
+    blob_ids,
+    parse_diff,
+    parse_tree,
+    pathspecs,
+)
 from bot.domain.values import format_size
+from bot.net.git_remote import GitError, GitPolicy, Remote
 
 REMOTE_REF = "refs/newsdesk/remote"  # what the last fetch brought
 INGESTED_REF = "refs/newsdesk/ingested"  # keeps the last ingested commit from being pruned
 SIZE_POLL = 0.2  # seconds between looks at how much a fetch has received
+SIZE_FILE = "newsdesk-tree-bytes"  # the last weighed commit and its checkout's size
 LOCAL_TIMEOUT = 600.0  # seconds, for a command that only reads or writes the checkout
 _PASSED_ENV: tuple[str, ...] = ("PATH", "TMPDIR", "https_proxy", "HTTPS_PROXY", "no_proxy")
 _PASSED_ENV += ("NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR", "GIT_SSL_CAINFO")
-
-
-class GitError(Exception):
-    """A git command failed; the message is one redacted line. ``local``: the checkout itself
-    failed (not the remote), so cloning again may mend it; ``refused``: too large or too slow."""
-
-    def __init__(self, message: str, *, local: bool = False, refused: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.local = local
-        self.refused = refused  # too large or too slow: trying again from nothing cannot help
-
-
-@dataclass(frozen=True, slots=True)
-class GitPolicy:
-    timeout: float = 30.0  # seconds, for each command that talks to the remote
-    max_repo_bytes: int = 500 * 1024 * 1024
-    user_agent: str = "Newsdesk"
-
-
-@dataclass(frozen=True, slots=True)
-class Remote:
-    """A repository's URL split for git: the URL without its user part (given to git only
-    through the environment), the Authorization header made of that user part, and what to
-    hide in any message."""
-
-    url: str
-    header: str | None
-    display: str  # how the source is shown
-    secrets: tuple[str, ...]
-
-    @classmethod
-    def of(cls, url: str, display: str, secrets: Sequence[str] = ()) -> Remote:
-        parts = urlsplit(url)
-        if parts.scheme not in ("https", "file"):
-            raise GitError("only https:// and file:/// repositories are fetched")
-        hidden = list(secrets)
-        header = None
-        userinfo, at, host = parts.netloc.rpartition("@")
-        if at:
-            user, _, password = userinfo.partition(":")
-            user, password = unquote(user), unquote(password)
-            hidden += [s for s in (password, userinfo) if s] + ([] if password else [user])
-            token = base64.b64encode(f"{user}:{password}".encode()).decode()
-            header = f"Authorization: Basic {token}"
-            url = urlunsplit(parts._replace(netloc=host))
-        ordered = tuple(sorted({s for s in hidden if len(s) >= 3}, key=len, reverse=True))
-        return cls(url, header, display, ordered)
-
-    def redact(self, text: str) -> str:
-        for secret in (self.url, *self.secrets):
-            if secret in text and secret != self.display:
-                text = text.replace(secret, self.display if secret == self.url else "***")
-        return text
 
 
 class Repository:
@@ -162,6 +114,7 @@ class Repository:
         whole = await self._git("ls-tree", "-r", "-l", "-z", "--full-tree", commit)
         entries, total = parse_tree(whole)
         self._check_size(total)
+        await self._remember_size(commit, total)
         if not paths:
             return entries
         listed = await self._git(
@@ -184,16 +137,42 @@ class Repository:
             *pathspecs(paths),
         )
         changes = parse_diff(out)
-        size = 0
-        if changes.changed:
-            sizes = await self._git(
-                "cat-file",
-                "--batch-check=%(objectsize)",
-                stdin="".join(f"{new}:{path}\n" for path in changes.changed),
-            )
-            size = sum(int(line) for line in sizes.split() if line.isdigit())
-            self._check_size(size)
-        return Changes(changes.changed, changes.deleted, size)
+        # The checkout's size after the move: the old one's, plus what every changed file
+        # (article or not) brings, minus what it drops; weighed from the whole tree when the
+        # old size is not known. A repository cannot pass the limit a commit at a time.
+        every = await self._git("diff", "--raw", "-z", "--no-renames", "--no-abbrev", old, new)
+        dropped, brought = blob_ids(every)
+        before = await self._remembered_size(old)
+        if before is None:
+            whole = await self._git("ls-tree", "-r", "-l", "-z", "--full-tree", new)
+            total = parse_tree(whole)[1]
+        else:
+            total = before + await self._blob_bytes(brought) - await self._blob_bytes(dropped)
+        self._check_size(total)
+        await self._remember_size(new, total)
+        return Changes(changes.changed, changes.deleted, await self._changed_bytes(new, changes))
+
+    async def _blob_bytes(self, ids: Sequence[str]) -> int:
+        if not ids:
+            return 0
+        sizes = await self._git(
+            "cat-file", "--batch-check=%(objectsize)", stdin="".join(f"{i}\n" for i in ids)
+        )
+        return sum(int(line) for line in sizes.split() if line.isdigit())
+
+    async def _changed_bytes(self, commit: str, changes: Changes) -> int:
+        return await self._blob_bytes([f"{commit}:{path}" for path in changes.changed])
+
+    async def _remembered_size(self, commit: str) -> int | None:
+        """The checkout size recorded for ``commit`` (in .git: it goes with the checkout)."""
+        with contextlib.suppress(OSError, ValueError):
+            recorded, size = (self.directory / ".git" / SIZE_FILE).read_text().split()
+            return int(size) if recorded == commit else None
+        return None
+
+    async def _remember_size(self, commit: str, size: int) -> None:
+        with contextlib.suppress(OSError):
+            (self.directory / ".git" / SIZE_FILE).write_text(f"{commit} {size}\n")
 
     # -- running git -------------------------------------------------------------------------
 

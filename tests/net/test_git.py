@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.net.git import GitError, GitPolicy, Remote, Repository
+from bot.net.git import Repository
+from bot.net.git_remote import GitError, GitPolicy, Remote
 from tests.support.git_remote import GitRemote
 
 

@@ -167,6 +167,34 @@ async def test_a_repository_over_max_repo_bytes_is_refused(
     assert await store.count() == 0
 
 
+async def test_a_repository_that_grows_past_max_repo_bytes_is_refused(
+    db: Database, store: ArticleStore, tmp_path: Path, remote: GitRemote
+) -> None:
+    settings = settings_from_mapping(
+        {
+            "database": {"path": str(tmp_path / "db.sqlite")},
+            "sources": [{"git": remote.url}],
+            "fetch": {"max_repo_bytes": "100KiB"},
+            "git": {"checkouts": str(tmp_path / "checkouts")},
+        },
+        {},
+    )
+    poller = poller_for(settings, db, store)
+    remote.write("assets/one.bin", "x" * 60_000)  # not an article: it still fills the checkout
+    remote.commit("one")
+    [first] = await poller.poll(settings.sources)
+    assert first.outcome == "ok", first.error
+    remote.write("assets/two.bin", "y" * 60_000)  # this commit alone is small
+    remote.commit("two")
+    [grown] = await poller.poll(settings.sources)
+    assert grown.outcome == "failed" and "more than fetch.max_repo_bytes" in (grown.error or "")
+    remote.delete("assets/one.bin")  # back under the limit
+    remote.commit("three")
+    [shrunk] = await poller.poll(settings.sources)
+    assert shrunk.outcome == "ok", shrunk.error
+    assert await store.count() == first.new + shrunk.new  # nothing lost on the way
+
+
 async def test_a_mass_deletion_is_refused_until_allowed(
     db: Database, store: ArticleStore, tmp_path: Path
 ) -> None:

@@ -28,7 +28,8 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.domain.fetch_schedule import next_fetch
-from bot.net.git import GitError, GitPolicy, Remote, Repository
+from bot.net.git import Repository
+from bot.net.git_remote import GitError, GitPolicy, Remote
 from bot.services.ingest.ingestor import Ingestor, IngestSummary, TreeChange
 from bot.services.sources.due import DueTimes
 from bot.services.sources.reports import SourceReport
