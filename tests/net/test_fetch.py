@@ -188,3 +188,26 @@ async def test_the_timeout_counts_the_servers_time_not_the_wait_for_a_hosts_turn
         async with Fetcher(policy(timeout=0.7)) as tight:
             hops = await tight.fetch(server.url("/hop"))
         assert hops.outcome == "failed" and hops.error == "timed out after 0.7s"
+
+
+async def test_brotli_and_last_modified_are_understood() -> None:
+    import brotli
+
+    body = b"<rss version='2.0'><channel><title>Compressed</title></channel></rss>" * 50
+    stamp = "Sun, 06 Dec 2026 10:00:00 GMT"
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("If-Modified-Since") == stamp:
+            return web.Response(status=304)
+        return web.Response(
+            body=brotli.compress(body),
+            headers={"Content-Encoding": "br", "Last-Modified": stamp},
+        )
+
+    async with feed_server() as server, Fetcher(policy()) as fetcher:
+        server.routes["/br"] = handler
+        first = await fetcher.fetch(server.url("/br"))
+        assert (first.outcome, first.body) == ("ok", body)  # decoded, byte for byte
+        assert first.validators.last_modified == stamp and first.validators.etag is None
+        again = await fetcher.fetch(server.url("/br"), first.validators)
+        assert (again.outcome, again.status) == ("not_modified", 304)

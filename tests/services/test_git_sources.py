@@ -17,7 +17,7 @@ from bot.store.db import Database
 from bot.store.sources import SourceStore
 from bot.store.withdrawals import WithdrawalStore
 from bot.wiring import git_poller, stores_of
-from tests.support.git_remote import GitRemote
+from tests.support.git_remote import GitRemote, git
 
 NOW = datetime(2026, 12, 2, 12, tzinfo=UTC)
 
@@ -234,3 +234,32 @@ async def test_other_paths_read_the_whole_checkout(
     )
     [report] = await poller_for(wider, db, store).poll(wider.sources)
     assert (report.outcome, report.new) == ("ok", 1)  # outside/9.md, with the same commit
+
+
+async def test_submodules_and_lfs_objects_are_never_fetched(
+    db: Database, store: ArticleStore, tmp_path: Path, remote: GitRemote
+) -> None:
+    # a submodule whose repository is a real one next to it, reachable by file://
+    other = GitRemote(tmp_path / "other")
+    other.article("_news/50.md", 50)
+    sub_head = other.commit("theirs")
+    (remote.work / ".gitmodules").write_text(
+        f'[submodule "vendor"]\n\tpath = _news/vendor\n\turl = {other.url}\n'
+    )
+    git("update-index", "--add", "--cacheinfo", f"160000,{sub_head},_news/vendor", cwd=remote.work)
+    # an LFS-tracked article: its pointer is what the repository holds
+    remote.write(".gitattributes", "_news/big.md filter=lfs diff=lfs merge=lfs -text\n")
+    remote.write(
+        "_news/big.md",
+        "version https://git-lfs.github.com/spec/v1\noid sha256:" + "a" * 64 + "\nsize 12345\n",
+    )
+    remote.commit("submodule and lfs")
+    settings = settings_for(remote.url, tmp_path)
+    [report] = await poller_for(settings, db, store).poll(settings.sources)
+    assert report.outcome == "ok", report.error
+    urls = set(await titles(db))
+    assert urls == {"1", "2", "3"}  # not the submodule's 50
+    assert [r.path.rsplit("/", 1)[-1] for r in report.rejected] == ["big.md"]  # a pointer
+    checkout = poller_for(settings, db, store).repository(settings.sources[0]).directory
+    vendor = checkout / "_news" / "vendor"
+    assert not vendor.exists() or not any(vendor.iterdir())  # the submodule is not checked out
