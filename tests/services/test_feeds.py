@@ -243,6 +243,24 @@ async def test_many_feeds_are_stored_while_the_workers_parse_the_rest(
     assert children(os.getpid()) == []  # the parse workers are gone
 
 
+async def until_the_workers_run() -> None:
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if children(os.getpid()):
+            return
+    raise AssertionError("the parse workers never started")
+
+
+async def hold_the_database(blocker: sqlite3.Connection) -> None:
+    """Another process's write transaction, taken between two of the poll's."""
+    while True:
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError:  # the poll is writing: try again
+            await asyncio.sleep(0.001)
+
+
 async def test_a_poll_cancelled_while_storing_leaves_no_parse_worker(
     db: Database, store: ArticleStore, tmp_path: Path
 ) -> None:
@@ -262,23 +280,13 @@ async def test_a_poll_cancelled_while_storing_leaves_no_parse_worker(
                     clock=Clock(),
                 )
                 polling = asyncio.ensure_future(poller.poll())
-                for _ in range(500):  # until the workers run
-                    await asyncio.sleep(0.01)
-                    if children(os.getpid()):
-                        break
-                assert children(os.getpid()), "the parse workers never started"
+                await until_the_workers_run()
                 for _ in range(500):  # until a feed is stored
                     await asyncio.sleep(0.01)
                     if blocker.execute("SELECT count(*) FROM articles").fetchone()[0]:
                         break
-                # another process's write transaction holds the database: the poll's next
-                # store waits on it while the workers parse on
-                while True:
-                    try:
-                        blocker.execute("BEGIN IMMEDIATE")
-                        break
-                    except sqlite3.OperationalError:  # the poll is writing: try again
-                        await asyncio.sleep(0.001)
+                # the poll's next store waits on it while the workers parse on
+                await hold_the_database(blocker)
                 await asyncio.sleep(0.3)
                 assert not polling.done()
                 polling.cancel()
@@ -351,16 +359,8 @@ async def test_parse_workers_that_die_fail_the_rest_of_the_poll_only(
                     clock=Clock(),
                 )
                 polling = asyncio.ensure_future(poller.poll())
-                for _ in range(500):  # until the workers run
-                    await asyncio.sleep(0.01)
-                    if children(os.getpid()):
-                        break
-                while True:  # the poll's next store waits on another process's transaction
-                    try:
-                        blocker.execute("BEGIN IMMEDIATE")
-                        break
-                    except sqlite3.OperationalError:
-                        await asyncio.sleep(0.001)
+                await until_the_workers_run()
+                await hold_the_database(blocker)  # the poll's next store waits on it
                 for pid in children(os.getpid()):  # killed (out of memory, say)
                     os.kill(pid, signal.SIGKILL)
                 blocker.rollback()
