@@ -4,9 +4,9 @@ One row per (channel, article). The intent is recorded *before* a post is sent (
 the message id after (``sent``). A ``pending`` row found later means the outcome is unknown
 and must be reconciled against the channel's history before anything is resent.
 
-All of the deliveries table's SQL lives here, its export and restore included (405 lines):
-they read and write the same rows under the same state rules, and splitting them would put
-one table's invariants in two files.
+All of the deliveries table's SQL lives here, its export and restore included (just over 400
+lines): they read and write the same rows under the same state rules, and splitting them
+would put one table's invariants in two files.
 """
 
 from __future__ import annotations
