@@ -30,6 +30,7 @@ from bot.domain.values import (
     whole_number,
 )
 from bot.net.addresses import Network, parse_networks
+from bot.settings.references import checked_references, expand, unset_line
 
 FEED_KEY_PREFIX = "feed:"  # a feed's key in the store: this, then its URL as shown
 GIT_KEY_PREFIX = "git:"  # a git source's key in the store: this, then its URL as shown
@@ -47,9 +48,6 @@ _ONLY_FOR = {  # keys that only some kinds of source take
 _KINDS = ("path", "git", "feed")
 _EXPECTED = "expected path: <folder>, git: <repository URL> or feed: <URL>"
 _BRANCH = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/+-]+(?<![./])\Z")
-_REFERENCE = re.compile(r"\$\{([^}]*)\}")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_NOT_EXPANDABLE = frozenset({"DISCORD_TOKEN"})
 
 
 def _source(value: Any) -> Any:
@@ -73,13 +71,13 @@ def _feed_url(value: Any) -> str:
     url = text(value)
     if not re.match(r"https?://", url, re.IGNORECASE):
         raise ValueError(f"expected an http:// or https:// URL, got {redact_url(url)!r}")
-    return _references(url)
+    return checked_references(url)
 
 
 def _git_url(value: Any) -> str:
     url = text(value)
     if re.match(r"https://[^/\s]", url, re.IGNORECASE) or re.match(r"file:///", url):
-        return _references(url)
+        return checked_references(url)
     if re.match(r"[\w.-]+@[\w.-]+:|ssh://", url, re.IGNORECASE):
         hint = "ssh is not supported: use the repository's https:// URL"
     else:
@@ -109,15 +107,6 @@ def _repo_paths(value: Any) -> tuple[str, ...]:
             raise ValueError(f"expected a folder inside the repository, got {item!r}")
         out.append("/".join(parts))
     return tuple(dict.fromkeys(out))
-
-
-def _references(url: str) -> str:
-    for name in _REFERENCE.findall(url):
-        if not _NAME.match(name):
-            raise ValueError(f"${{{name}}} is not the name of an environment variable")
-        if name in _NOT_EXPANDABLE:
-            raise ValueError(f"${{{name}}} cannot be used in a URL (it is the bot's token)")
-    return url
 
 
 class SourceSettings(Strict):
@@ -242,15 +231,9 @@ def expand_source_urls(
         if template is None:
             out.append(source)
             continue
-        missing = [name for name in _REFERENCE.findall(template) if not environ.get(name)]
-        for name in dict.fromkeys(missing):
-            found.append(
-                f"sources[{n}].{source.kind}: ${{{name}}} is not set in the environment "
-                f"(export {name}=... before starting Newsdesk)"
-            )
-        url = _REFERENCE.sub(lambda m: environ.get(m.group(1), ""), template)
-        values = [environ.get(name, "") for name in _REFERENCE.findall(template)]
-        out.append(source.with_url(url, [v for v in values if v]))
+        expanded = expand(template, environ)
+        found += [unset_line(f"sources[{n}].{source.kind}", name) for name in expanded.missing]
+        out.append(source.with_url(expanded.text, expanded.secrets))
     return out, found
 
 
