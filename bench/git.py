@@ -54,7 +54,7 @@ async def main(args: argparse.Namespace) -> None:
             },
             {},
         )
-        db = await Database.open(settings.database.path)
+        db = await Database.open(settings.database.sqlite("bench"))
         try:
             stores = stores_of(db, settings)
             ingestor = Ingestor(stores.articles, settings.ingest, withdrawals=stores.withdrawals)

@@ -191,7 +191,7 @@ def sync_command(settings: Settings, guild_id: int | None) -> int:
 
 async def sync(settings: Settings, token: str, guild_id: int | None) -> int:
     """Log in over HTTP only (no gateway, no jobs), push the command tree, log out."""
-    stores = await open_stores(settings)
+    stores = await open_stores(settings, "sync")
     try:
         bot = NewsBot(lambda client: wire(settings, stores, client), publish=False)
         async with bot:

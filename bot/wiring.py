@@ -99,8 +99,10 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
 
 
 def git_checkouts(settings: Settings) -> Path:
-    """Where git sources are checked out: ``git.checkouts``, or next to the SQLite file."""
-    folder = settings.git.checkouts or settings.database.path.parent / "checkouts"
+    """Where git sources are checked out: ``git.checkouts``, or next to the SQLite file (with
+    PostgreSQL, ``data/checkouts``)."""
+    database = settings.database.path or Path("data/newsdesk")
+    folder = settings.git.checkouts or database.parent / "checkouts"
     return Path(os.path.abspath(folder))
 
 
@@ -129,8 +131,8 @@ def feed_poller(
     )
 
 
-async def open_stores(settings: Settings) -> Stores:
-    return stores_of(await Database.open(settings.database.path), settings)
+async def open_stores(settings: Settings, command: str = "run") -> Stores:
+    return stores_of(await Database.open(settings.database.sqlite(command)), settings)
 
 
 async def prepare(settings: Settings, stores: Stores) -> None:

@@ -11,6 +11,7 @@ from bot.services.ingest.ingestor import Ingestor
 from bot.settings import IngestSettings
 from bot.store.articles import ArticleStore
 from bot.store.db import Database
+from tests.support.postgres import pg_url  # noqa: F401 - the fixture, for every test
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "config" / "sample-news"

@@ -42,9 +42,64 @@ def test_minimal_config_is_only_the_database() -> None:
 
 
 def test_database_is_required() -> None:
-    assert problems_of({}) == ["database: missing (at least database.path is required)"]
-    assert problems_of(None) == ["database: missing (at least database.path is required)"]
-    assert problems_of({"database": {}}) == ["database.path: missing"]
+    required = "database.path (SQLite) or database.url (PostgreSQL) is required"
+    assert problems_of({}) == [f"database: missing ({required})"]
+    assert problems_of(None) == [f"database: missing ({required})"]
+    assert problems_of({"database": {}}) == [f"database: {required}"]
+    assert problems_of({"database": {"path": "x.db", "url": "postgresql://db/x"}}) == [
+        f"database: {required}, not both"
+    ]
+
+
+def test_a_database_url_expands_its_references_and_shows_none_of_them() -> None:
+    raw = {"database": {"url": "postgresql://newsdesk:${PGPASS}@db:5432/newsdesk"}}
+    settings = settings_from_mapping(raw, {"PGPASS": "pa:ss/w@rd"})
+    # the password as set, percent-encoded into the URL
+    assert settings.database.dsn == "postgresql://newsdesk:pa%3Ass%2Fw%40rd@db:5432/newsdesk"
+    assert settings.database.display == "postgresql://newsdesk:***@db:5432/newsdesk"
+    assert set(settings.database.secrets) == {"pa:ss/w@rd", "pa%3Ass%2Fw%40rd"}
+    assert settings.database.path is None
+    assert problems_of(raw) == [
+        "database.url: ${PGPASS} is not set in the environment (export PGPASS=... before "
+        "starting Newsdesk)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        (
+            "mysql://root:hunter2@db/x",
+            "database.url: expected a postgresql:// URL such as "
+            "postgresql://newsdesk@db:5432/newsdesk, got 'mysql://root:***@db/x'",
+        ),
+        (
+            "postgresql://u:hunter2@db:99999/x",
+            "database.url: Port out of range 0-65535 in 'postgresql://u:***@db:99999/x'",
+        ),
+        (
+            "postgresql://u:${DISCORD_TOKEN}@db/x",
+            "database.url: ${DISCORD_TOKEN} cannot be used in a URL (it is the bot's token)",
+        ),
+        (
+            "postgresql://u:${not a name}@db/x",
+            "database.url: ${not a name} is not the name of an environment variable",
+        ),
+        (42, "database.url: expected text, got the number 42"),
+    ],
+)
+def test_a_database_url_that_cannot_be_used_is_refused_without_its_password(
+    url: object, problem: str
+) -> None:
+    assert problems_of({"database": {"url": url}}) == [problem]
+
+
+def test_the_commands_not_yet_on_postgresql_say_so() -> None:
+    settings = settings_from_mapping({"database": {"url": "postgresql://db/x"}}, {})
+    from bot.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"`newsdesk status` works on SQLite only so far"):
+        settings.database.sqlite("status")
 
 
 def test_every_problem_is_reported_at_once() -> None:

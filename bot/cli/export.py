@@ -31,7 +31,7 @@ async def export_command(
 ) -> int:
     if deliveries is not None:
         check_new_file(deliveries)
-    db = await Database.open_readonly(settings.database.path)
+    db = await Database.open_readonly(settings.database.sqlite("export"))
     try:
         count = await _articles(ArticleReads(db), fmt, out)
         if deliveries is not None:

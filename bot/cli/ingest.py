@@ -75,7 +75,7 @@ async def ingest_command(
         return EXIT_UNUSABLE
     records, bad = read_records(deliveries) if deliveries is not None else ([], [])
     progress = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
-    stores = stores_of(await Database.open(settings.database.path), settings)
+    stores = stores_of(await Database.open(settings.database.sqlite("ingest")), settings)
     reports: list[SourceReport] = []
     try:
         await stores.articles.apply_published_policy()

@@ -101,6 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("migrate", "Create the database or bring its schema up to date.")
 
+    copy_db = command(
+        "copy-db",
+        "Copy the whole store into a new database, SQLite or PostgreSQL (safe while the bot runs).",
+    )
+    copy_db.add_argument(
+        "--to",
+        required=True,
+        metavar="URL_OR_PATH",
+        help="an empty PostgreSQL database (postgresql://user@host/name; give its password in "
+        "PGPASSWORD rather than here) or a new SQLite file",
+    )
+
     backup = command("backup", "Make a consistent copy of the database (safe while the bot runs).")
     backup.add_argument("target", type=Path, metavar="PATH", help="where to write the copy")
 
@@ -156,7 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"{exc}; the batches stored so far are kept")
         return EXIT_REJECTED
     except sqlite3.Error as exc:
-        say(f"database {settings.database.path}: {reason(exc, settings.database.path)}")
+        path = settings.database.path or Path(settings.database.display)
+        say(f"database {path}: {reason(exc, path)}")
         return EXIT_UNUSABLE
     except OSError as exc:
         if cannot_write(exc):
@@ -205,6 +218,11 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.cli.maintenance import migrate_command
 
         return run_async(lambda: migrate_command(settings))
+    if args.command == "copy-db":
+        from bot.cli.copy_db import copy_db_command, target_path
+
+        path = target_path(args.to, settings.database)
+        return run_async(lambda: copy_db_command(settings, args.to, path))
     if args.command == "backup":
         from bot.cli.maintenance import backup_command
 

@@ -8,27 +8,41 @@ import urllib.request
 from pathlib import Path
 
 from bot.cli.files import check_new_file
+from bot.cli.pg_backup import pg_dump
 from bot.cli.process import EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, say
 from bot.settings import Settings
 from bot.store.connections import backup_database, connect_readonly
 from bot.store.db import Database
+from bot.store.postgres.database import PgDatabase
 from bot.store.schema import require_current, schema_version
 
 
 async def migrate_command(settings: Settings) -> int:
-    db = await Database.open(settings.database.path)
-    try:
-        version = await schema_version(db.writer)
-    finally:
-        await db.close()
-    print(f"{settings.database.path}: schema version {version}")
+    database = settings.database
+    if database.dsn is not None:
+        pg = await PgDatabase.open(
+            database.dsn, database.display, database.secrets, migrate_schema=True
+        )
+        try:
+            version = await pg.schema_version()
+        finally:
+            await pg.close()
+    else:
+        db = await Database.open(database.sqlite("migrate"))
+        try:
+            version = await schema_version(db.writer)
+        finally:
+            await db.close()
+    print(f"{database.display}: schema version {version}")
     return EXIT_OK
 
 
 def backup_command(settings: Settings, target: Path) -> int:
     """A consistent copy of the database. Like every command that only reads, it neither
     migrates nor copies a schema other than this Newsdesk's (upgrading saves its own copy)."""
-    source = settings.database.path
+    if settings.database.dsn is not None:
+        return pg_dump(settings.database, target)
+    source = settings.database.sqlite("backup")
     require_current(source, _schema_version(source))
     check_new_file(target)
     started = time.monotonic()

@@ -31,7 +31,7 @@ WIDTHS = (18, 6, 11, 11, 11, 16, 8)
 
 
 async def status_command(settings: Settings, out: IO[str], *, as_json: bool) -> int:
-    db = await Database.open_readonly(settings.database.path)
+    db = await Database.open_readonly(settings.database.sqlite("status"))
     try:
         stores = stores_of(db, settings)
         guilds = guild_policy(settings, stores, OfflinePoster())

@@ -16,6 +16,7 @@ from bot.domain.validation import problems
 from bot.domain.values import snowflake
 from bot.errors import ConfigError
 from bot.settings.models import TOKEN_ENV, Settings
+from bot.settings.references import expand, unset_line
 from bot.settings.sources import expand_source_urls
 
 DEFAULT_CONFIG_PATH = Path("config/config.yaml")
@@ -48,7 +49,12 @@ def settings_from_mapping(
         found = problems(exc, Settings) + found
     else:
         sources, missing = expand_source_urls(settings.sources, environ)
-        settings = settings.model_copy(update={"sources": tuple(sources)})
+        database = settings.database
+        if database.url is not None:
+            expanded = expand(database.url, environ, encode=True)
+            missing += [unset_line("database.url", name) for name in expanded.missing]
+            database = database.with_dsn(expanded.text, expanded.secrets)
+        settings = settings.model_copy(update={"sources": tuple(sources), "database": database})
         found += missing
     if found:
         raise ConfigError(_in_file_order(found, list(raw)))

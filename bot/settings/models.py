@@ -6,10 +6,12 @@ config are checked against these models by tests.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BeforeValidator,
@@ -21,6 +23,7 @@ from pydantic import (
 
 from bot.domain.subscription import SubscriptionSpec
 from bot.domain.text import kind
+from bot.domain.urls import redact_url
 from bot.domain.validation import Strict
 from bot.domain.values import (
     Duration,
@@ -32,11 +35,15 @@ from bot.domain.values import (
     Snowflakes,
     Text,
     choice,
+    optional,
+    text,
     whole_number,
 )
-from bot.errors import ConfigError
+from bot.errors import ConfigError, UsageError
+from bot.settings.references import checked_references
 from bot.settings.sources import FetchSettings, GitSettings, SourceSettings
 
+_ONE_DATABASE = "database.path (SQLite) or database.url (PostgreSQL) is required"
 TOKEN_ENV = "DISCORD_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 
 
@@ -50,8 +57,64 @@ def _workers(value: Any) -> int:
     return count
 
 
+def _database_url(value: Any) -> str:
+    url = text(value)
+    if not re.match(r"postgres(ql)?://", url, re.IGNORECASE):
+        raise ValueError(
+            f"expected a postgresql:// URL such as postgresql://newsdesk@db:5432/newsdesk, "
+            f"got {redact_url(url)!r}"
+        )
+    if "${" not in url:
+        try:
+            urlsplit(url).port  # noqa: B018 - raises for a port that cannot be
+        except ValueError as exc:
+            raise ValueError(f"{exc} in {redact_url(url)!r}") from None
+    return checked_references(url)
+
+
 class DatabaseSettings(Strict):
-    path: PathValue  # the SQLite file, relative to the working directory
+    path: PathValue | None = None  # the SQLite file, relative to the working directory
+    url: Annotated[str | None, BeforeValidator(optional(_database_url))] = None  # PostgreSQL
+    _dsn: str | None = PrivateAttr(default=None)  # the URL with ${NAME} expanded
+    _secrets: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="after")
+    def _one_database(self) -> DatabaseSettings:
+        if (self.path is None) == (self.url is None):
+            raise ValueError(_ONE_DATABASE + (", not both" if self.path else ""))
+        return self
+
+    @property
+    def display(self) -> str:
+        """How the database is named in messages: the path, or the URL as written in the file
+        with any password replaced by ``***``."""
+        return redact_url(self.url) if self.url is not None else str(self.path)
+
+    @property
+    def dsn(self) -> str | None:
+        """The PostgreSQL URL to connect to (``${NAME}`` expanded): never shown."""
+        if self.url is None:
+            return None
+        return self._dsn if self._dsn is not None else self.url
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self._secrets
+
+    def sqlite(self, command: str) -> Path:
+        """The SQLite file, for the commands that do not work on PostgreSQL yet."""
+        if self.path is None:
+            raise UsageError(
+                f"database.url: `newsdesk {command}` works on SQLite only so far (PostgreSQL "
+                "is there for `newsdesk migrate` and `newsdesk copy-db`); set database.path"
+            )
+        return self.path
+
+    def with_dsn(self, dsn: str, secrets: tuple[str, ...]) -> DatabaseSettings:
+        copy = self.model_copy()
+        copy._dsn = dsn
+        copy._secrets = tuple(sorted(set(secrets), key=len, reverse=True))
+        return copy
 
 
 class IngestSettings(Strict):
@@ -115,7 +178,7 @@ def _listed(example: str) -> Any:
 
 
 class Settings(Strict):
-    database: DatabaseSettings = Field(description="at least database.path is required")
+    database: DatabaseSettings = Field(description=_ONE_DATABASE)
     sources: Annotated[tuple[SourceSettings, ...], _listed("- path: data/news")] = ()
     fetch: FetchSettings = FetchSettings()
     git: GitSettings = GitSettings()

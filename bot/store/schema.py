@@ -82,7 +82,7 @@ def require_current(path: Path, current: int, directory: Traversable = MIGRATION
         )
 
 
-def newer_message(path: Path | None, current: int, latest: int) -> str:
+def newer_message(path: Path | str | None, current: int, latest: int) -> str:
     where = f"database {path}: " if path else "the database is at "
     return (
         f"{where}schema version {current}, but this Newsdesk only knows versions up to "

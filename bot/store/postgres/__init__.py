@@ -1,0 +1,1 @@
+"""The store on PostgreSQL (asyncpg): the connection pool, its schema and its migrations."""
