@@ -5,7 +5,6 @@ is one snapshot. And the PostgreSQL side of `migrate`, `backup` and the commands
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -74,7 +73,7 @@ def fill(path: Path) -> None:
     conn.close()
 
 
-def table_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+def table_rows(path: Path) -> dict[str, list[str]]:
     with sqlite3.connect(path) as conn:
         rows = {
             table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
@@ -164,7 +163,7 @@ async def test_a_target_that_holds_anything_is_refused_and_left_as_it_was(
     shown = pg_url.split("@", 1)[1]
     assert_one_line(
         again.stderr,
-        f"newsdesk: copy-db: postgresql://***@{shown} is not empty (it has articles, topics, "
+        f"newsdesk: copy-db: postgresql://newsdesk@{shown} is not empty (it has articles, topics, "
         "article_topics, related, article_guilds, source_files, guild_settings, subscriptions, "
         "deliveries, moderator_actions, app_state, sources, feed_items); copy into a new "
         "database",
@@ -187,6 +186,43 @@ async def test_a_target_that_holds_anything_is_refused_and_left_as_it_was(
     assert not list(stored.glob("nowhere*"))
 
 
+async def test_a_database_with_tables_newsdesk_does_not_know_is_refused_untouched(
+    stored: Path, pg_url: str
+) -> None:
+    conn = await asyncpg.connect(pg_url)
+    await conn.execute("CREATE TABLE payroll (who text)")
+    await conn.close()
+    done = newsdesk("copy-db", "--to", pg_url, "--config", "config.yaml", cwd=stored)
+    assert done.returncode == 2
+    assert "it has tables Newsdesk does not know: payroll); copy into a new database" in (
+        done.stderr
+    )
+    conn = await asyncpg.connect(pg_url)
+    try:  # not even migrated
+        tables = await conn.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+        assert [row[0] for row in tables] == ["payroll"]
+    finally:
+        await conn.close()
+
+
+async def test_a_password_typed_in_the_target_url_is_never_shown(stored: Path, pg_url: str) -> None:
+    host = pg_url.split("@", 1)[1]
+    done = newsdesk(
+        "copy-db",
+        "--to",
+        f"postgresql://newsdesk:p/ss@w0rd@{host}?password=qsecret",
+        "--config",
+        "config.yaml",
+        cwd=stored,
+    )
+    assert "p/ss@w0rd" not in done.stderr + done.stdout
+    assert "qsecret" not in done.stderr + done.stdout
+    assert done.returncode == 0, done.stderr  # trust authentication: any password will do
+    assert done.stdout.startswith(f"copied a.db to postgresql://newsdesk:***@{host.split('?')[0]}")
+
+
 async def test_an_empty_sqlite_file_made_by_migrate_can_be_the_target(stored: Path) -> None:
     (stored / "new.yaml").write_text("database:\n  path: new.db\n", encoding="utf-8")
     assert newsdesk("migrate", "--config", "new.yaml", cwd=stored).returncode == 0
@@ -203,7 +239,10 @@ async def test_a_row_the_target_cannot_hold_fails_the_copy_and_leaves_the_target
     conn.close()
     done = newsdesk("copy-db", "--to", pg_url, "--config", "config.yaml", cwd=stored)
     assert done.returncode == 1
-    assert "newsdesk: copy-db: table moderator_actions: postgresql://***@" in done.stderr
+    assert (
+        "newsdesk: copy-db: cannot write table moderator_actions (a row after 0) to "
+        "postgresql://newsdesk@"
+    ) in done.stderr
     assert "nothing was copied (the target is as it was)" in done.stderr
     assert "Traceback" not in done.stderr
     for table in TABLES:
@@ -267,7 +306,7 @@ def test_backup_without_pg_dump_says_what_to_run(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert_one_line(
         done.stderr,
-        "newsdesk: database postgresql://***@db/newsdesk: on PostgreSQL a backup is pg_dump's "
+        "newsdesk: database postgresql://newsdesk@db/newsdesk: on PostgreSQL a backup is pg_dump's "
         "job, and it is not installed here: install PostgreSQL's client tools, or run `pg_dump "
         "--format=custom --file=x.pg <database URL>` where they are",
     )
@@ -304,4 +343,3 @@ def test_an_unreachable_database_is_one_line_without_its_password(tmp_path: Path
         "connect: connection refused (is PostgreSQL running there, on that port?)",
     )
     assert "hunter2" not in done.stderr + done.stdout
-    assert os.environ.get("PGPASS") is None

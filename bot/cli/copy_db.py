@@ -8,11 +8,11 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from bot.cli.process import EXIT_OK
-from bot.domain.urls import redact_url
+from bot.domain.urls import split_dsn
 from bot.errors import UsageError
 from bot.settings import DatabaseSettings, Settings
 from bot.store.copy import Source, SqliteSource, SqliteTarget, Target, copy_store
-from bot.store.postgres.copy_io import PgSource, PgTarget
+from bot.store.postgres.copy_io import PgSource, PgTarget, refuse_foreign_tables
 from bot.store.postgres.database import PgDatabase
 
 _POSTGRES = re.compile(r"postgres(ql)?://", re.IGNORECASE)
@@ -22,8 +22,8 @@ def target_path(to: str, database: DatabaseSettings) -> Path | None:
     """The SQLite file ``--to`` names (None for a PostgreSQL URL), checked before anything is
     opened: never the configured database itself."""
     if _POSTGRES.match(to):
-        if redact_url(to) == database.display:
-            raise UsageError(f"copy-db: {redact_url(to)} is the configured database itself")
+        if split_dsn(to).shown == database.display:
+            raise UsageError(f"copy-db: {split_dsn(to).shown} is the configured database itself")
         return None
     path = Path(to)
     if database.path is not None and path.resolve() == database.path.resolve():
@@ -47,8 +47,11 @@ async def copy_db_command(settings: Settings, to: str, path: Path | None) -> int
             )
         target: Target
         if path is None:
-            into = await PgDatabase.open(to, redact_url(to), migrate_schema=True)
+            dsn = split_dsn(to)
+            into = await PgDatabase.open(to, dsn.shown, dsn.secrets, schema="unchecked")
             stack.push_async_callback(into.close)
+            await refuse_foreign_tables(into)
+            await into.migrate()
             target = await stack.enter_async_context(PgTarget(into).writing())
         else:
             target = await stack.enter_async_context(SqliteTarget(path).writing())

@@ -21,7 +21,7 @@ async def migrate_command(settings: Settings) -> int:
     database = settings.database
     if database.dsn is not None:
         pg = await PgDatabase.open(
-            database.dsn, database.display, database.secrets, migrate_schema=True
+            database.dsn, database.display, database.secrets, schema="migrate"
         )
         try:
             version = await pg.schema_version()

@@ -8,23 +8,12 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from bot.cli.files import check_new_file
+from bot.domain.urls import split_dsn
 from bot.errors import CommandFailed, UsageError
 from bot.settings import DatabaseSettings
 from bot.store.postgres.database import hidden
-
-
-def without_password(url: str) -> tuple[str, str | None]:
-    """The URL without its password, and the password: a password on a command line can be
-    read by every user of the machine (``ps``), so pg_dump gets it in its environment."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url, None
-    host = parts.netloc.rpartition("@")[2]
-    user = parts.netloc.rpartition("@")[0].partition(":")[0]
-    return urlunsplit(parts._replace(netloc=f"{user}@{host}")), unquote(parts.password)
 
 
 def pg_dump(database: DatabaseSettings, target: Path) -> int:
@@ -37,7 +26,9 @@ def pg_dump(database: DatabaseSettings, target: Path) -> int:
             f"--format=custom --file={target} <database URL>` where they are"
         )
     check_new_file(target)
-    url, password = without_password(database.dsn)
+    dsn = split_dsn(database.dsn)
+    url, password = dsn.bare, dsn.password
+    secrets = (*database.secrets, *dsn.secrets)
     env = dict(os.environ)
     if password is not None:
         env["PGPASSWORD"] = password
@@ -53,7 +44,7 @@ def pg_dump(database: DatabaseSettings, target: Path) -> int:
         )
         if done.returncode != 0:
             lines = [line for line in done.stderr.splitlines() if line.strip()]
-            why = hidden(lines[-1] if lines else f"exit status {done.returncode}", database.secrets)
+            why = hidden(lines[-1] if lines else f"exit status {done.returncode}", secrets)
             raise CommandFailed(f"pg_dump could not back up {database.display}: {why}")
         partial.replace(target)
     finally:

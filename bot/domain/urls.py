@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_URL_LENGTH = 2048
@@ -97,3 +98,41 @@ def redact_url(url: str) -> str:
         return f"{match.group(1)}{user + ':***' if sep else '***'}@"
 
     return _USERINFO.sub(hide, url, count=1)
+
+
+@dataclass(frozen=True)
+class Dsn:
+    """A database URL taken apart: how it is shown, the URL without any password (for a
+    command line, where ``ps`` shows it), and the passwords, to be hidden in any message."""
+
+    shown: str
+    bare: str
+    password: str | None
+    secrets: tuple[str, ...]
+
+
+def split_dsn(url: str) -> Dsn:
+    """``postgresql://user:password@host/db?password=...``: a raw password may hold ``@`` or
+    ``/``, so the user part ends at the last ``@``; a ``password=`` parameter is one too."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, remainder = rest.rpartition("@")
+    if not sep or not at:
+        userinfo, remainder = "", rest
+    user, colon, password = userinfo.partition(":")
+    base, question, query = remainder.partition("?")
+    params = parse_qsl(query, keep_blank_values=True)
+    secrets = [password] if colon and password else []
+    secrets += [value for key, value in params if key == "password" and value]
+    kept = urlencode([(k, v) for k, v in params if k != "password"])
+    shown_query = "&".join(
+        f"{k}={'***' if k == 'password' else quote(v, safe='')}" for k, v in params
+    )
+    login = f"{user}@" if at else ""
+    bare = f"{scheme}{sep}{login}{base}" + (f"?{kept}" if kept else "")
+    shown_login = f"{user}:***@" if colon else login
+    shown = f"{scheme}{sep}{shown_login}{base}" + (f"?{shown_query}" if question else "")
+    hidden = secrets + [unquote(s) for s in secrets]
+    first = (unquote(password) if colon and password else None) or next(
+        (v for k, v in params if k == "password" and v), None
+    )
+    return Dsn(shown, bare, first, tuple(sorted(set(hidden), key=len, reverse=True)))

@@ -23,7 +23,7 @@ from pydantic import (
 
 from bot.domain.subscription import SubscriptionSpec
 from bot.domain.text import kind
-from bot.domain.urls import redact_url
+from bot.domain.urls import split_dsn
 from bot.domain.validation import Strict
 from bot.domain.values import (
     Duration,
@@ -62,13 +62,13 @@ def _database_url(value: Any) -> str:
     if not re.match(r"postgres(ql)?://", url, re.IGNORECASE):
         raise ValueError(
             f"expected a postgresql:// URL such as postgresql://newsdesk@db:5432/newsdesk, "
-            f"got {redact_url(url)!r}"
+            f"got {split_dsn(url).shown!r}"
         )
     if "${" not in url:
         try:
             urlsplit(url).port  # noqa: B018 - raises for a port that cannot be
         except ValueError as exc:
-            raise ValueError(f"{exc} in {redact_url(url)!r}") from None
+            raise ValueError(f"{exc} in {split_dsn(url).shown!r}") from None
     return checked_references(url)
 
 
@@ -88,7 +88,7 @@ class DatabaseSettings(Strict):
     def display(self) -> str:
         """How the database is named in messages: the path, or the URL as written in the file
         with any password replaced by ``***``."""
-        return redact_url(self.url) if self.url is not None else str(self.path)
+        return split_dsn(self.url).shown if self.url is not None else str(self.path)
 
     @property
     def dsn(self) -> str | None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,7 +53,7 @@ class Source(Protocol):
 
     async def columns(self, table: str) -> list[str]: ...
 
-    def rows(self, table: str, columns: Sequence[str]) -> AsyncIterator[list[Row]]: ...
+    def rows(self, table: str, columns: Sequence[str]) -> AsyncGenerator[list[Row], None]: ...
 
 
 class Target(Protocol):
@@ -79,7 +79,8 @@ class Copied:
 async def copy_store(source: Source, target: Target) -> Copied:
     """Copy every table; DatabaseError (nothing written) if the target holds anything or its
     schema is not the source's, CommandFailed if a row cannot be written there."""
-    occupied = await target.occupied()
+    async with _blame(target.display, "read"):
+        occupied = await target.occupied()
     if occupied:
         raise DatabaseError(
             f"copy-db: {target.display} is not empty (it has {', '.join(occupied)}); copy into "
@@ -88,8 +89,10 @@ async def copy_store(source: Source, target: Target) -> Copied:
     started = time.monotonic()
     counts: dict[str, int] = {}
     for table in TABLES:
-        columns = await source.columns(table)
-        theirs = await target.columns(table)
+        async with _blame(source.display, "read"):
+            columns = await source.columns(table)
+        async with _blame(target.display, "read"):
+            theirs = await target.columns(table)
         if set(columns) != set(theirs):
             raise DatabaseError(
                 f"copy-db: table {table} has columns {sorted(set(columns) ^ set(theirs))} in "
@@ -97,25 +100,40 @@ async def copy_store(source: Source, target: Target) -> Copied:
                 "Newsdesk's schema (`newsdesk migrate`)?"
             )
         counts[table] = 0
-        async for rows in source.rows(table, columns):
-            try:
-                await target.write(table, columns, rows)
-            except DatabaseError:
-                raise
-            except Exception as exc:
-                raise CommandFailed(
-                    f"copy-db: table {table}: {target.display} refused a row after "
-                    f"{counts[table]}: {_one_line(exc)}; nothing was copied (the target is as "
-                    "it was)"
-                ) from None
-            counts[table] += len(rows)
+        async with aclosing(source.rows(table, columns)) as batches:
+            while True:
+                async with _blame(source.display, f"read table {table} of"):
+                    rows = await anext(batches, None)
+                if rows is None:
+                    break
+                async with _blame(
+                    target.display, f"write table {table} (a row after {counts[table]}) to"
+                ):
+                    await target.write(table, columns, rows)
+                counts[table] += len(rows)
         log.info("copied %d rows of %s", counts[table], table)
-    await target.finish()
+    async with _blame(target.display, "finish"):
+        await target.finish()
     return Copied(counts, time.monotonic() - started)
 
 
 def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())  # PostgreSQL's DETAIL comes on a line of its own
+
+
+@asynccontextmanager
+async def _blame(display: str, doing: str) -> AsyncIterator[None]:
+    """A failure of one database, said in one line that names it: the target's transaction
+    is rolled back, so nothing was copied."""
+    try:
+        yield
+    except (DatabaseError, CommandFailed):
+        raise
+    except Exception as exc:
+        raise CommandFailed(
+            f"copy-db: cannot {doing} {display}: {_one_line(exc)}; nothing was copied (the "
+            "target is as it was)"
+        ) from None
 
 
 # SQLite ------------------------------------------------------------------------------------
@@ -148,7 +166,7 @@ class SqliteSource:
     async def columns(self, table: str) -> list[str]:
         return await _sqlite_columns(self._conn, table)
 
-    async def rows(self, table: str, columns: Sequence[str]) -> AsyncIterator[list[Row]]:
+    async def rows(self, table: str, columns: Sequence[str]) -> AsyncGenerator[list[Row], None]:
         names = ", ".join(columns)
         async with self._conn.execute(f"SELECT {names} FROM {table} ORDER BY 1") as cur:  # noqa: S608
             while batch := await cur.fetchmany(BATCH):
@@ -171,8 +189,7 @@ class SqliteTarget:
         fresh = not self._path.exists()
         where = self._path.with_name(f".{self._path.name}.partial") if fresh else self._path
         if fresh:
-            for leftover in where.parent.glob(f"{where.name}*"):
-                leftover.unlink()
+            _remove(where)  # what an interrupted copy left
         db = await Database.open(where)
         try:
             async with db.transaction() as conn:
@@ -181,12 +198,17 @@ class SqliteTarget:
         except BaseException:
             await db.close()
             if fresh:
-                for part in where.parent.glob(f"{where.name}*"):
-                    part.unlink()
+                _remove(where)
             raise
         await db.close()
         if fresh:
-            where.replace(self._path)
+            try:
+                where.replace(self._path)
+            except OSError as exc:
+                _remove(where)
+                raise DatabaseError(
+                    f"copy-db: cannot create {self._path}: {exc.strerror}"
+                ) from None
 
     async def columns(self, table: str) -> list[str]:
         return await _sqlite_columns(self._conn, table)
@@ -206,6 +228,17 @@ class SqliteTarget:
 
     async def finish(self) -> None:
         pass  # INTEGER PRIMARY KEY ids go on from the largest one by themselves
+
+
+def _remove(path: Path) -> None:
+    """An SQLite file and the two files it may have beside it."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        except OSError as exc:
+            raise DatabaseError(
+                f"copy-db: cannot remove {path.name + suffix} (left by a copy): {exc.strerror}"
+            ) from None
 
 
 async def _sqlite_columns(conn: aiosqlite.Connection, table: str) -> list[str]:

@@ -60,7 +60,7 @@ async def test_both_schemas_have_the_same_tables_and_columns_and_copy_db_knows_t
 ) -> None:
     sqlite_db = await Database.open(tmp_path / "s.db")
     await sqlite_db.close()
-    pg = await PgDatabase.open(pg_url, "pg", migrate_schema=True)
+    pg = await PgDatabase.open(pg_url, "pg", schema="migrate")
     await pg.close()
     ours, theirs = sqlite_shape(tmp_path / "s.db"), await pg_shape(pg_url)
     assert sorted(ours) == sorted(theirs) == sorted(TABLES)
@@ -71,11 +71,11 @@ async def test_both_schemas_have_the_same_tables_and_columns_and_copy_db_knows_t
 async def test_migrate_records_the_version_and_a_second_migrate_does_nothing(
     pg_url: str,
 ) -> None:
-    async with await PgDatabase.open(pg_url, "pg", migrate_schema=True) as pg:
+    async with await PgDatabase.open(pg_url, "pg", schema="migrate") as pg:
         assert await pg.schema_version() == latest_version()
     # two processes migrating at once: one migrates, the other waits and finds it done
     both = await asyncio.gather(
-        *(PgDatabase.open(pg_url, "pg", migrate_schema=True) for _ in range(2))
+        *(PgDatabase.open(pg_url, "pg", schema="migrate") for _ in range(2))
     )
     for pg in both:
         assert await pg.schema_version() == latest_version()
@@ -90,14 +90,14 @@ async def test_a_process_that_does_not_migrate_refuses_an_older_schema_and_a_new
 ) -> None:
     with pytest.raises(DatabaseError, match=r"schema version 0, .* run `newsdesk migrate` first"):
         await PgDatabase.open(pg_url, "pg")
-    async with await PgDatabase.open(pg_url, "pg", migrate_schema=True):
+    async with await PgDatabase.open(pg_url, "pg", schema="migrate"):
         pass
     conn = await asyncpg.connect(pg_url)
     await conn.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES (99)")
     await conn.close()
     for migrating in (False, True):
         with pytest.raises(DatabaseError, match="written by a newer Newsdesk"):
-            await PgDatabase.open(pg_url, "pg", migrate_schema=migrating)
+            await PgDatabase.open(pg_url, "pg", schema="migrate" if migrating else "require")
 
 
 async def test_a_failing_migration_leaves_the_previous_version(pg_url: str, tmp_path: Path) -> None:
@@ -120,7 +120,7 @@ async def test_a_failing_migration_leaves_the_previous_version(pg_url: str, tmp_
 
 
 async def test_search_vectors_fold_case_and_accents_without_stemming(pg_url: str) -> None:
-    async with await PgDatabase.open(pg_url, "pg", migrate_schema=True) as pg:
+    async with await PgDatabase.open(pg_url, "pg", schema="migrate") as pg:
         async with pg.transaction() as conn:
             await conn.execute(
                 "INSERT INTO articles (url, title, excerpt, published_at, type, "

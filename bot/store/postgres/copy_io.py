@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from bot.errors import DatabaseError
 from bot.store.copy import BATCH, TABLES, Row
 from bot.store.postgres.database import PgDatabase
-from bot.store.postgres.schema import Connection
+from bot.store.postgres.schema import VERSION_TABLE, Connection
 
 _COPY_LOCK = 0x636F7079  # "copy": two copies into one database take turns
 
@@ -47,7 +47,7 @@ class PgSource:
     async def columns(self, table: str) -> list[str]:
         return await _columns(self._conn, table)
 
-    async def rows(self, table: str, columns: Sequence[str]) -> AsyncIterator[list[Row]]:
+    async def rows(self, table: str, columns: Sequence[str]) -> AsyncGenerator[list[Row], None]:
         query = f"SELECT {', '.join(columns)} FROM {table} ORDER BY 1"  # noqa: S608
         cursor = await self._conn.cursor(query)
         while batch := await cursor.fetch(BATCH):
@@ -94,3 +94,19 @@ class PgTarget:
                 f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), max({column})) "  # noqa: S608
                 f"FROM {table} HAVING max({column}) IS NOT NULL"
             )
+
+
+async def refuse_foreign_tables(db: PgDatabase) -> None:
+    """A copy goes into an empty database or one Newsdesk made and left empty: never into
+    someone else's, which migrating would change before the copy could refuse it."""
+    rows = await db.fetch(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+        "current_schema() AND table_name <> ALL($1::text[]) ORDER BY table_name",
+        [*TABLES, VERSION_TABLE],
+    )
+    if rows:
+        names = ", ".join(str(row[0]) for row in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        raise DatabaseError(
+            f"copy-db: {db.display} is not empty (it has tables Newsdesk does not know: "
+            f"{names}); copy into a new database"
+        )

@@ -10,10 +10,11 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
+from bot.domain.urls import split_dsn
 from bot.errors import DatabaseError
 from bot.store.postgres.schema import Connection, migrate, require_current, schema_version
 
@@ -75,14 +76,21 @@ class PgDatabase:
         display: str,
         secrets: Sequence[str] = (),
         *,
-        migrate_schema: bool = False,
+        schema: Literal["require", "migrate", "unchecked"] = "require",
         max_size: int = 10,
     ) -> PgDatabase:
-        """Connect; migrate when asked (``newsdesk migrate``, a copy's new target), else
-        require this Newsdesk's schema exactly."""
+        """Connect; ``require`` this Newsdesk's schema exactly (what ``run`` does), or
+        ``migrate`` to it (``newsdesk migrate``), or leave it to the caller (``unchecked``: a
+        copy's target, checked for strangers' tables before it is migrated)."""
         try:
+            # The password apart from the URL: one typed raw may hold "@" or "/".
+            parts = split_dsn(dsn)
             pool = await asyncpg.create_pool(
-                dsn, min_size=1, max_size=max_size, timeout=CONNECT_TIMEOUT
+                parts.bare,
+                password=parts.password,
+                min_size=1,
+                max_size=max_size,
+                timeout=CONNECT_TIMEOUT,
             )
         except _FAILURES as exc:
             raise DatabaseError(
@@ -90,11 +98,10 @@ class PgDatabase:
             ) from None
         db = cls(pool, display, secrets)
         try:
-            async with db.connection() as conn:
-                if migrate_schema:
-                    await migrate(conn, display)
-                else:
-                    require_current(display, await schema_version(conn))
+            if schema == "migrate":
+                await db.migrate()
+            elif schema == "require":
+                require_current(display, await db.schema_version())
         except BaseException:
             await db.close()
             raise
@@ -118,11 +125,16 @@ class PgDatabase:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
+        """A connection of the pool. Only a failure to get one is reported here as this
+        database's: what the body raises is the body's (it may be another database's)."""
         try:
-            async with self._pool.acquire() as conn:
-                yield conn
+            conn = await self._pool.acquire()
         except _FAILURES as exc:
             raise self.failure(exc, "cannot use it") from None
+        try:
+            yield conn
+        finally:
+            await self._pool.release(conn)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -132,8 +144,21 @@ class PgDatabase:
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async with self.connection() as conn:
-            return list(await conn.fetch(sql, *args))
+            try:
+                return list(await conn.fetch(sql, *args))
+            except _FAILURES as exc:
+                raise self.failure(exc, "cannot read it") from None
 
     async def schema_version(self) -> int:
         async with self.connection() as conn:
-            return await schema_version(conn)
+            try:
+                return await schema_version(conn)
+            except _FAILURES as exc:
+                raise self.failure(exc, "cannot read it") from None
+
+    async def migrate(self) -> int:
+        async with self.connection() as conn:
+            try:
+                return await migrate(conn, self.display)
+            except _FAILURES as exc:
+                raise self.failure(exc, "cannot migrate it") from None

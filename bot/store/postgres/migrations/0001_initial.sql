@@ -49,17 +49,21 @@ CREATE TABLE articles (
     withdrawn_at     TEXT,
     restricted       INTEGER NOT NULL DEFAULT 0,
     scope            TEXT    NOT NULL DEFAULT '',
-    -- /news search: title, then topics, then provider rank above the excerpt.
+    -- /news search: title, then topics, then provider rank above the excerpt. Each part is
+    -- cut to a length no real article reaches, since a tsvector holds at most 1 MB and the
+    -- archive takes an excerpt as long as its file.
     search           TSVECTOR GENERATED ALWAYS AS (
-        setweight(to_tsvector('simple'::regconfig, newsdesk_fold(title)), 'A')
-        || setweight(to_tsvector('simple'::regconfig, newsdesk_fold(topics_text)), 'B')
+        setweight(to_tsvector('simple'::regconfig, newsdesk_fold(left(title, 10000))), 'A')
         || setweight(to_tsvector('simple'::regconfig,
-                                 coalesce(newsdesk_fold(provider_name), '')), 'C')
-        || setweight(to_tsvector('simple'::regconfig, coalesce(newsdesk_fold(excerpt), '')), 'D')
+                                 newsdesk_fold(left(topics_text, 10000))), 'B')
+        || setweight(to_tsvector('simple'::regconfig,
+                                 coalesce(newsdesk_fold(left(provider_name, 1000)), '')), 'C')
+        || setweight(to_tsvector('simple'::regconfig,
+                                 coalesce(newsdesk_fold(left(excerpt, 50000)), '')), 'D')
     ) STORED,
     -- autocomplete: titles alone
     title_search     TSVECTOR GENERATED ALWAYS AS (
-        to_tsvector('simple'::regconfig, newsdesk_fold(title))
+        to_tsvector('simple'::regconfig, newsdesk_fold(left(title, 10000)))
     ) STORED
 );
 
