@@ -70,15 +70,18 @@ async def migrate(conn: aiosqlite.Connection, directory: Traversable = MIGRATION
     return len(files)
 
 
-def require_current(path: Path, current: int, directory: Traversable = MIGRATIONS) -> None:
-    """What a command that reads without migrating needs: exactly this Newsdesk's schema."""
+def require_current(
+    path: Path | str, current: int, directory: Traversable = MIGRATIONS, *, hint: str = ""
+) -> None:
+    """What a command that reads without migrating needs: exactly this Newsdesk's schema
+    (SQLite's or, with PostgreSQL's migrations as ``directory``, PostgreSQL's)."""
     latest = len(migration_files(directory))
     if current > latest:
         raise DatabaseError(newer_message(path, current, latest))
     if current < latest:
         raise DatabaseError(
             f"database {path}: schema version {current}, this Newsdesk reads version "
-            f"{latest}: run `newsdesk migrate` first"
+            f"{latest}: run `newsdesk migrate` first{hint}"
         )
 
 

@@ -15,7 +15,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from bot.errors import DatabaseError
-from bot.store.schema import migration_files, newer_message
+from bot.store import schema as both  # the rules both backends' schemas follow
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +36,18 @@ async def schema_version(conn: Connection) -> int:
 
 
 def latest_version(directory: Traversable = MIGRATIONS) -> int:
-    return len(migration_files(directory))
+    return len(both.migration_files(directory))
 
 
 async def migrate(conn: Connection, display: str, directory: Traversable = MIGRATIONS) -> int:
     """Bring the schema up to the newest migration; return the version reached."""
-    files = migration_files(directory)
+    files = both.migration_files(directory)
     while True:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATE_LOCK)
             current = await schema_version(conn)
             if current > len(files):
-                raise DatabaseError(newer_message(display, current, len(files)))
+                raise DatabaseError(both.newer_message(display, current, len(files)))
             if current == len(files):
                 return current
             version, f = files[current]
@@ -68,11 +68,4 @@ async def migrate(conn: Connection, display: str, directory: Traversable = MIGRA
 def require_current(display: str, current: int, directory: Traversable = MIGRATIONS) -> None:
     """What ``newsdesk run`` needs on PostgreSQL: exactly this Newsdesk's schema. It never
     migrates there, so that several processes never race to."""
-    latest = latest_version(directory)
-    if current > latest:
-        raise DatabaseError(newer_message(display, current, latest))
-    if current < latest:
-        raise DatabaseError(
-            f"database {display}: schema version {current}, this Newsdesk reads version "
-            f"{latest}: run `newsdesk migrate` first (once, from one process)"
-        )
+    both.require_current(display, current, directory, hint=" (once, from one process)")
