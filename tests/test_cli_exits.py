@@ -364,3 +364,37 @@ def test_only_a_refused_write_is_an_output_error(error: OSError, refused: bool) 
     """Any other OSError reaching the top is a bug, reported as one (with a debug traceback),
     not as 'output: ...'."""
     assert cannot_write(error) is refused
+
+
+# --------------------------------------------------------------------------- signals
+
+_SEEN_BY_THE_COMMAND = """
+import signal, sys
+from bot.cli.process import guard
+
+def command() -> int:
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except BaseException as exc:
+        print(type(exc).__name__)
+        raise
+    return 0
+
+sys.exit(guard(command))
+"""
+
+
+def test_a_ctrl_c_reaches_the_command_as_interrupted_not_keyboard_interrupt() -> None:
+    """A KeyboardInterrupt that escapes an exec() of a string (dataclasses build methods so
+    while a module is imported) makes CPython kill itself with SIGINT at exit, whatever status
+    guard returned; seen as exit status -2 when a Ctrl-C came during start-up."""
+    result = subprocess.run(
+        [sys.executable, "-c", _SEEN_BY_THE_COMMAND],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout == "Interrupted\n", result.stderr
+    assert result.returncode == 130
+    assert result.stderr == "newsdesk: interrupted\n"

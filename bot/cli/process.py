@@ -58,7 +58,11 @@ def say(text: str) -> None:
 
 def guard(command: Callable[[], int]) -> int:
     """Run a whole command; turn signals and a closed stdout into their exit statuses."""
-    signal.signal(signal.SIGTERM, _raise_interrupted)
+    # SIGINT too raises Interrupted, never KeyboardInterrupt: CPython remembers a
+    # KeyboardInterrupt that escaped an exec() of a string (dataclasses make their methods so,
+    # at import time) and, at exit, kills the process with SIGINT whatever status we return.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _raise_interrupted)
     try:
         code = command()
         sys.stdout.flush()  # here, not at exit, where a failure would only be "ignored"
