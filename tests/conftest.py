@@ -11,7 +11,8 @@ from bot.services.ingest.ingestor import Ingestor
 from bot.settings import IngestSettings
 from bot.store.articles import ArticleStore
 from bot.store.db import Database
-from tests.support.postgres import pg_url  # noqa: F401 - the fixture, for every test
+from tests.support.backends import any_db  # noqa: F401 - the fixtures, for every test
+from tests.support.postgres import pg_url  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "config" / "sample-news"

@@ -12,20 +12,20 @@ from typing import Any
 
 from bot.domain.delivery import POSTED_SQL
 from bot.domain.models import Article
-from bot.store.db import Database
 from bot.store.rows import article_from_rows, related_item
+from bot.store.sql import Db
 from bot.store.visibility import visible
 
 
 class ArticleReads:
     """Explicit SQL for reading the archive. Returns domain objects, never rows."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
 
     async def count(self) -> int:
-        row = await self.db.fetch_one("SELECT count(*) FROM articles")
-        return int(row[0])
+        value = await self.db.fetch_value("SELECT count(*) FROM articles")
+        return int(value)
 
     async def get(self, article_id: int) -> Article | None:
         found = await self._load("id", (article_id,))

@@ -11,16 +11,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-import aiosqlite
-
 from bot.store.article_reads import ArticleReads
-from bot.store.db import Database
 from bot.store.edits import FLAG_SQL
 from bot.store.published import apply_published_policy, postable
 from bot.store.rows import (
     SOURCE_PUBLISHED,
     ArticleRows,
 )
+from bot.store.sql import Db, Tx
 from bot.store.times import db_time, utcnow
 from bot.store.visibility import share, share_each, widen
 
@@ -112,7 +110,7 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[An
 class ArticleStore(ArticleReads):
     """The archive's writes (ingest), and its reads (ArticleReads)."""
 
-    def __init__(self, db: Database, *, trust_published_flag: bool = True) -> None:
+    def __init__(self, db: Db, *, trust_published_flag: bool = True) -> None:
         super().__init__(db)
         self.trust_published_flag = trust_published_flag
         self._topic_ids: dict[str, int] = {}
@@ -173,13 +171,13 @@ class ArticleStore(ArticleReads):
         outcomes = result.outcomes
         new_topic_ids: dict[str, int] = {}
         now = db_time(utcnow())
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as tx:
             existing: dict[str, tuple[int, str, str | None, str | None, bool]] = {}
             restricted: set[int] = set()  # stored articles only server sources carried
             theirs: dict[int, tuple[int, ...]] = {}  # an export's: only these servers' feeds
             urls = list(latest)
             for chunk in _chunks(urls):
-                found = await conn.execute_fetchall(
+                found = await tx.fetch(
                     "SELECT id, url, content_hash, source_path, shown_hash, "
                     "withdrawn_at IS NOT NULL, restricted FROM articles "
                     "WHERE url IN (SELECT value FROM json_each(?))",
@@ -195,7 +193,7 @@ class ArticleStore(ArticleReads):
             uncounted: list[int] = []  # updated articles that were withdrawn: links not counted
             next_id = 0
             if len(existing) < len(latest):
-                top = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM articles")
+                top = await tx.fetch("SELECT coalesce(max(id), 0) FROM articles")
                 next_id = int(next(iter(top))[0]) + 1
             for url, rows in list(latest.items()):
                 stored = existing.get(url)
@@ -233,7 +231,7 @@ class ArticleStore(ArticleReads):
                     outcomes[url] = "unchanged"
             counts: Counter[int] = Counter()
             if updates:
-                await conn.executemany(
+                await tx.executemany(
                     _UPDATE_ARTICLE,
                     [
                         (
@@ -251,17 +249,17 @@ class ArticleStore(ArticleReads):
                 )
                 skip = set(uncounted)
                 for chunk in _chunks([i for i, _ in updates if i not in skip]):
-                    for row in await conn.execute_fetchall(
+                    for row in await tx.fetch(
                         "SELECT topic_id, count(*) FROM article_topics "
                         "WHERE article_id IN (SELECT value FROM json_each(?)) GROUP BY topic_id",
                         (json.dumps(chunk),),
                     ):
                         counts[row[0]] -= row[1]
                 ids = [(i,) for i, _ in updates]
-                await conn.executemany("DELETE FROM article_topics WHERE article_id = ?", ids)
-                await conn.executemany("DELETE FROM related WHERE article_id = ?", ids)
+                await tx.executemany("DELETE FROM article_topics WHERE article_id = ?", ids)
+                await tx.executemany("DELETE FROM related WHERE article_id = ?", ids)
             if inserts:
-                await conn.executemany(
+                await tx.executemany(
                     _INSERT_ARTICLE,
                     [
                         (
@@ -285,7 +283,7 @@ class ArticleStore(ArticleReads):
             # articles no global source carries (or an export's record of such articles).
             hidden = {i for i, _ in inserts} | restricted if guild is not None else set(theirs)
             if written:
-                topic_ids = await self._ensure_topics(conn, written, new_topic_ids)
+                topic_ids = await self._ensure_topics(tx, written, new_topic_ids)
                 links = [
                     (
                         i,
@@ -300,28 +298,28 @@ class ArticleStore(ArticleReads):
                     for i, r in written
                     for pos, (key, label) in enumerate(r.topics)
                 ]
-                await conn.executemany(_INSERT_TOPIC_LINK, links)
+                await tx.executemany(_INSERT_TOPIC_LINK, links)
                 counted = {i for i, r in written if r.withdrawn_at is None and i not in hidden}
                 counts.update(link[1] for link in links if link[0] in counted)
-                await conn.executemany(
+                await tx.executemany(
                     _INSERT_RELATED, [(i, *rel, rel[1]) for i, r in written for rel in r.related]
                 )
             if guild is None:
                 updated = {i for i, _ in updates}
-                counts.update(await widen(conn, restricted - theirs.keys(), updated))
-                await share_each(conn, theirs)
+                counts.update(await widen(tx, restricted - theirs.keys(), updated))
+                await share_each(tx, theirs)
             else:
-                await share(conn, hidden, guild)
+                await share(tx, hidden, guild)
             for chunk in _chunks(reshown):
-                await conn.execute(FLAG_SQL, (json.dumps(chunk),))
+                await tx.execute(FLAG_SQL, (json.dumps(chunk),))
             result.reshown.extend(reshown)
             if any(counts.values()):
-                await conn.executemany(
+                await tx.executemany(
                     "UPDATE topics SET article_count = article_count + ? WHERE id = ?",
                     [(delta, topic_id) for topic_id, delta in counts.items() if delta],
                 )
             if files:
-                await conn.executemany(
+                await tx.executemany(
                     _UPSERT_FILE,
                     [
                         (
@@ -342,7 +340,7 @@ class ArticleStore(ArticleReads):
 
     async def _ensure_topics(
         self,
-        conn: aiosqlite.Connection,
+        tx: Tx,
         written: Sequence[tuple[int, ArticleRows]],
         new_topic_ids: dict[str, int],
     ) -> dict[str, int]:
@@ -353,12 +351,12 @@ class ArticleStore(ArticleReads):
         ids = {k: self._topic_ids[k] for k in wanted if k in self._topic_ids}
         missing = [k for k in wanted if k not in ids]
         if missing:
-            await conn.executemany(
+            await tx.executemany(
                 "INSERT INTO topics (key, name) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
                 [(k, wanted[k]) for k in missing],
             )
             for chunk in _chunks(missing):
-                for row in await conn.execute_fetchall(
+                for row in await tx.fetch(
                     "SELECT key, id FROM topics WHERE key IN (SELECT value FROM json_each(?))",
                     (json.dumps(chunk),),
                 ):
@@ -377,6 +375,6 @@ class ArticleStore(ArticleReads):
 
     async def analyze(self) -> None:
         """Refresh the planner's statistics (after a bulk load)."""
-        async with self.db.transaction() as conn:
-            await conn.execute("PRAGMA analysis_limit = 1000")
-            await conn.execute("ANALYZE")
+        async with self.db.transaction() as tx:
+            await tx.execute("PRAGMA analysis_limit = 1000")
+            await tx.execute("ANALYZE")

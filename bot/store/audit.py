@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.store.db import Database
+from bot.store.sql import Db
 from bot.store.times import db_time, utcnow
 
 
 class AuditStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
 
     async def record(self, guild_id: int, user_id: int, action: str) -> None:
@@ -20,7 +20,7 @@ class AuditStore:
 class StateStore:
     """app_state: small key/value facts, e.g. the hash of the last synced command tree."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
 
     async def get(self, key: str) -> str | None:

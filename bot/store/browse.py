@@ -19,7 +19,7 @@ from typing import Any, Literal
 from bot.domain.search import Match
 from bot.domain.similarity import STOPWORDS
 from bot.domain.text import topic_key
-from bot.store.db import Database
+from bot.store.sql import Db
 from bot.store.times import db_time, parse_db_time
 from bot.store.visibility import GUILD_TOPIC_EXTRA, scoped_match, visible
 
@@ -160,7 +160,7 @@ WHERE instr(key, :key) > 0 AND n > 0 ORDER BY kind, n DESC LIMIT :limit
 
 
 class BrowseStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
 
     # ------------------------------------------------------------------ topics
@@ -192,10 +192,10 @@ class BrowseStore:
 
     async def topic_count(self, *, guild: int | None) -> int:
         if not await self._has_own(guild):
-            row = await self.db.fetch_one("SELECT count(*) FROM topics WHERE article_count > 0")
+            value = await self.db.fetch_value("SELECT count(*) FROM topics WHERE article_count > 0")
         else:
-            row = await self.db.fetch_one(_GUILD_TOPIC_COUNT, {"guild": guild})
-        return int(row[0])
+            value = await self.db.fetch_value(_GUILD_TOPIC_COUNT, {"guild": guild})
+        return int(value)
 
     async def complete_topic(
         self, typed: str, limit: int = 25, *, guild: int | None
@@ -227,10 +227,10 @@ class BrowseStore:
         the global ones)."""
         if guild is None:
             return False
-        row = await self.db.fetch_one(
+        value = await self.db.fetch_value(
             "SELECT EXISTS (SELECT 1 FROM article_guilds WHERE guild_id = ?)", (guild,)
         )
-        return bool(row[0])
+        return bool(value)
 
     # ------------------------------------------------------------------ listings
 
@@ -271,11 +271,11 @@ class BrowseStore:
 
     async def visible(self, article_id: int, *, guild: int | None) -> bool:
         """Whether ``guild`` may see this article (withdrawn or not)."""
-        row = await self.db.fetch_one(
+        value = await self.db.fetch_value(
             _VISIBLE,
             {"id": article_id, "guild": guild},
         )
-        return bool(row[0])
+        return bool(value)
 
     async def complete_article(
         self, typed: str, limit: int = 25, *, guild: int | None

@@ -37,7 +37,7 @@ from bot.domain.delivery import POSTED_SQL
 from bot.domain.keywords import to_json
 from bot.domain.selection import Candidate, Policy
 from bot.domain.text import topic_key
-from bot.store.db import Database
+from bot.store.sql import Db
 from bot.store.times import db_time, parse_db_time
 from bot.store.visibility import visible
 
@@ -220,7 +220,7 @@ def _keys(values: Sequence[str]) -> str:
 
 
 class CandidateQueries:
-    def __init__(self, db: Database, plans: Plans | None = None) -> None:
+    def __init__(self, db: Db, plans: Plans | None = None) -> None:
         self.db = db
         self.plans = plans or Plans()
 

@@ -192,8 +192,8 @@ class SqliteTarget:
             _remove(where)  # what an interrupted copy left
         db = await Database.open(where)
         try:
-            async with db.transaction() as conn:
-                self._conn = conn
+            async with db.transaction():
+                self._conn = db.writer  # the raw connection, inside the write unit
                 yield self
         except BaseException:
             await db.close()

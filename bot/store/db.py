@@ -16,11 +16,11 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from importlib.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiosqlite
 
@@ -41,6 +41,7 @@ from bot.store.schema import (
     require_current,
     schema_version,
 )
+from bot.store.sql import Params, Row, UniqueViolation
 from bot.store.times import utcnow
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,48 @@ async def _to_completion(operation: Awaitable[Any]) -> Any:
         raise
 
 
+@contextlib.contextmanager
+def _unique_violations() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if "UNIQUE constraint" in str(exc):
+            raise UniqueViolation(str(exc)) from None
+        raise
+
+
+class SqliteTx:
+    """The store contract's :class:`~bot.store.sql.Tx` on an aiosqlite connection."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        with _unique_violations():
+            cursor = await self._conn.execute(sql, params)
+        return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        with _unique_violations():
+            await self._conn.executemany(sql, rows)
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        with _unique_violations():  # INSERT ... RETURNING
+            return list(await self._conn.execute_fetchall(sql, params))
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        for row in await self.fetch(sql, params):
+            return row
+        return None
+
+    async def lock(self, name: str) -> None:
+        pass  # BEGIN IMMEDIATE: a write unit holds the database's one write lock already
+
+
 class Database:
     """One writer and one reader connection, and the lock that makes writes atomic units."""
+
+    dialect: Literal["sqlite"] = "sqlite"
 
     def __init__(
         self, path: Path, writer: aiosqlite.Connection | None, reader: aiosqlite.Connection
@@ -177,7 +218,7 @@ class Database:
         await self.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[SqliteTx]:
         """One atomic write unit: ``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on error.
 
         Cancellation-safe: a cancelled task still waits (holding the lock) until its COMMIT or
@@ -187,7 +228,7 @@ class Database:
             conn = self.writer
             try:
                 await _to_completion(conn.execute("BEGIN IMMEDIATE"))
-                yield conn
+                yield SqliteTx(conn)
             except BaseException:
                 # sqlite3's rollback() is a no-op outside a transaction; queued after anything
                 # the cancelled body left on the thread, it undoes all of it.
@@ -196,20 +237,24 @@ class Database:
             else:
                 await _to_completion(conn.commit())
 
-    async def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         """Run one query on the reader connection; one thread hop."""
         return list(await self._reader.execute_fetchall(sql, params))
 
-    async def fetch_one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self._reader.execute_fetchall(sql, params)
         for row in rows:
             return row
         return None
 
-    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> None:
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, params: Params = ()) -> None:
         """A single-statement write in its own transaction."""
-        async with self.transaction() as conn:
-            await conn.execute(sql, params)
+        async with self.transaction() as tx:
+            await tx.execute(sql, params)
 
     async def check_writable(self) -> None:
         """Raise if a write transaction cannot be started (for the health check).

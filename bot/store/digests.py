@@ -12,16 +12,17 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.delivery import Delivery, DeliveryState, ThreadState
-from bot.store.db import Database
 from bot.store.outbox import delivery_from_row
+from bot.store.sql import Db, in_json
 from bot.store.times import db_time
 
 _PENDING = DeliveryState.PENDING.value
 
 
 class DigestOutbox:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
+        self._in_ids = in_json(db.dialect, "int")
 
     async def record_intent(
         self,
@@ -39,8 +40,8 @@ class DigestOutbox:
         another delivery in the channel keeps it (the caller sees it is not this digest's).
         ``thread_owed``: the digest's discussion thread, recorded on its first article (again
         when a digest is sent again whose first article is another one now)."""
-        async with self.db.transaction() as conn:
-            await conn.executemany(
+        async with self.db.transaction() as tx:
+            await tx.executemany(
                 "INSERT INTO deliveries (channel_id, article_id, subscription_id, guild_id, state, "
                 "nonce, intent_at, last_attempt_at, attempts, thread_state, digest) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 1) "
@@ -64,9 +65,9 @@ class DigestOutbox:
                     for n, article_id in enumerate(article_ids)
                 ],
             )
-            rows = await conn.execute_fetchall(
-                "SELECT * FROM deliveries WHERE channel_id = ? "
-                "AND article_id IN (SELECT value FROM json_each(?))",
+            rows = await tx.fetch(
+                "SELECT * FROM deliveries WHERE channel_id = ? "  # noqa: S608
+                f"AND article_id {self._in_ids}",
                 (channel_id, "[" + ",".join(str(int(i)) for i in article_ids) + "]"),
             )
         found = {row["article_id"]: delivery_from_row(row) for row in rows}

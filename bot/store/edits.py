@@ -11,8 +11,8 @@ from datetime import datetime
 
 from bot.domain.delivery import Delivery, DeliveryState
 from bot.domain.edits import WITHDRAWN_SHOWN
-from bot.store.db import Database
 from bot.store.outbox import DUE_SQL, delivery_from_row
+from bot.store.sql import Db
 from bot.store.times import db_time
 
 _SENT = DeliveryState.SENT.value
@@ -34,7 +34,7 @@ FLAG_SQL = (
 
 
 class EditQueue:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
 
     async def due(
@@ -57,10 +57,10 @@ class EditQueue:
 
     async def waiting(self, channel_id: int) -> int:
         """How many of the channel's posts wait for an edit."""
-        row = await self.db.fetch_one(
+        value = await self.db.fetch_value(
             "SELECT count(*) FROM deliveries WHERE channel_id = ? AND edit_due = 1", (channel_id,)
         )
-        return int(row[0])
+        return int(value)
 
     async def drop(self, channel_id: int) -> None:
         """The subscription makes no edits (``edits: false``): forget the queued ones (not

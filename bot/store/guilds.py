@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bot.store.db import Database
+from bot.store.sql import Db
 from bot.store.times import db_time, utcnow
 
 
@@ -23,7 +23,7 @@ class GuildSettings:
 
 
 class GuildStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
 
     async def get(self, guild_id: int) -> GuildSettings:
@@ -65,8 +65,8 @@ class GuildStore:
     ) -> tuple[int, ...]:
         """Add and/or remove a moderator role, atomically; the guild's own list starts from
         ``defaults`` (the config's) the first time it is changed."""
-        async with self.db.transaction() as conn:
-            rows = await conn.execute_fetchall(
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
                 "SELECT moderator_role_ids FROM guild_settings WHERE guild_id = ?", (guild_id,)
             )
             stored = next(iter(rows), None)
@@ -77,7 +77,7 @@ class GuildStore:
                 current.append(add)
             if remove is not None and remove in current:
                 current.remove(remove)
-            await conn.execute(
+            await tx.execute(
                 "INSERT INTO guild_settings (guild_id, moderator_role_ids, updated_at) "
                 "VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
                 "moderator_role_ids = excluded.moderator_role_ids, "

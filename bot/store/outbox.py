@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.domain.delivery import Delivery, DeliveryState, ThreadState
 from bot.domain.delivery_records import DeliveryRecord
-from bot.store.db import Database
+from bot.store.sql import Db, Tx
 from bot.store.times import db_time, optional_db_time, parse_db_time
 
 
@@ -80,7 +80,7 @@ _MARK_SENT = (
 
 
 class Outbox:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
 
     async def record_intent(
@@ -96,8 +96,8 @@ class Outbox:
     ) -> Delivery:
         """Before sending: a new pending row, or one more attempt on a pending one.
         ``thread_owed``: a discussion thread is to be started once the post is confirmed."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "INSERT INTO deliveries (channel_id, article_id, subscription_id, guild_id, state, "
                 "nonce, intent_at, last_attempt_at, attempts, thread_state) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) "
@@ -117,7 +117,7 @@ class Outbox:
                     _PENDING,
                 ),
             )
-            rows = await conn.execute_fetchall(
+            rows = await tx.fetch(
                 "SELECT * FROM deliveries WHERE channel_id = ? AND article_id = ?",
                 (channel_id, article_id),
             )
@@ -148,8 +148,8 @@ class Outbox:
     ) -> None:
         """mark_sent for every article one message carries (a digest: all of them at once),
         each with what the message shows of it."""
-        async with self.db.transaction() as conn:
-            await conn.executemany(
+        async with self.db.transaction() as tx:
+            await tx.executemany(
                 _MARK_SENT,
                 [
                     (
@@ -241,8 +241,8 @@ class Outbox:
         """Articles that will never go to this channel (same story): never considered again."""
         if not skips:
             return
-        async with self.db.transaction() as conn:
-            await conn.executemany(
+        async with self.db.transaction() as tx:
+            await tx.executemany(
                 "INSERT INTO deliveries (channel_id, article_id, subscription_id, guild_id, state, "
                 "nonce, intent_at, last_attempt_at, attempts, error) "
                 "VALUES (?, ?, ?, ?, ?, '', ?, ?, 0, ?) "
@@ -299,18 +299,20 @@ class Outbox:
         if not records:
             return Restored()
         urls = sorted({r.url for r in records})
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as tx:
             known = {
                 row[0]
-                for row in await conn.execute_fetchall(
+                for row in await tx.fetch(
                     "SELECT url FROM articles WHERE url IN (SELECT value FROM json_each(?))",
                     (json.dumps(urls),),
                 )
             }
             wanted = [r for r in records if r.url in known]
-            before = conn.total_changes
-            await conn.executemany(_RESTORE, [_restore_values(r) for r in wanted])
-            restored = conn.total_changes - before
+            # Counted around the one statement, inside its write unit: DO NOTHING skips rows
+            # the store has, and executemany reports no row counts on PostgreSQL.
+            before = await _delivery_count(tx)
+            await tx.executemany(_RESTORE, [_restore_values(r) for r in wanted])
+            restored = await _delivery_count(tx) - before
         return Restored(restored, len(wanted) - restored, len(records) - len(wanted))
 
     async def queues(self, channel_ids: Sequence[int]) -> dict[int, ChannelQueue]:
@@ -362,6 +364,11 @@ _RECORDS = """
 SELECT d.*, a.url FROM deliveries d JOIN articles a ON a.id = d.article_id
 WHERE (d.article_id, d.channel_id) > (?, ?) ORDER BY d.article_id, d.channel_id LIMIT ?
 """
+
+
+async def _delivery_count(tx: Tx) -> int:
+    row = await tx.fetch_one("SELECT count(*) FROM deliveries")
+    return int(row[0]) if row else 0
 
 
 def _json_ids(ids: Sequence[int]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.store.db import Database
+from bot.store.sql import Db
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def postable(trust_published_flag: bool, source_published: bool, *, withdrawn: b
     return 0 if withdrawn or (trust_published_flag and source_published) else 1
 
 
-async def apply_published_policy(db: Database, trust_published_flag: bool) -> int:
+async def apply_published_policy(db: Db, trust_published_flag: bool) -> int:
     """Recompute ``postable`` if ``trust_published_flag`` changed since the last run.
 
     Returns the number of articles whose status changed.
@@ -30,23 +30,22 @@ async def apply_published_policy(db: Database, trust_published_flag: bool) -> in
     row = await db.fetch_one("SELECT value FROM app_state WHERE key = 'trust_published_flag'")
     if row is not None and row[0] == wanted:
         return 0
-    async with db.transaction() as conn:
+    async with db.transaction() as tx:
         changed = 0
         for published in (False, True):
             value = postable(trust_published_flag, published, withdrawn=False)
-            cursor = await conn.execute(
+            changed += await tx.execute(
                 "UPDATE articles SET postable = ? WHERE source_published = ? AND postable != ? "
                 "AND withdrawn_at IS NULL",
                 (value, int(published), value),
             )
-            changed += cursor.rowcount
-        await conn.execute(
+        await tx.execute(
             "UPDATE article_topics SET postable = "
             "(SELECT a.postable FROM articles a WHERE a.id = article_topics.article_id) "
             "WHERE postable != "
             "(SELECT a.postable FROM articles a WHERE a.id = article_topics.article_id)"
         )
-        await conn.execute(
+        await tx.execute(
             "INSERT INTO app_state (key, value) VALUES ('trust_published_flag', ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (wanted,),

@@ -8,14 +8,13 @@ Removing one deletes its row and its items' identities (feed_items), never an ar
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.server_sources import server_source_key
-from bot.store.db import Database
 from bot.store.sources import SourceState, source_state
+from bot.store.sql import Db, UniqueViolation
 from bot.store.times import db_time, parse_db_time
 
 
@@ -59,7 +58,7 @@ def _source(row: Any) -> ServerSource:
 
 
 class ServerSourceStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
 
     async def add(
@@ -78,17 +77,18 @@ class ServerSourceStore:
         ServerSourceExistsError when it has this URL (the check and the insert are one
         transaction, so two moderators adding at once cannot pass the limit)."""
         key = server_source_key(guild_id, url)
-        async with self.db.transaction() as conn:
-            [(count,)] = await conn.execute_fetchall(
+        async with self.db.transaction() as tx:
+            await tx.lock(f"server-sources:{guild_id}")
+            [(count,)] = await tx.fetch(
                 "SELECT count(*) FROM sources WHERE guild_id = ?", (guild_id,)
             )
             if count >= limit:
                 raise ServerSourceLimitError(limit)
             try:
-                cursor = await conn.execute(
+                row = await tx.fetch_one(
                     "INSERT INTO sources (key, kind, guild_id, url, topics_json, quality, "
                     "interval_seconds, added_by, added_at) "
-                    "VALUES (?, 'feed', ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, 'feed', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         key,
                         guild_id,
@@ -100,24 +100,22 @@ class ServerSourceStore:
                         db_time(at),
                     ),
                 )
-            except sqlite3.IntegrityError:  # the key is unique: this server has this URL
+            except UniqueViolation:  # the key is unique: this server has this URL
                 raise ServerSourceExistsError(url) from None
-            source_id = cursor.lastrowid
-        return ServerSource(
-            source_id or 0, guild_id, key, url, topics, quality, interval, added_by, at
-        )
+            source_id = 0 if row is None else int(row[0])
+        return ServerSource(source_id, guild_id, key, url, topics, quality, interval, added_by, at)
 
     async def remove(self, guild_id: int, url: str) -> ServerSource | None:
         """Forget the server's source of ``url`` (None: it has none)."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as tx:
             rows = list(
-                await conn.execute_fetchall(
+                await tx.fetch(
                     "SELECT * FROM sources WHERE guild_id = ? AND url = ?", (guild_id, url)
                 )
             )
             if not rows:
                 return None
-            await conn.execute("DELETE FROM sources WHERE id = ?", (rows[0]["id"],))
+            await tx.execute("DELETE FROM sources WHERE id = ?", (rows[0]["id"],))
         return _source(rows[0])
 
     async def of_guild(self, guild_id: int) -> list[tuple[ServerSource, SourceState]]:

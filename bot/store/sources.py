@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from bot.domain.server_sources import SERVER_KEY_PREFIX
-from bot.store.db import Database
+from bot.store.sql import Db, in_json
 from bot.store.times import db_time, optional_db_time, parse_db_time
 
 
@@ -136,8 +136,9 @@ def _record_params(source_id: int, fetch: FetchRecord) -> tuple[Any, ...]:
 
 
 class SourceStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
+        self._in_texts = in_json(db.dialect, "text")
 
     async def states(self, keys: Sequence[str]) -> dict[str, SourceState]:
         """The rows of ``keys``, created (empty) for the configured sources seen for the first
@@ -146,13 +147,13 @@ class SourceStore:
         if not keys:
             return {}
         configured = [key for key in keys if not key.startswith(SERVER_KEY_PREFIX)]
-        async with self.db.transaction() as conn:
-            await conn.executemany(
+        async with self.db.transaction() as tx:
+            await tx.executemany(
                 "INSERT INTO sources (key, kind) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
                 [(key, key.partition(":")[0]) for key in configured],
             )
-            rows = await conn.execute_fetchall(
-                "SELECT * FROM sources WHERE key IN (SELECT value FROM json_each(?))",
+            rows = await tx.fetch(
+                f"SELECT * FROM sources WHERE key {self._in_texts}",  # noqa: S608
                 (json.dumps(list(keys)),),
             )
         return {row["key"]: source_state(row) for row in rows}
@@ -166,13 +167,13 @@ class SourceStore:
         are replaced by a 200's (even when it has none), kept otherwise."""
         if not fetches:
             return
-        async with self.db.transaction() as conn:
-            await conn.executemany(_RECORD, [_record_params(i, f) for i, f in fetches])
+        async with self.db.transaction() as tx:
+            await tx.executemany(_RECORD, [_record_params(i, f) for i, f in fetches])
 
     async def known_items(self, source_id: int, guids: Sequence[str]) -> dict[str, KnownItem]:
         rows = await self.db.fetch(
-            "SELECT guid, url, published_at FROM feed_items WHERE source_id = ? "
-            "AND guid IN (SELECT value FROM json_each(?))",
+            "SELECT guid, url, published_at FROM feed_items WHERE source_id = ? "  # noqa: S608
+            f"AND guid {self._in_texts}",
             (source_id, json.dumps(list(guids))),
         )
         return {row[0]: KnownItem(row[1], parse_db_time(row[2])) for row in rows}
@@ -184,8 +185,8 @@ class SourceStore:
         already remembered keeps its article and date."""
         if not items:
             return
-        async with self.db.transaction() as conn:
-            await conn.executemany(
+        async with self.db.transaction() as tx:
+            await tx.executemany(
                 "INSERT INTO feed_items (source_id, guid, url, published_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (source_id, guid) DO NOTHING",
                 [(source_id, guid, url, db_time(at)) for guid, url, at in items],

@@ -20,7 +20,7 @@ from typing import Any
 from bot.domain.delivery import DeliveryState, ThreadState
 from bot.domain.subscription import QuietHours, Subscription, SubscriptionSpec
 from bot.domain.values import parse_clock
-from bot.store.db import Database
+from bot.store.sql import Db
 from bot.store.times import db_time, parse_db_time, utcnow
 
 _PENDING = DeliveryState.PENDING.value
@@ -203,7 +203,7 @@ WHERE s.id = ?
 
 
 class SubscriptionStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
 
     # ------------------------------------------------------------------ reads
@@ -244,14 +244,15 @@ class SubscriptionStore:
         report = SyncReport([], [], [])
         now = db_time(utcnow())
         wanted = {spec.channel_id: spec for spec in specs}
-        async with self.db.transaction() as conn:
-            rows = await conn.execute_fetchall("SELECT * FROM subscriptions")
+        async with self.db.transaction() as tx:
+            await tx.lock("subscriptions:sync")  # processes starting together apply one by one
+            rows = await tx.fetch("SELECT * FROM subscriptions")
             existing = {row["channel_id"]: row for row in rows}
             for channel_id, spec in wanted.items():
                 new_json = _spec_json(spec)
                 row = existing.get(channel_id)
                 if row is None:
-                    await conn.execute(
+                    await tx.execute(
                         _INSERT, (*spec_values(spec), "config", json.dumps(new_json), now, now)
                     )
                     report.added.append(channel_id)
@@ -263,13 +264,13 @@ class SubscriptionStore:
                 current = _spec_json(spec_from_row(row))
                 merged = {k: (new_json[k] if k in changed else current[k]) for k in current}
                 values = [merged[c] for c in _SPEC_COLUMNS[1:]]
-                await conn.execute(
+                await tx.execute(
                     _UPDATE, (*values, "config", json.dumps(new_json), now, channel_id)
                 )
                 report.updated.append(channel_id)
             for channel_id, row in existing.items():
                 if row["origin"] == "config" and channel_id not in wanted:
-                    await conn.execute("DELETE FROM subscriptions WHERE id = ?", (row["id"],))
+                    await tx.execute("DELETE FROM subscriptions WHERE id = ?", (row["id"],))
                     report.removed.append(channel_id)
         if report.added or report.updated or report.removed:
             log.info(
@@ -284,9 +285,9 @@ class SubscriptionStore:
 
     async def create(self, spec: SubscriptionSpec, guild_id: int | None) -> Subscription:
         now = db_time(utcnow())
-        async with self.db.transaction() as conn:
-            await conn.execute(_INSERT, (*spec_values(spec), "command", None, now, now))
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(_INSERT, (*spec_values(spec), "command", None, now, now))
+            await tx.execute(
                 "UPDATE subscriptions SET guild_id = ? WHERE channel_id = ?",
                 (guild_id, spec.channel_id),
             )
@@ -300,21 +301,21 @@ class SubscriptionStore:
         await self.db.execute(_UPDATE_SPEC, (*values, db_time(utcnow()), channel_id))
 
     async def delete(self, channel_id: int) -> bool:
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
                 "DELETE FROM subscriptions WHERE channel_id = ?", (channel_id,)
             )
-            return cursor.rowcount > 0
+            return changed > 0
 
     async def set_enabled(self, subscription_id: int, enabled: bool) -> None:
         """The moderators' switch. Switching on also lifts a pause (they fixed the channel)."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            await tx.execute(
                 "UPDATE subscriptions SET enabled = ?, updated_at = ? WHERE id = ?",
                 (int(enabled), db_time(utcnow()), subscription_id),
             )
             if enabled:
-                await conn.execute(
+                await tx.execute(
                     "UPDATE subscriptions SET paused_reason = NULL, paused_at = NULL WHERE id = ?",
                     (subscription_id,),
                 )

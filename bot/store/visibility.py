@@ -14,7 +14,7 @@ import json
 from collections import Counter
 from collections.abc import Collection
 
-import aiosqlite
+from bot.store.sql import Tx
 
 
 def visible(row: str) -> str:
@@ -55,35 +55,33 @@ GROUP BY t.topic_id
 """
 
 
-async def share(conn: aiosqlite.Connection, ids: Collection[int], guild: int) -> None:
+async def share(tx: Tx, ids: Collection[int], guild: int) -> None:
     """``guild``'s own source carries these restricted articles: the server may see them."""
     if ids:
         listed = json.dumps(sorted(ids))
-        await conn.execute(
+        await tx.execute(
             "INSERT OR IGNORE INTO article_guilds (article_id, guild_id) "
             "SELECT value, ? FROM json_each(?)",
             (guild, listed),
         )
-        await conn.execute(
+        await tx.execute(
             f"UPDATE articles SET scope = {_SCOPE_OF} "  # noqa: S608 - a constant fragment
             "WHERE id IN (SELECT value FROM json_each(?)) AND restricted = 1",
             (listed,),
         )
 
 
-async def share_each(conn: aiosqlite.Connection, servers: dict[int, tuple[int, ...]]) -> None:
+async def share_each(tx: Tx, servers: dict[int, tuple[int, ...]]) -> None:
     """Each restricted article in ``servers`` may be seen by the servers listed for it."""
     by_server: dict[int, set[int]] = {}
     for article_id, ids in servers.items():
         for server in ids:
             by_server.setdefault(server, set()).add(article_id)
     for server, articles in sorted(by_server.items()):
-        await share(conn, articles, server)
+        await share(tx, articles, server)
 
 
-async def widen(
-    conn: aiosqlite.Connection, ids: Collection[int], relinked: Collection[int]
-) -> Counter[int]:
+async def widen(tx: Tx, ids: Collection[int], relinked: Collection[int]) -> Counter[int]:
     """A global source carries these restricted articles: everyone may see them from now on.
 
     Their topic links count from now on (topics.article_count counts global articles); the
@@ -94,25 +92,25 @@ async def widen(
     if not ids:
         return counts
     kept = json.dumps(sorted(set(ids) - set(relinked)))
-    for topic_id, n in await conn.execute_fetchall(
+    for topic_id, n in await tx.fetch(
         "SELECT t.topic_id, count(*) FROM article_topics t JOIN articles a ON a.id = t.article_id "
         "WHERE t.article_id IN (SELECT value FROM json_each(?)) AND t.restricted = 1 "
         "AND a.withdrawn_at IS NULL GROUP BY t.topic_id",
         (kept,),
     ):
         counts[topic_id] += n
-    await conn.execute(
+    await tx.execute(
         "UPDATE article_topics SET restricted = 0 WHERE article_id IN "
         "(SELECT value FROM json_each(?))",
         (kept,),
     )
     every = json.dumps(sorted(ids))
-    await conn.execute(
+    await tx.execute(
         "UPDATE articles SET restricted = 0, scope = '' "
         "WHERE id IN (SELECT value FROM json_each(?))",
         (every,),
     )
-    await conn.execute(
+    await tx.execute(
         "DELETE FROM article_guilds WHERE article_id IN (SELECT value FROM json_each(?))", (every,)
     )
     return counts

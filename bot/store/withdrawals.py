@@ -12,9 +12,9 @@ import os
 from collections.abc import Collection, Iterable, Sequence
 
 from bot.domain.server_sources import SERVER_KEY_PREFIX
-from bot.store.db import Database
 from bot.store.edits import FLAG_SQL
 from bot.store.published import postable
+from bot.store.sql import Db
 from bot.store.times import db_time, utcnow
 
 _IN_CHUNK = 500
@@ -51,16 +51,16 @@ def _lines(text: str) -> list[str]:
 
 
 class WithdrawalStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
 
     async def file_count(self, root_key: str) -> int:
         """How many files the store remembers under the directory (78 ms for 1,000,000)."""
         low, high = key_range(root_key)
-        row = await self.db.fetch_one(
+        value = await self.db.fetch_value(
             "SELECT count(*) FROM source_files WHERE path >= ? AND path < ?", (low, high)
         )
-        return int(row[0])
+        return int(value)
 
     async def files_under(self, root_key: str) -> list[tuple[str, list[str]]]:
         """Every remembered file under the directory, with the URLs it carried."""
@@ -85,12 +85,12 @@ class WithdrawalStore:
     async def url_count(self, root_key: str) -> int:
         """How many URLs the remembered files under the directory carry."""
         low, high = key_range(root_key)
-        row = await self.db.fetch_one(
+        value = await self.db.fetch_value(
             "SELECT total(length(urls) - length(replace(urls, char(10), '')) + (urls != '')) "
             "FROM source_files WHERE path >= ? AND path < ?",
             (low, high),
         )
-        return int(row[0])
+        return int(value)
 
     async def carried_elsewhere(self, urls: Collection[str], excluded: Collection[str]) -> set[str]:
         """Which of ``urls`` a remembered file other than those ``excluded`` carries."""
@@ -149,18 +149,18 @@ class WithdrawalStore:
         counted, their posts queued for the on_removed action) and the gone files forgotten
         (so that a file that comes back is read again, and restores its article)."""
         now = db_time(utcnow())
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as tx:
             for chunk in _chunks(ids):
                 # Only those still live now (another scan may have withdrawn some meanwhile):
                 # their global topic links are uncounted once (restricted ones never counted).
-                live = await conn.execute_fetchall(
+                live = await tx.fetch(
                     "UPDATE articles SET withdrawn_at = ?, postable = ? "
                     "WHERE id IN (SELECT value FROM json_each(?)) AND withdrawn_at IS NULL "
                     "RETURNING id",
                     (now, _WITHDRAWN_POSTABLE, json.dumps(list(chunk))),
                 )
                 group = json.dumps([row[0] for row in live])
-                await conn.execute(
+                await tx.execute(
                     "UPDATE topics SET article_count = article_count - (SELECT count(*) "
                     "FROM article_topics t WHERE t.topic_id = topics.id AND t.restricted = 0 "
                     "AND t.article_id IN (SELECT value FROM json_each(?1))) "
@@ -168,14 +168,14 @@ class WithdrawalStore:
                     "WHERE article_id IN (SELECT value FROM json_each(?1)))",
                     (group,),
                 )
-                await conn.execute(
+                await tx.execute(
                     "UPDATE article_topics SET postable = ? "
                     "WHERE article_id IN (SELECT value FROM json_each(?))",
                     (_WITHDRAWN_POSTABLE, group),
                 )
-                await conn.execute(FLAG_SQL, (group,))
+                await tx.execute(FLAG_SQL, (group,))
             for chunk in _chunks(gone_files):
-                await conn.execute(
+                await tx.execute(
                     "DELETE FROM source_files WHERE path IN (SELECT value FROM json_each(?))",
                     (json.dumps(list(chunk)),),
                 )

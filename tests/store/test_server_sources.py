@@ -7,13 +7,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.store.db import Database
 from bot.store.server_sources import (
     ServerSourceExistsError,
     ServerSourceLimitError,
     ServerSourceStore,
 )
 from bot.store.sources import SourceStore
+from bot.store.sql import Db
+
+
+@pytest.fixture
+def db(any_db: Db) -> Db:
+    """The store contract suite: every test here runs on SQLite and on PostgreSQL."""
+    return any_db
+
 
 AT = datetime(2026, 12, 2, 12, tzinfo=UTC)
 URL = "https://feeds.example.net/a.xml"
@@ -32,7 +39,7 @@ async def add(store: ServerSourceStore, guild: int, url: str, limit: int = 50): 
     )
 
 
-async def test_add_list_and_remove(db: Database) -> None:
+async def test_add_list_and_remove(db: Db) -> None:
     store = ServerSourceStore(db)
     added = await add(store, 1, URL)
     assert (added.guild_id, added.url, added.topics, added.quality) == (1, URL, ("AI",), 60)
@@ -48,7 +55,7 @@ async def test_add_list_and_remove(db: Database) -> None:
     assert [s.guild_id for s, _ in await store.everyone()] == [2]
 
 
-async def test_a_server_cannot_add_a_url_twice_or_past_its_limit(db: Database) -> None:
+async def test_a_server_cannot_add_a_url_twice_or_past_its_limit(db: Db) -> None:
     store = ServerSourceStore(db)
     await add(store, 1, URL, limit=2)
     with pytest.raises(ServerSourceExistsError):
@@ -61,7 +68,7 @@ async def test_a_server_cannot_add_a_url_twice_or_past_its_limit(db: Database) -
         await add(store, 2, URL, limit=0)
 
 
-async def test_adding_at_once_never_passes_the_limit(db: Database) -> None:
+async def test_adding_at_once_never_passes_the_limit(db: Db) -> None:
     store = ServerSourceStore(db)
     results = await asyncio.gather(
         *(add(store, 1, f"{URL}?{n}", limit=3) for n in range(8)), return_exceptions=True
@@ -71,7 +78,7 @@ async def test_adding_at_once_never_passes_the_limit(db: Database) -> None:
     assert await store.count(1) == 3
 
 
-async def test_states_do_not_bring_a_removed_server_source_back(db: Database) -> None:
+async def test_states_do_not_bring_a_removed_server_source_back(db: Db) -> None:
     store, sources = ServerSourceStore(db), SourceStore(db)
     added = await add(store, 1, URL)
     states = await sources.states([added.key, "feed:https://x.example/f"])

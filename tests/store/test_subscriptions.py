@@ -5,23 +5,31 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.domain.subscription import FIRST_RUN_DELAY, QuietHours, SubscriptionSpec
 from bot.metrics import Metrics
 from bot.services.ingest.ingestor import Ingestor
 from bot.services.jobs import Jobs
 from bot.services.publishing.offline import OfflinePoster
 from bot.settings import settings_from_mapping
-from bot.store.db import Database
 from bot.store.guilds import GuildSettings, GuildStore
+from bot.store.sql import Db
 from bot.store.subscriptions import SubscriptionStore
 from bot.wiring import build_publishing, stores_of
+
+
+@pytest.fixture
+def db(any_db: Db) -> Db:
+    """The store contract suite: every test here runs on SQLite and on PostgreSQL."""
+    return any_db
 
 
 def spec(channel: int = 1, **kw: object) -> SubscriptionSpec:
     return SubscriptionSpec.model_validate({"channel_id": channel, **kw})
 
 
-async def test_a_spec_round_trips_through_the_database(db: Database) -> None:
+async def test_a_spec_round_trips_through_the_database(db: Db) -> None:
     store = SubscriptionStore(db)
     original = spec(
         7,
@@ -70,7 +78,7 @@ async def test_a_spec_round_trips_through_the_database(db: Database) -> None:
 
 
 async def test_moderator_edits_survive_restarts_until_the_same_field_changes_in_the_file(
-    db: Database,
+    db: Db,
 ) -> None:
     store = SubscriptionStore(db)
     config = spec(1, min_quality=60, max_per_run=3)
@@ -96,7 +104,7 @@ async def test_moderator_edits_survive_restarts_until_the_same_field_changes_in_
 
 
 async def test_removed_from_the_file_is_removed_but_moderator_subscriptions_stay(
-    db: Database,
+    db: Db,
 ) -> None:
     store = SubscriptionStore(db)
     await store.sync_from_config([spec(1), spec(2)])
@@ -111,7 +119,7 @@ async def test_removed_from_the_file_is_removed_but_moderator_subscriptions_stay
     assert (taken.origin, taken.spec.min_quality, taken.guild_id) == ("config", 90, 10)
 
 
-async def test_pause_resume_and_switch(db: Database) -> None:
+async def test_pause_resume_and_switch(db: Db) -> None:
     store = SubscriptionStore(db)
     await store.sync_from_config([spec(1)])
     sub = await store.get_by_channel(1)
@@ -130,7 +138,7 @@ async def test_pause_resume_and_switch(db: Database) -> None:
 
 
 async def test_guild_settings_default_to_the_config_and_change_one_at_a_time(
-    db: Database,
+    db: Db,
 ) -> None:
     guilds = GuildStore(db)
     assert await guilds.get(5) == GuildSettings(5)
@@ -148,7 +156,7 @@ async def test_guild_settings_default_to_the_config_and_change_one_at_a_time(
     assert await guilds.get(5) == GuildSettings(5, True, 88, (2, 3, 4))
 
 
-async def test_first_run_respects_the_last_run_and_never_replays(db: Database) -> None:
+async def test_first_run_respects_the_last_run_and_never_replays(db: Db) -> None:
     """After downtime an interval job runs once, soon; right after a run it waits its turn."""
     store = SubscriptionStore(db)
     await store.sync_from_config([spec(1, interval=timedelta(minutes=30))])
@@ -183,7 +191,7 @@ async def test_first_run_respects_the_last_run_and_never_replays(db: Database) -
     jobs.scheduler.shutdown(wait=False)
 
 
-async def test_a_subscription_stored_under_older_rules_still_loads(db: Database) -> None:
+async def test_a_subscription_stored_under_older_rules_still_loads(db: Db) -> None:
     """An upgrade must not lock out what an earlier version stored: a fortnight's interval
     and 40 posts a run (both beyond today's limits) load as they are."""
     store = SubscriptionStore(db)
@@ -196,3 +204,15 @@ async def test_a_subscription_stored_under_older_rules_still_loads(db: Database)
     assert stored is not None
     assert (stored.spec.interval, stored.spec.max_per_run) == (timedelta(days=14), 40)
     assert [s.spec.channel_id for s in await store.list()] == [1]
+
+
+async def test_processes_starting_together_apply_the_config_once(db: Db) -> None:
+    """Two processes of one installation sync one config file at the same moment: one adds
+    the subscriptions, the other finds them there (PostgreSQL: under an advisory lock)."""
+    specs = [spec(channel) for channel in range(1, 301)]
+    first, second = await asyncio.gather(
+        SubscriptionStore(db).sync_from_config(specs),
+        SubscriptionStore(db).sync_from_config(specs),
+    )
+    assert sorted([first.added, second.added], key=len) == [[], list(range(1, 301))]
+    assert len(await SubscriptionStore(db).list()) == 300

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -36,9 +37,9 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    """The URL of a new, empty database (dropped afterwards)."""
+@asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    """The URL of a new, empty database, dropped afterwards (skips the test without a server)."""
     server = server_url()
     name = f"newsdesk_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(server)
@@ -54,3 +55,10 @@ async def pg_url() -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """The URL of a new, empty database (dropped afterwards)."""
+    async with fresh_database() as url:
+        yield url

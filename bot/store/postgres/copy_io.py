@@ -65,7 +65,7 @@ class PgTarget:
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[PgTarget]:
-        async with self._db.transaction() as conn:
+        async with self._db.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _COPY_LOCK)
             self._conn = conn
             yield self
@@ -102,7 +102,7 @@ async def refuse_foreign_tables(db: PgDatabase) -> None:
     rows = await db.fetch(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = "
         "current_schema() AND table_name <> ALL($1::text[]) ORDER BY table_name",
-        [*TABLES, VERSION_TABLE],
+        ([*TABLES, VERSION_TABLE],),
     )
     if rows:
         names = ", ".join(str(row[0]) for row in rows[:5]) + (", ..." if len(rows) > 5 else "")

@@ -7,8 +7,9 @@ shown as ``***``); the values its ``${NAME}`` references expanded to never appea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -16,7 +17,9 @@ import asyncpg
 
 from bot.domain.urls import split_dsn
 from bot.errors import DatabaseError
+from bot.store.postgres.params import bind
 from bot.store.postgres.schema import Connection, migrate, require_current, schema_version
+from bot.store.sql import Params, Row, UniqueViolation
 
 CONNECT_TIMEOUT = 10.0  # seconds: a server that does not answer is reported, not waited for
 
@@ -60,8 +63,58 @@ _FAILURES = (
 )
 
 
+def _changed(status: str) -> int:
+    """The row count in a command tag: ``UPDATE 3``, ``INSERT 0 1``, ``DELETE 0``."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+class PgTx:
+    """The store contract's :class:`~bot.store.sql.Tx` on one pooled connection."""
+
+    def __init__(self, db: PgDatabase, conn: Connection) -> None:
+        self._db = db
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        text, args = bind(sql, params)
+        try:
+            return _changed(await self._conn.execute(text, *args))
+        except asyncpg.UniqueViolationError as exc:
+            raise UniqueViolation(str(exc)) from None
+        except _FAILURES as exc:
+            raise self._db.failure(exc, "cannot write it") from None
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        text, _ = bind(sql, ())
+        try:
+            await self._conn.executemany(text, rows)
+        except asyncpg.UniqueViolationError as exc:
+            raise UniqueViolation(str(exc)) from None
+        except _FAILURES as exc:
+            raise self._db.failure(exc, "cannot write it") from None
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        text, args = bind(sql, params)
+        try:
+            return list(await self._conn.fetch(text, *args))
+        except asyncpg.UniqueViolationError as exc:  # INSERT ... RETURNING
+            raise UniqueViolation(str(exc)) from None
+        except _FAILURES as exc:
+            raise self._db.failure(exc, "cannot use it") from None
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetch(sql, params)
+        return rows[0] if rows else None
+
+    async def lock(self, name: str) -> None:
+        await self.fetch("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (name,))
+
+
 class PgDatabase:
     """A pool of connections to one PostgreSQL database."""
+
+    dialect: Literal["postgresql"] = "postgresql"
 
     def __init__(self, pool: asyncpg.Pool, display: str, secrets: Sequence[str]) -> None:
         self.display = display
@@ -137,17 +190,45 @@ class PgDatabase:
             await self._pool.release(conn)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    async def transaction(self) -> AsyncIterator[PgTx]:
         """One atomic write unit (READ COMMITTED, PostgreSQL's default)."""
-        async with self.connection() as conn, conn.transaction():
-            yield conn
-
-    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async with self.connection() as conn:
             try:
-                return list(await conn.fetch(sql, *args))
+                transaction = conn.transaction()
+                await transaction.start()
             except _FAILURES as exc:
-                raise self.failure(exc, "cannot read it") from None
+                raise self.failure(exc, "cannot write it") from None
+            try:
+                yield PgTx(self, conn)
+            except BaseException:
+                with contextlib.suppress(*_FAILURES):
+                    await transaction.rollback()
+                raise
+            try:
+                await transaction.commit()
+            except _FAILURES as exc:
+                raise self.failure(exc, "cannot write it") from None
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self.connection() as conn:
+            return await PgTx(self, conn).fetch(sql, params)
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetch(sql, params)
+        return rows[0] if rows else None
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, params: Params = ()) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(sql, params)
+
+    async def check_writable(self) -> None:
+        """A connection of the pool answers, and a write unit can begin: the health check."""
+        async with self.transaction() as tx:
+            await tx.fetch("SELECT 1")
 
     async def schema_version(self) -> int:
         async with self.connection() as conn:
