@@ -15,6 +15,7 @@ import pytest
 
 from bot.store.copy import TABLES, SqliteSource, SqliteTarget, copy_store
 from bot.store.db import Database
+from bot.store.postgres.schema import latest_version
 from tests.conftest import SAMPLES
 from tests.test_cli import newsdesk
 from tests.test_cli_exits import assert_one_line
@@ -287,7 +288,7 @@ async def test_migrate_creates_the_schema_and_backup_runs_pg_dump(
     config = pg_config(tmp_path, pg_url)
     done = newsdesk("migrate", "--config", config, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.rstrip().endswith(": schema version 1")
+    assert done.stdout.rstrip().endswith(f": schema version {latest_version()}")
     backup = newsdesk("backup", "dump.pg", "--config", config, cwd=tmp_path)
     assert backup.returncode == 0, backup.stderr
     assert "with pg_dump (custom format: restore with pg_restore)" in backup.stdout

@@ -35,6 +35,7 @@ TABLES: tuple[str, ...] = (
     "source_files",
     "guild_settings",
     "subscriptions",
+    "subscription_leases",  # copied: a claim's generation only ever grows
     "deliveries",
     "moderator_actions",
     "app_state",
