@@ -175,3 +175,54 @@ async def test_a_database_that_does_not_exist_says_how_to_create_it(pg_url: str)
     missing = pg_url.rsplit("/", 1)[0] + "/no_such_database"
     with pytest.raises(DatabaseError, match=r'"no_such_database" does not exist \(create it'):
         await PgDatabase.open(missing, "pg")
+
+
+async def _cut_connections(pg_url: str) -> int:
+    """What a server restart does to a pool: every backend of the database ends."""
+    admin = await asyncpg.connect(pg_url)
+    try:
+        return int(
+            await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    finally:
+        await admin.close()
+
+
+async def test_the_pool_reconnects_after_its_connections_were_cut(pg_url: str) -> None:
+    async with await PgDatabase.open(pg_url, "pg", schema="migrate") as pg:
+        await pg.execute("INSERT INTO app_state (key, value) VALUES ('before', '1')")
+        assert await _cut_connections(pg_url) >= 1
+        await asyncio.sleep(0.1)  # the pool notices the closed sockets
+        assert await pg.fetch_value("SELECT count(*) FROM app_state") == 1
+        await pg.execute("INSERT INTO app_state (key, value) VALUES ('after', '1')")
+        assert await pg.fetch_value("SELECT count(*) FROM app_state") == 2
+
+
+async def test_a_unit_cut_off_midway_fails_in_one_line_and_writes_nothing(pg_url: str) -> None:
+    async with await PgDatabase.open(pg_url, "pg", schema="migrate") as pg:
+
+        async def cut_midway() -> None:
+            async with pg.transaction() as tx:
+                await tx.execute("INSERT INTO app_state (key, value) VALUES ('lost', '1')")
+                await _cut_connections(pg_url)
+                await tx.execute("INSERT INTO app_state (key, value) VALUES ('never', '1')")
+
+        with pytest.raises(DatabaseError) as failed:
+            await cut_midway()
+        assert str(failed.value) == (
+            "database pg: cannot write it: the connection to the server was lost (was "
+            "PostgreSQL restarted or stopped?); the next attempt connects again"
+        )
+        await pg.execute("INSERT INTO app_state (key, value) VALUES ('next', '1')")
+        rows = await pg.fetch("SELECT key FROM app_state ORDER BY key")
+        assert [r[0] for r in rows] == ["next"]
+
+
+async def test_a_value_the_column_cannot_take_is_named_as_such(pg_url: str) -> None:
+    async with await PgDatabase.open(pg_url, "pg", schema="migrate") as pg:
+        with pytest.raises(DatabaseError, match=r"^database pg: cannot use it: invalid inp") as bad:
+            await pg.fetch("SELECT count(*) FROM subscriptions WHERE id = ?", ("seven",))
+    assert "URL" not in str(bad.value)

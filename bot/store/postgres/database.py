@@ -61,6 +61,27 @@ _FAILURES = (
     OverflowError,  # a port past 65535 gets as far as the socket
     TimeoutError,
 )
+# A statement on a connection the server ended (a restart, a stop, an administrator): the
+# unit is lost, the pool replaces the connection, the next unit reconnects. asyncpg may meet
+# the closed socket only as a protocol state it did not expect (InternalClientError).
+_LOST = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InternalClientError,
+    ConnectionError,
+)
+_STATEMENT_FAILURES = (*_FAILURES, asyncpg.InternalClientError)
+
+
+def statement_reason(exc: BaseException, *, lost: bool = False) -> str:
+    """Why a statement failed, once connected (the URL is not in question any more)."""
+    if lost or isinstance(exc, _LOST):
+        return (
+            "the connection to the server was lost (was PostgreSQL restarted or stopped?); "
+            "the next attempt connects again"
+        )
+    return str(exc) or type(exc).__name__
 
 
 def _changed(status: str) -> int:
@@ -82,8 +103,8 @@ class PgTx:
             return _changed(await self._conn.execute(text, *args))
         except asyncpg.UniqueViolationError as exc:
             raise UniqueViolation(str(exc)) from None
-        except _FAILURES as exc:
-            raise self._db.failure(exc, "cannot write it") from None
+        except _STATEMENT_FAILURES as exc:
+            raise self._failure(exc, "cannot write it") from None
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         text, _ = bind(sql, ())
@@ -91,8 +112,8 @@ class PgTx:
             await self._conn.executemany(text, rows)
         except asyncpg.UniqueViolationError as exc:
             raise UniqueViolation(str(exc)) from None
-        except _FAILURES as exc:
-            raise self._db.failure(exc, "cannot write it") from None
+        except _STATEMENT_FAILURES as exc:
+            raise self._failure(exc, "cannot write it") from None
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         text, args = bind(sql, params)
@@ -100,8 +121,8 @@ class PgTx:
             return list(await self._conn.fetch(text, *args))
         except asyncpg.UniqueViolationError as exc:  # INSERT ... RETURNING
             raise UniqueViolation(str(exc)) from None
-        except _FAILURES as exc:
-            raise self._db.failure(exc, "cannot use it") from None
+        except _STATEMENT_FAILURES as exc:
+            raise self._failure(exc, "cannot use it") from None
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetch(sql, params)
@@ -109,6 +130,13 @@ class PgTx:
 
     async def lock(self, name: str) -> None:
         await self.fetch("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (name,))
+
+    def _failure(self, exc: BaseException, doing: str) -> DatabaseError:
+        try:
+            lost = self._conn.is_closed()
+        except asyncpg.InterfaceError:
+            lost = True  # the pool took the connection back: the server closed it under us
+        return self._db.statement_failure(exc, doing, lost=lost)
 
 
 class PgDatabase:
@@ -176,6 +204,12 @@ class PgDatabase:
             f"database {self.display}: {doing}: {hidden(reason(exc), self._secrets)}"
         )
 
+    def statement_failure(
+        self, exc: BaseException, doing: str, *, lost: bool = False
+    ) -> DatabaseError:
+        why = statement_reason(exc, lost=lost)
+        return DatabaseError(f"database {self.display}: {doing}: {hidden(why, self._secrets)}")
+
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         """A connection of the pool. Only a failure to get one is reported here as this
@@ -196,18 +230,18 @@ class PgDatabase:
             try:
                 transaction = conn.transaction()
                 await transaction.start()
-            except _FAILURES as exc:
-                raise self.failure(exc, "cannot write it") from None
+            except _STATEMENT_FAILURES as exc:
+                raise self.statement_failure(exc, "cannot write it") from None
             try:
                 yield PgTx(self, conn)
             except BaseException:
-                with contextlib.suppress(*_FAILURES):
+                with contextlib.suppress(*_STATEMENT_FAILURES):
                     await transaction.rollback()
                 raise
             try:
                 await transaction.commit()
-            except _FAILURES as exc:
-                raise self.failure(exc, "cannot write it") from None
+            except _STATEMENT_FAILURES as exc:
+                raise self.statement_failure(exc, "cannot write it") from None
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         async with self.connection() as conn:
