@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from importlib.abc import Traversable
 from pathlib import Path
@@ -41,22 +41,15 @@ from bot.store.schema import (
     require_current,
     schema_version,
 )
-from bot.store.sql import Params, Row, UniqueViolation
+from bot.store.sql import Params, Row, UniqueViolation, to_completion
 from bot.store.times import utcnow
 
 log = logging.getLogger(__name__)
 
 
-async def _to_completion(operation: Awaitable[Any]) -> Any:
-    """Await ``operation`` to its end even if this task is cancelled meanwhile; then re-raise."""
-    future = asyncio.ensure_future(operation)
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        if not future.done():
-            with contextlib.suppress(BaseException):
-                await future
-        raise
+class SqliteUniqueViolation(UniqueViolation, sqlite3.IntegrityError):
+    """Still an IntegrityError: what handles SQLite's errors (ingest's one-by-one fallback,
+    the CLI's one line) goes on handling it."""
 
 
 @contextlib.contextmanager
@@ -65,12 +58,14 @@ def _unique_violations() -> Iterator[None]:
         yield
     except sqlite3.IntegrityError as exc:
         if "UNIQUE constraint" in str(exc):
-            raise UniqueViolation(str(exc)) from None
+            raise SqliteUniqueViolation(str(exc)) from None
         raise
 
 
 class SqliteTx:
     """The store contract's :class:`~bot.store.sql.Tx` on an aiosqlite connection."""
+
+    dialect: Literal["sqlite"] = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -227,15 +222,15 @@ class Database:
         async with self._lock:
             conn = self.writer
             try:
-                await _to_completion(conn.execute("BEGIN IMMEDIATE"))
+                await to_completion(conn.execute("BEGIN IMMEDIATE"))
                 yield SqliteTx(conn)
             except BaseException:
                 # sqlite3's rollback() is a no-op outside a transaction; queued after anything
                 # the cancelled body left on the thread, it undoes all of it.
-                await _to_completion(conn.rollback())
+                await to_completion(conn.rollback())
                 raise
             else:
-                await _to_completion(conn.commit())
+                await to_completion(conn.commit())
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         """Run one query on the reader connection; one thread hop."""

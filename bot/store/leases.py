@@ -7,6 +7,10 @@ as a renewal fails; :func:`still_held` lets a write unit check, inside its own t
 that its claim is still the current one (fencing), so a process that stalled past its lease
 can never write over the next owner's work.
 
+A subscription's row outlives it (no foreign key): SQLite gives a new subscription the id of
+the last one removed, and its claims must go on from that one's generation, never start again
+at 1 where a stale claim could pass for current.
+
 Times are the callers' clocks: the processes of one installation must agree on the time to
 well within a lease (NTP does).
 """
@@ -43,9 +47,14 @@ def _held(lease: Lease, now: datetime) -> tuple[int, str, int, str]:
 
 
 async def still_held(tx: Tx, lease: Lease, now: datetime) -> bool:
-    """Whether ``lease`` is still the subscription's current claim (inside a write unit)."""
+    """Whether ``lease`` is still the subscription's current claim (inside a write unit).
+
+    On PostgreSQL the row stays share-locked until the unit ends, so a claim by another
+    process waits for this unit's commit instead of slipping in between check and write
+    (SQLite's one writer already keeps them apart)."""
+    lock = " FOR SHARE" if tx.dialect == "postgresql" else ""
     row = await tx.fetch_one(
-        f"SELECT 1 FROM subscription_leases WHERE {_HELD}",  # noqa: S608 - constant
+        f"SELECT 1 FROM subscription_leases WHERE {_HELD}{lock}",  # noqa: S608 - constant
         _held(lease, now),
     )
     return row is not None

@@ -308,11 +308,13 @@ class Outbox:
                 )
             }
             wanted = [r for r in records if r.url in known]
-            # Counted around the one statement, inside its write unit: DO NOTHING skips rows
-            # the store has, and executemany reports no row counts on PostgreSQL.
-            before = await _delivery_count(tx)
+            # Counted around the one statement, inside its write unit, among these articles'
+            # deliveries only: DO NOTHING skips rows the store has, and executemany reports no
+            # row counts on PostgreSQL.
+            listed = json.dumps(sorted(known))
+            before = await _delivery_count(tx, listed)
             await tx.executemany(_RESTORE, [_restore_values(r) for r in wanted])
-            restored = await _delivery_count(tx) - before
+            restored = await _delivery_count(tx, listed) - before
         return Restored(restored, len(wanted) - restored, len(records) - len(wanted))
 
     async def queues(self, channel_ids: Sequence[int]) -> dict[int, ChannelQueue]:
@@ -366,8 +368,13 @@ WHERE (d.article_id, d.channel_id) > (?, ?) ORDER BY d.article_id, d.channel_id 
 """
 
 
-async def _delivery_count(tx: Tx) -> int:
-    row = await tx.fetch_one("SELECT count(*) FROM deliveries")
+async def _delivery_count(tx: Tx, urls: str) -> int:
+    """The deliveries of the articles whose URLs ``urls`` (a JSON list) holds."""
+    row = await tx.fetch_one(
+        "SELECT count(*) FROM deliveries d JOIN articles a ON a.id = d.article_id "
+        "WHERE a.url IN (SELECT value FROM json_each(?))",
+        (urls,),
+    )
     return int(row[0]) if row else 0
 
 

@@ -10,7 +10,9 @@ the statement it changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol, TypeAlias
 
@@ -19,6 +21,19 @@ Params: TypeAlias = Sequence[Any] | Mapping[str, Any]
 # sqlite3.Row or asyncpg.Record: both index by position and by column name, iterate over
 # their values, and turn into a dict with dict(row).
 Row: TypeAlias = Any
+
+
+async def to_completion(operation: Awaitable[Any]) -> Any:
+    """Await ``operation`` to its end even if this task is cancelled meanwhile; then re-raise.
+    For COMMIT and ROLLBACK: a write unit never ends with its outcome unknown."""
+    future = asyncio.ensure_future(operation)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        if not future.done():
+            with contextlib.suppress(BaseException):
+                await future
+        raise
 
 
 def in_json(dialect: Dialect, kind: Literal["int", "text"]) -> str:
@@ -36,6 +51,9 @@ class UniqueViolation(Exception):
 
 class Tx(Protocol):
     """One atomic write unit: everything done through it commits together, or not at all."""
+
+    @property
+    def dialect(self) -> Dialect: ...
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; the number of rows it changed."""

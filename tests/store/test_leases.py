@@ -92,13 +92,47 @@ async def test_of_processes_claiming_at_once_exactly_one_gets_it(db: Db) -> None
     assert {c.generation for c in taken} == {1}
 
 
-async def test_a_removed_subscription_takes_its_claim_along_and_cannot_be_claimed(
+async def test_a_removed_subscription_cannot_be_claimed_and_its_id_keeps_counting(
     db: Db,
 ) -> None:
     sid = await subscription(db)
     leases = LeaseStore(db)
-    assert await leases.claim(sid, "a", now=NOW, ttl=TTL) is not None
+    stale = await leases.claim(sid, "a", now=NOW, ttl=TTL)
+    assert stale is not None
     await SubscriptionStore(db).sync_from_config([])  # removed from the config
-    assert await leases.current(sid) is None
-    assert await leases.claim(sid, "a", now=NOW + TTL, ttl=TTL) is None
+    assert await leases.claim(sid, "b", now=NOW + TTL, ttl=TTL) is None
     assert await leases.claim(12345, "a", now=NOW, ttl=TTL) is None
+    store = SubscriptionStore(db)
+    await store.sync_from_config([SubscriptionSpec.model_validate({"channel_id": 9})])
+    # a new subscription under the removed one's id, as SQLite hands it out again
+    await db.execute("UPDATE subscriptions SET id = ? WHERE channel_id = 9", (sid,))
+    again = await leases.claim(sid, "a", now=NOW + TTL, ttl=TTL)
+    assert again is not None and again.generation == 2  # never 1 again: stale stays fenced
+    assert not await held(db, stale, NOW + TTL)
+
+
+async def test_a_claim_waits_for_a_fenced_unit_of_the_holder_to_end(db: Db) -> None:
+    """Check and write are one: a unit that found its claim current commits before anyone
+    can take the claim over (on PostgreSQL the check share-locks the claim's row)."""
+    sid = await subscription(db)
+    leases = LeaseStore(db)
+    lease = await leases.claim(sid, "a", now=NOW, ttl=TTL)
+    assert lease is not None
+    checked, finish = asyncio.Event(), asyncio.Event()
+
+    async def fenced_write() -> None:
+        async with db.transaction() as tx:
+            assert await still_held(tx, lease, NOW + TTL / 2)
+            checked.set()
+            await finish.wait()  # the holder's post is being recorded
+            await tx.execute("INSERT INTO app_state (key, value) VALUES ('written', 'a')")
+
+    writer = asyncio.create_task(fenced_write())
+    await checked.wait()
+    taking = asyncio.create_task(leases.claim(sid, "b", now=NOW + TTL, ttl=TTL))
+    done, _ = await asyncio.wait({taking}, timeout=0.3)
+    assert not done  # b waits for a's unit
+    finish.set()
+    await writer
+    taken = await taking
+    assert taken is not None and taken.generation == 2

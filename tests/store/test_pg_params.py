@@ -44,3 +44,20 @@ def test_values_of_the_wrong_shape_are_refused() -> None:
         bind("SELECT :a", (1,))
     with pytest.raises(KeyError):
         bind("SELECT :a", {"b": 1})
+
+
+def test_escaped_and_dollar_quoted_text_and_block_comments_are_left_alone() -> None:
+    sql = "SELECT E'it\\'s ?', $$a ? :b$$, $tag$ ? $tag$, /* it's ? */ ?"
+    assert numbered(sql).text == "SELECT E'it\\'s ?', $$a ? :b$$, $tag$ ? $tag$, /* it's ? */ $1"
+
+
+def test_numbered_marks_keep_their_numbers() -> None:
+    statement = numbered("UPDATE t SET a = ?2 WHERE id IN (SELECT x FROM y WHERE z = ?1) OR ?2")
+    assert statement.text == "UPDATE t SET a = $2 WHERE id IN (SELECT x FROM y WHERE z = $1) OR $2"
+    assert statement.positional == 2
+
+
+@pytest.mark.parametrize("sql", ["SELECT ?, ?1", "SELECT $1, ?", "SELECT :a, $2"])
+def test_mixed_styles_are_refused(sql: str) -> None:
+    with pytest.raises(ValueError, match="mixes parameter styles"):
+        numbered(sql)

@@ -6,9 +6,11 @@
 -- every new claim, so that a write can check its claim is still the current one (fencing),
 -- and an expiry that the owner pushes forward while it runs. A process that dies leaves its
 -- claims to run out. One SQLite process claims too: the rules are the same on both.
+-- No foreign key: a row outlives its subscription, because SQLite may give a new subscription
+-- a removed one's id, and its generations must go on from there (never 1 again).
 
 CREATE TABLE subscription_leases (
-    subscription_id INTEGER PRIMARY KEY REFERENCES subscriptions (id) ON DELETE CASCADE,
+    subscription_id INTEGER PRIMARY KEY,
     owner           TEXT    NOT NULL,
     generation      INTEGER NOT NULL,
     expires_at      TEXT    NOT NULL

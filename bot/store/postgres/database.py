@@ -19,7 +19,7 @@ from bot.domain.urls import split_dsn
 from bot.errors import DatabaseError
 from bot.store.postgres.params import bind
 from bot.store.postgres.schema import Connection, migrate, require_current, schema_version
-from bot.store.sql import Params, Row, UniqueViolation
+from bot.store.sql import Params, Row, UniqueViolation, to_completion
 
 CONNECT_TIMEOUT = 10.0  # seconds: a server that does not answer is reported, not waited for
 
@@ -92,6 +92,8 @@ def _changed(status: str) -> int:
 
 class PgTx:
     """The store contract's :class:`~bot.store.sql.Tx` on one pooled connection."""
+
+    dialect: Literal["postgresql"] = "postgresql"
 
     def __init__(self, db: PgDatabase, conn: Connection) -> None:
         self._db = db
@@ -227,19 +229,23 @@ class PgDatabase:
     async def transaction(self) -> AsyncIterator[PgTx]:
         """One atomic write unit (READ COMMITTED, PostgreSQL's default)."""
         async with self.connection() as conn:
+            transaction = conn.transaction()
             try:
-                transaction = conn.transaction()
-                await transaction.start()
+                await to_completion(transaction.start())
             except _STATEMENT_FAILURES as exc:
                 raise self.statement_failure(exc, "cannot write it") from None
+            except BaseException:  # cancelled while it started: end what did
+                with contextlib.suppress(*_STATEMENT_FAILURES):
+                    await to_completion(transaction.rollback())
+                raise
             try:
                 yield PgTx(self, conn)
             except BaseException:
                 with contextlib.suppress(*_STATEMENT_FAILURES):
-                    await transaction.rollback()
+                    await to_completion(transaction.rollback())
                 raise
             try:
-                await transaction.commit()
+                await to_completion(transaction.commit())
             except _STATEMENT_FAILURES as exc:
                 raise self.statement_failure(exc, "cannot write it") from None
 
