@@ -41,7 +41,7 @@ from bot.store.schema import (
     require_current,
     schema_version,
 )
-from bot.store.sql import Params, Row, UniqueViolation, to_completion
+from bot.store.sql import Params, Queries, Row, UniqueViolation, to_completion
 from bot.store.times import utcnow
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ class SqliteTx:
         pass  # BEGIN IMMEDIATE: a write unit holds the database's one write lock already
 
 
-class Database:
+class Database(Queries):
     """One writer and one reader connection, and the lock that makes writes atomic units."""
 
     dialect: Literal["sqlite"] = "sqlite"
@@ -241,15 +241,6 @@ class Database:
         for row in rows:
             return row
         return None
-
-    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetch_one(sql, params)
-        return None if row is None else row[0]
-
-    async def execute(self, sql: str, params: Params = ()) -> None:
-        """A single-statement write in its own transaction."""
-        async with self.transaction() as tx:
-            await tx.execute(sql, params)
 
     async def check_writable(self) -> None:
         """Raise if a write transaction cannot be started (for the health check).

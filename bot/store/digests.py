@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.delivery import Delivery, DeliveryState, ThreadState
-from bot.store.outbox import delivery_from_row
+from bot.store.outbox import delivery_from_row, json_ids
 from bot.store.sql import Db, in_json
 from bot.store.times import db_time
 
@@ -68,7 +68,7 @@ class DigestOutbox:
             rows = await tx.fetch(
                 "SELECT * FROM deliveries WHERE channel_id = ? "  # noqa: S608
                 f"AND article_id {self._in_ids}",
-                (channel_id, "[" + ",".join(str(int(i)) for i in article_ids) + "]"),
+                (channel_id, json_ids(article_ids)),
             )
         found = {row["article_id"]: delivery_from_row(row) for row in rows}
         return [found[i] for i in article_ids]

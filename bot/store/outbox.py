@@ -207,7 +207,7 @@ class Outbox:
         await self.db.execute(
             "UPDATE deliveries SET error = ?, next_attempt_at = ? WHERE channel_id = ? "
             "AND article_id IN (SELECT value FROM json_each(?)) AND state = ?",
-            (error, db_time(when), channel_id, _json_ids(article_ids), _PENDING),
+            (error, db_time(when), channel_id, json_ids(article_ids), _PENDING),
         )
 
     async def cancel(self, channel_id: int, article_ids: Sequence[int]) -> None:
@@ -215,7 +215,7 @@ class Outbox:
         await self.db.execute(
             "DELETE FROM deliveries WHERE channel_id = ? "
             "AND article_id IN (SELECT value FROM json_each(?)) AND state = ?",
-            (channel_id, _json_ids(article_ids), _PENDING),
+            (channel_id, json_ids(article_ids), _PENDING),
         )
 
     async def finish(
@@ -226,7 +226,7 @@ class Outbox:
         await self.db.execute(
             "UPDATE deliveries SET state = ?, error = ?, next_attempt_at = NULL "
             "WHERE channel_id = ? AND article_id IN (SELECT value FROM json_each(?))",
-            (state.value, error, channel_id, _json_ids(article_ids)),
+            (state.value, error, channel_id, json_ids(article_ids)),
         )
 
     async def record_skips(
@@ -330,7 +330,7 @@ class Outbox:
             "(SELECT max(sent_at) FROM deliveries d WHERE d.channel_id = c.value AND d.state = ?), "
             "(SELECT count(*) FROM deliveries d WHERE d.channel_id = c.value AND d.edit_due = 1) "
             "FROM json_each(?) c",
-            (_PENDING, _PENDING, DeliveryState.SENT.value, _json_ids(channel_ids)),
+            (_PENDING, _PENDING, DeliveryState.SENT.value, json_ids(channel_ids)),
         )
         return {r[0]: ChannelQueue(r[1], r[2], optional_db_time(r[3]), r[4]) for r in rows}
 
@@ -378,7 +378,8 @@ async def _delivery_count(tx: Tx, urls: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _json_ids(ids: Sequence[int]) -> str:
+def json_ids(ids: Sequence[int]) -> str:
+    """Ids as one JSON list parameter (json_each, in_json), each made an int first."""
     return "[" + ",".join(str(int(i)) for i in ids) + "]"
 
 

@@ -10,6 +10,7 @@ the statement it changes.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
@@ -92,3 +93,22 @@ class Db(Protocol):
         """Raise if a write unit cannot be started (the health check)."""
 
     async def close(self) -> None: ...
+
+
+class Queries(abc.ABC):
+    """What both databases build the same way on their own reads and write units."""
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
+
+    @abc.abstractmethod
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, params: Params = ()) -> None:
+        """A single-statement write in its own write unit."""
+        async with self.transaction() as tx:
+            await tx.execute(sql, params)

@@ -19,7 +19,7 @@ from bot.domain.urls import split_dsn
 from bot.errors import DatabaseError
 from bot.store.postgres.params import bind
 from bot.store.postgres.schema import Connection, migrate, require_current, schema_version
-from bot.store.sql import Params, Row, UniqueViolation, to_completion
+from bot.store.sql import Params, Queries, Row, UniqueViolation, to_completion
 
 CONNECT_TIMEOUT = 10.0  # seconds: a server that does not answer is reported, not waited for
 
@@ -141,7 +141,7 @@ class PgTx:
         return self._db.statement_failure(exc, doing, lost=lost)
 
 
-class PgDatabase:
+class PgDatabase(Queries):
     """A pool of connections to one PostgreSQL database."""
 
     dialect: Literal["postgresql"] = "postgresql"
@@ -256,14 +256,6 @@ class PgDatabase:
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetch(sql, params)
         return rows[0] if rows else None
-
-    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetch_one(sql, params)
-        return None if row is None else row[0]
-
-    async def execute(self, sql: str, params: Params = ()) -> None:
-        async with self.transaction() as tx:
-            await tx.execute(sql, params)
 
     async def check_writable(self) -> None:
         """A connection of the pool answers, and a write unit can begin: the health check."""
